@@ -1,0 +1,6 @@
+"""w2v: word2vec embeddings (skip-gram, CBOW; negative sampling, hierarchical and full softmax)."""
+from .corpus import LineSentence
+from .vectors import KeyedVectors
+
+__all__ = ["KeyedVectors", "LineSentence"]
+__version__ = "0.1.0"

@@ -1,0 +1,130 @@
+"""The `w2v` command: one small function per subcommand.
+
+`w2v train` accepts the word2vec C tool's single-dash flags (-train -output -size ...) and
+GNU long options. Any expected failure (bad file, bad setting) prints one line on stderr,
+`w2v: error: ...`, and exits with status 2; outputs are written atomically, so nothing partial
+is left behind.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """An expected failure: reported as one line, exit status 2."""
+
+
+def _flag(parser, c_name, long_name, **kw):
+    """An option spelled like word2vec.c (-min-count) and like GNU (--min-count)."""
+    parser.add_argument(c_name, long_name, **kw)
+
+
+# ---------------------------------------------------------------- train
+def _add_train(sub):
+    p = sub.add_parser("train", help="train word vectors (word2vec.c flags accepted)")
+    _flag(p, "-train", "--train", required=True, metavar="FILE", help="corpus: text file (.gz/.bz2) or directory")
+    _flag(p, "-output", "--output", metavar="FILE", help="write the vectors here (word2vec format)")
+    _flag(p, "-size", "--size", type=int, default=100, dest="size", help="vector size (default 100)")
+    _flag(p, "-window", "--window", type=int, default=5)
+    _flag(p, "-sample", "--sample", type=float, default=1e-3)
+    _flag(p, "-hs", "--hs", type=int, default=0, choices=(0, 1))
+    _flag(p, "-negative", "--negative", type=int, default=5)
+    _flag(p, "-threads", "--threads", type=int, default=os.cpu_count() or 1)
+    _flag(p, "-iter", "--iter", type=int, default=5, dest="iter")
+    _flag(p, "-min-count", "--min-count", type=int, default=5, dest="min_count")
+    _flag(p, "-alpha", "--alpha", type=float, default=None,
+          help="start learning rate (default 0.05 for CBOW, 0.025 for skip-gram)")
+    _flag(p, "-cbow", "--cbow", type=int, default=1, choices=(0, 1), help="1: CBOW (default), 0: skip-gram")
+    _flag(p, "-binary", "--binary", type=int, default=0, choices=(0, 1))
+    _flag(p, "-save-vocab", "--save-vocab", dest="save_vocab", metavar="FILE")
+    _flag(p, "-read-vocab", "--read-vocab", dest="read_vocab", metavar="FILE")
+    _flag(p, "-softmax", "--softmax", type=int, default=0, choices=(0, 1),
+          help="1: exact full softmax (small vocabularies; needs -hs 0 -negative 0)")
+    _flag(p, "-cbow-mean", "--cbow-mean", type=int, default=1, choices=(0, 1), dest="cbow_mean")
+    _flag(p, "-seed", "--seed", type=int, default=1)
+    _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size")
+    _flag(p, "-save-model", "--save-model", dest="save_model", metavar="FILE",
+          help="also save the whole model in w2v's native format")
+    p.set_defaults(func=cmd_train)
+
+
+def _train_kwargs(args) -> dict:
+    sg = 1 - args.cbow
+    alpha = args.alpha if args.alpha is not None else (0.025 if sg else 0.05)
+    return dict(vector_size=args.size, window=args.window, sample=args.sample, hs=args.hs,
+                negative=args.negative, workers=args.threads, epochs=args.iter,
+                min_count=args.min_count, alpha=alpha, sg=sg, cbow_mean=args.cbow_mean,
+                softmax=bool(args.softmax), seed=args.seed, max_vocab_size=args.max_vocab_size)
+
+
+def cmd_train(args):
+    from . import formats
+    from .model import Word2Vec
+
+    for out in (args.output, args.save_vocab, args.save_model):
+        if out:
+            formats.check_writable(out)
+    if not args.output and not args.save_model and not args.save_vocab:
+        raise CLIError("nothing to write: give -output FILE (and/or -save-model, -save-vocab)")
+    model = Word2Vec(**_train_kwargs(args))
+    model.build_vocab(corpus_file=args.train, vocab_file=args.read_vocab)
+    if args.save_vocab:
+        model.save_vocab(args.save_vocab)
+    if args.output or args.save_model:
+        model.train(corpus_file=args.train)
+        if args.output:
+            model.wv.save_word2vec_format(args.output, binary=bool(args.binary))
+        if args.save_model:
+            model.save(args.save_model)
+    return 0
+
+
+# ---------------------------------------------------------------- demo
+def _add_demo(sub):
+    p = sub.add_parser("demo", help="train on the embedded WordNet-glosses corpus and show results")
+    p.add_argument("--output", default="demo-vectors.txt", help="where to save the vectors")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=5)
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args):
+    from . import demo
+    return demo.run(output=args.output, workers=args.threads, epochs=args.epochs)
+
+
+# ---------------------------------------------------------------- main
+SUBCOMMANDS = [_add_train, _add_demo]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="w2v", description="word2vec embeddings: train, query, evaluate")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ValueError, TypeError, OSError, KeyError, EOFError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        if isinstance(e, OSError) and e.filename and str(e.filename) not in str(e):
+            msg = f"{e.strerror or e}: {e.filename}"
+        print(f"w2v: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("w2v: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""One frozen, validated settings object for training.
+
+The names are gensim's; `w2v.cli` maps the word2vec C tool's flags onto them in one place.
+Every check raises ValueError with a message that names the setting and the bad value, so the
+API and the CLI report the same sentence.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class Settings:
+    vector_size: int = 100
+    alpha: float = 0.025
+    window: int = 5
+    min_count: int = 5
+    max_vocab_size: int | None = None
+    max_final_vocab: int | None = None
+    sample: float = 1e-3
+    seed: int = 1
+    workers: int = 3
+    min_alpha: float = 0.0001
+    sg: int = 0
+    hs: int = 0
+    negative: int = 5
+    ns_exponent: float = 0.75
+    cbow_mean: int = 1
+    epochs: int = 5
+    softmax: bool = False
+    # shared negatives per center word (HogBatch, Ji et al. 2016); False is the classic sampler
+    batch_negatives: bool = False
+
+    def __post_init__(self):
+        def need(cond, msg):
+            if not cond:
+                raise ValueError(msg)
+
+        def is_int(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        for name in ("vector_size", "window", "min_count", "seed", "workers", "negative", "epochs"):
+            need(is_int(getattr(self, name)), f"{name} must be an integer, got {getattr(self, name)!r}")
+        need(self.vector_size >= 1, f"vector_size must be >= 1, got {self.vector_size}")
+        need(self.window >= 1, f"window must be >= 1, got {self.window}")
+        need(self.min_count >= 0, f"min_count must be >= 0, got {self.min_count}")
+        need(self.workers >= 1, f"workers must be >= 1, got {self.workers}")
+        need(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        need(self.negative >= 0, f"negative must be >= 0, got {self.negative}")
+        for name in ("max_vocab_size", "max_final_vocab"):
+            v = getattr(self, name)
+            need(v is None or (is_int(v) and v >= 1), f"{name} must be None or an integer >= 1, got {v!r}")
+        need(self.sg in (0, 1), f"sg must be 0 (CBOW) or 1 (skip-gram), got {self.sg!r}")
+        need(self.hs in (0, 1), f"hs must be 0 or 1, got {self.hs!r}")
+        need(self.cbow_mean in (0, 1), f"cbow_mean must be 0 (sum) or 1 (mean), got {self.cbow_mean!r}")
+        for name in ("alpha", "min_alpha", "sample", "ns_exponent"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+                 f"{name} must be a finite number, got {v!r}")
+        need(self.alpha > 0, f"alpha must be > 0, got {self.alpha}")
+        need(0 <= self.min_alpha <= self.alpha,
+             f"min_alpha must be between 0 and alpha ({self.alpha}), got {self.min_alpha}")
+        need(self.sample >= 0, f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
+        if self.softmax:
+            need(self.hs == 0 and self.negative == 0,
+                 "softmax=True is the exact full softmax: it needs hs=0 and negative=0")
+        else:
+            need(self.hs == 1 or self.negative > 0,
+                 "no objective: hs=0 and negative=0; set hs=1, negative>0, or softmax=True")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
