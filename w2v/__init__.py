@@ -1,6 +1,7 @@
 """w2v: word2vec embeddings (skip-gram, CBOW; negative sampling, hierarchical and full softmax)."""
 from .corpus import LineSentence
+from .model import Word2Vec
 from .vectors import KeyedVectors
 
-__all__ = ["KeyedVectors", "LineSentence"]
+__all__ = ["KeyedVectors", "LineSentence", "Word2Vec"]
 __version__ = "0.1.0"

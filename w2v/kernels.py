@@ -1,0 +1,275 @@
+"""Numba kernels: one chunk of sentences of SGD, and one small function per loss.
+
+Arrays and scalars only, nothing of ours imported. Every function is `nogil`: the trainer calls
+`train_chunk` from several Python threads at once, and they update the shared weight matrices
+without locks (Hogwild, Recht et al. 2011). The races on shared rows are deliberate: words are
+sparse, so collisions are rare and harmless to the result.
+
+Shapes and names (word2vec.c's in parentheses):
+  w_in      float32 (V, d)  input vectors (syn0), the embeddings
+  w_out_hs  float32 (V-1, d) inner-node vectors of the Huffman tree (syn1); (0, d) when hs=0
+  w_out_ns  float32 (V, d)  output vectors for negative sampling / full softmax (syn1neg)
+  hidden    float32 (d,)    the vector that predicts (neu1): one input row (skip-gram) or the
+                            mean/sum of the context rows (CBOW)
+  grad_hidden float32 (d,)  accumulated lr * -dL/dhidden (neu1e), added to the input rows
+
+Skip-gram follows word2vec.c: each context word's input row predicts the center word (the
+same pairs as "center predicts context", visited in another order). For the CBOW mean the
+full grad_hidden is added to every context row, as word2vec.c and gensim do (the true gradient
+would be grad_hidden / n_context): see docs/compat.md.
+
+Random numbers come from a 64-bit LCG kept in a local variable, seeded per chunk by the trainer,
+so a chunk's subsampling, windows and negatives depend only on (seed, epoch, chunk).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+MAX_SENTENCE_LENGTH = 10_000  # the corpus reader never yields longer sentences
+
+# Everything but nnan/ninf: lets LLVM vectorise the float32 dot-product reductions.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+LCG_MUL = np.uint64(6364136223846793005)
+LCG_ADD = np.uint64(1442695040888963407)
+
+
+class Tables(NamedTuple):
+    """Read-only per-word tables, bundled for the kernel (see sampling.py and huffman.py)."""
+    keep_prob: np.ndarray   # float32 (V,) subsampling keep-probability
+    noise: np.ndarray       # uint64 (V,) packed alias table of the noise distribution
+    hs_points: np.ndarray   # int32 (V, L) Huffman inner-node path
+    hs_labels: np.ndarray   # float32 (V, L) 1 - code along the path
+    hs_lengths: np.ndarray  # int32 (V,) code lengths
+
+
+class Config(NamedTuple):
+    """Integer switches of the kernel."""
+    sg: int
+    hs: int
+    negative: int
+    window: int
+    cbow_mean: int
+    softmax: int
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _lcg(state):
+    return state * LCG_MUL + LCG_ADD
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _log_sigmoid_terms(f):
+    """For a score f: (sigma(f), softplus(-f), softplus(f)) in float64, stable for any f."""
+    a = math.exp(-abs(f))
+    sp = math.log1p(a)
+    if f >= 0.0:
+        sig = 1.0 / (1.0 + a)
+        return sig, sp, f + sp
+    sig = a / (1.0 + a)
+    return sig, sp - f, sp
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH)
+def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden):
+    """Binary logistic losses of `hidden` against rows[:n] of w_out; one SGD step on w_out.
+
+    The loss is sum_i -log sigma(+-u_i . h) with the sign from labels[i] (1: positive, 0:
+    negative). Negative sampling calls it with [target, negatives...] and labels [1, 0, ...];
+    hierarchical softmax with the word's inner-node path and labels 1 - code.
+    Each row's gradient uses the row before its own update (as word2vec.c).
+    w_out[rows[i]] += g_i * hidden and grad_hidden += g_i * w_out[rows[i]] with
+    g_i = lr * (label_i - sigma(u_i . h)). Returns the loss before the step (float64).
+    """
+    d = hidden.shape[0]
+    loss = 0.0
+    for i in range(n):
+        r = rows[i]
+        f = np.float32(0.0)
+        for j in range(d):
+            f += hidden[j] * w_out[r, j]
+        sig, loss_pos, loss_neg = _log_sigmoid_terms(np.float64(f))
+        label = labels[i]
+        loss += loss_pos if label > 0.5 else loss_neg
+        g = np.float32((label - sig) * lr)
+        for j in range(d):
+            grad_hidden[j] += g * w_out[r, j]
+        for j in range(d):
+            w_out[r, j] += g * hidden[j]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH)
+def softmax_update(hidden, w_out, target, lr, grad_hidden, scores):
+    """Exact softmax over all V rows of w_out predicting `target`; one SGD step. O(V d).
+
+    loss = -log softmax(w_out @ hidden)[target]; g_r = lr * (y_r - p_r); every row moves.
+    scores: float64 (V,) scratch. Returns the loss before the step.
+    """
+    v, d = w_out.shape
+    best = -np.inf
+    for r in range(v):
+        f = np.float32(0.0)
+        for j in range(d):
+            f += hidden[j] * w_out[r, j]
+        scores[r] = f
+        best = max(best, scores[r])
+    total = 0.0
+    for r in range(v):
+        scores[r] = math.exp(scores[r] - best)
+        total += scores[r]
+    loss = math.log(total) - math.log(scores[target])
+    for r in range(v):
+        y = 1.0 if r == target else 0.0
+        g = np.float32((y - scores[r] / total) * lr)
+        for j in range(d):
+            grad_hidden[j] += g * w_out[r, j]
+        for j in range(d):
+            w_out[r, j] += g * hidden[j]
+    return loss
+
+
+@njit(nogil=True, cache=True)
+def draw_negatives(noise, target, k, rows, rng):
+    """rows[0] = target, then k draws from the alias table that differ from the target.
+
+    A draw equal to the target is dropped, as word2vec.c and gensim do, so fewer than k
+    negatives may result. Returns (n rows filled, new rng state).
+    """
+    v = noise.shape[0]
+    rows[0] = target
+    n = 1
+    for _ in range(k):
+        rng = _lcg(rng)
+        bits = rng >> np.uint64(32)
+        i = np.int64((bits * np.uint64(v)) >> np.uint64(32))
+        rng = _lcg(rng)
+        entry = noise[i]
+        if (rng >> np.uint64(32)) >= (entry >> np.uint64(32)):
+            i = np.int64(entry & np.uint64(0xFFFFFFFF))
+        if i != target:
+            rows[n] = i
+            n += 1
+    return n, rng
+
+
+@njit(nogil=True, cache=True)
+def sample_noise(noise, n, seed):
+    """n independent draws from the alias table (for tests of the sampler)."""
+    out = np.empty(n, dtype=np.int64)
+    rows = np.empty(2, dtype=np.int32)
+    rng = np.uint64(seed)
+    for t in range(n):
+        _, rng = draw_negatives(noise, -1, 1, rows, rng)
+        out[t] = rows[1]
+    return out
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH)
+def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, rows, labels,
+            scores, rng):
+    """All configured losses of `hidden` predicting word `target`; grad_hidden accumulates.
+
+    Returns (loss, new rng state).
+    """
+    loss = 0.0
+    if cfg.hs:
+        loss += logistic_update(hidden, w_out_hs, tables.hs_points[target], tables.hs_labels[target],
+                                tables.hs_lengths[target], lr, grad_hidden)
+    if cfg.negative > 0:
+        n, rng = draw_negatives(tables.noise, target, cfg.negative, rows, rng)
+        loss += logistic_update(hidden, w_out_ns, rows, labels, n, lr, grad_hidden)
+    if cfg.softmax:
+        loss += softmax_update(hidden, w_out_ns, target, lr, grad_hidden, scores)
+    return loss, rng
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH)
+def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed):
+    """Train on sentences s0..s1-1 of the encoded corpus; weights are updated in place.
+
+    ids: int32 (N,) token ids; bounds: int64 (S+1,) sentence boundaries.
+    The learning rate goes linearly from lr0 to lr1 over the chunk's words.
+    Returns (raw_words, effective_words, loss, n_predictions): words read, words kept by
+    subsampling, the summed loss (float64) and the number of predictions made.
+    """
+    d = w_in.shape[1]
+    hidden = np.empty(d, dtype=np.float32)
+    grad = np.empty(d, dtype=np.float32)
+    sent = np.empty(MAX_SENTENCE_LENGTH, dtype=np.int32)
+    rows = np.empty(cfg.negative + 1, dtype=np.int32)
+    labels = np.zeros(cfg.negative + 1, dtype=np.float32)
+    labels[0] = 1.0
+    scores = np.empty(w_out_ns.shape[0] if cfg.softmax else 1, dtype=np.float64)
+    keep_prob = tables.keep_prob
+    rng = np.uint64(seed)
+    window = np.uint64(cfg.window)
+    total = max(bounds[s1] - bounds[s0], 1)
+    raw = 0
+    effective = 0
+    n_pred = 0
+    loss = 0.0
+    for s in range(s0, s1):
+        lr = lr0 + (lr1 - lr0) * (raw / total)
+        n = 0
+        for t in range(bounds[s], bounds[s + 1]):
+            w = ids[t]
+            p = keep_prob[w]
+            if p < 1.0:
+                rng = _lcg(rng)
+                if np.float32(rng >> np.uint64(40)) * np.float32(1.0 / 16777216.0) >= p:
+                    continue
+            sent[n] = w
+            n += 1
+        raw += bounds[s + 1] - bounds[s]
+        effective += n
+        for pos in range(n):
+            rng = _lcg(rng)
+            reduced = cfg.window - np.int64((rng >> np.uint64(33)) % window)
+            lo = max(pos - reduced, 0)
+            hi = min(pos + reduced + 1, n)
+            center = sent[pos]
+            if cfg.sg:
+                for c in range(lo, hi):
+                    if c == pos:
+                        continue
+                    ctx = sent[c]
+                    grad[:] = 0.0
+                    step_loss, rng = predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr,
+                                             grad, rows, labels, scores, rng)
+                    loss += step_loss
+                    n_pred += 1
+                    for j in range(d):
+                        w_in[ctx, j] += grad[j]
+            else:
+                hidden[:] = 0.0
+                count = 0
+                for c in range(lo, hi):
+                    if c == pos:
+                        continue
+                    ctx = sent[c]
+                    for j in range(d):
+                        hidden[j] += w_in[ctx, j]
+                    count += 1
+                if count == 0:
+                    continue
+                if cfg.cbow_mean:
+                    inv = np.float32(1.0 / count)
+                    for j in range(d):
+                        hidden[j] *= inv
+                grad[:] = 0.0
+                step_loss, rng = predict(hidden, center, w_out_hs, w_out_ns, tables, cfg, lr,
+                                         grad, rows, labels, scores, rng)
+                loss += step_loss
+                n_pred += 1
+                for c in range(lo, hi):
+                    if c == pos:
+                        continue
+                    ctx = sent[c]
+                    for j in range(d):
+                        w_in[ctx, j] += grad[j]
+    return raw, effective, loss, n_pred

@@ -1,0 +1,247 @@
+"""`Word2Vec`: the user API, with gensim's names.
+
+    from w2v import Word2Vec
+    model = Word2Vec(corpus_file="corpus.txt", vector_size=100, sg=1, workers=2)
+    model.wv.most_similar("king")
+
+The corpus is read once: `build_vocab` counts the words and encodes the text to int32 ids in
+the same pass; `train` on the same corpus reuses those ids for every epoch.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from dataclasses import fields
+
+import numpy as np
+
+from . import corpus as corpus_mod
+from . import huffman, kernels, sampling, trainer
+from .config import Settings
+from .formats import atomic_output
+from .vectors import KeyedVectors
+from .vocab import EncodedCorpus, Vocab, encode, scan
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_SETTING_NAMES = {f.name for f in fields(Settings)}
+
+
+class Word2Vec:
+    """word2vec: skip-gram (sg=1) or CBOW (sg=0) with negative sampling (negative=K),
+    hierarchical softmax (hs=1), both, or the exact full softmax (softmax=True).
+
+    Trained weights: `wv.vectors` (= w_in, the embeddings), `w_out_ns` (syn1neg) and
+    `w_out_hs` (syn1). `epoch_stats` has one dict per trained epoch: raw_words,
+    effective_words, loss (summed, float64), predictions and seconds.
+    """
+
+    def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
+                 min_count=5, max_vocab_size=None, max_final_vocab=None, sample=1e-3, seed=1,
+                 workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1,
+                 epochs=5, callbacks=(), softmax=False, batch_negatives=False, progress=None):
+        self.settings = Settings(
+            vector_size=vector_size, alpha=alpha, window=window, min_count=min_count,
+            max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
+            workers=workers, min_alpha=min_alpha, sg=sg, hs=hs, negative=negative,
+            ns_exponent=ns_exponent, cbow_mean=cbow_mean, epochs=epochs, softmax=bool(softmax),
+            batch_negatives=bool(batch_negatives))
+        self.callbacks = tuple(callbacks)
+        self.progress = progress
+        self.wv = KeyedVectors(vector_size)
+        self.vocab: Vocab | None = None
+        self.w_out_ns = np.zeros((0, vector_size), dtype=np.float32)
+        self.w_out_hs = np.zeros((0, vector_size), dtype=np.float32)
+        self.epoch_stats: list[dict] = []
+        self._corpus = None        # (key of the source, EncodedCorpus) of the last corpus read
+        self._tables = None
+        if sentences is not None or corpus_file is not None:
+            self.build_vocab(sentences, corpus_file=corpus_file)
+            self.train(sentences, corpus_file=corpus_file)
+
+    def __getattr__(self, name):
+        # gensim exposes the settings as attributes: model.window, model.sg, ...
+        if name in _SETTING_NAMES and "settings" in self.__dict__:
+            return getattr(self.__dict__["settings"], name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # gensim's names for the output weights
+    @property
+    def syn1neg(self):
+        return self.w_out_ns
+
+    @property
+    def syn1(self):
+        return self.w_out_hs
+
+    # ------------------------------------------------------------------ vocabulary
+    @staticmethod
+    def _source_key(corpus_iterable, corpus_file):
+        if corpus_file is not None:
+            return ("file", os.path.abspath(os.fspath(corpus_file)))
+        return ("iterable", id(corpus_iterable))
+
+    def build_vocab(self, corpus_iterable=None, corpus_file=None, vocab_file=None, progress_per=None,
+                    **_gensim_only):
+        """Count the words of a corpus (one pass, which also encodes it) and set up the weights.
+
+        vocab_file: take the words and counts from a `word count` file instead (word2vec.c's
+        -read-vocab); min_count and max_final_vocab still apply.
+        """
+        s = self.settings
+        source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
+        result = scan(source, max_vocab_size=s.max_vocab_size)
+        if vocab_file is not None:
+            pairs = Vocab.read_counts(vocab_file)
+        else:
+            pairs = zip(result.words, result.counts.tolist())
+        vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab)
+        if result.pruned and restartable:
+            # counts were forgotten while counting; encode again so early occurrences of kept
+            # words are trained on (the counts stay word2vec.c's pruned ones)
+            result = scan(source)
+        corpus = encode(result, vocab)
+        if corpus.n_words == 0:
+            raise ValueError("the corpus has no words of the vocabulary")
+        logger.info("vocabulary: %d words (min_count=%d) of %d distinct; corpus %d words in %d sentences",
+                    len(vocab), s.min_count, int(np.count_nonzero(result.counts)), corpus.n_words,
+                    corpus.n_sentences)
+        self._set_vocab(vocab)
+        self._corpus = (self._source_key(corpus_iterable, corpus_file), corpus)
+        return self
+
+    def _set_vocab(self, vocab: Vocab):
+        s = self.settings
+        self.vocab = vocab
+        v, d = len(vocab), s.vector_size
+        rng = np.random.default_rng(s.seed)
+        w_in = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
+        self.wv = KeyedVectors(d, vocab.index_to_key, w_in)
+        self.w_out_ns = np.zeros((v if (s.negative > 0 or s.softmax) else 0, d), dtype=np.float32)
+        self.w_out_hs = np.zeros((max(v - 1, 0) if s.hs else 0, d), dtype=np.float32)
+        self._tables = None
+        self.epoch_stats = []
+
+    def _kernel_tables(self) -> kernels.Tables:
+        if self._tables is None:
+            s = self.settings
+            counts = self.vocab.counts
+            keep = sampling.keep_probabilities(counts, s.sample)
+            noise = sampling.alias_table(sampling.noise_distribution(counts, s.ns_exponent)) \
+                if s.negative > 0 else np.zeros(1, dtype=np.uint64)
+            if s.hs and len(counts) > 1:
+                tree = huffman.build(counts)
+                points, labels, lengths = tree.points, (1 - tree.codes).astype(np.float32), tree.lengths
+            else:
+                points = np.zeros((max(len(counts), 1), 1), dtype=np.int32)
+                labels = np.zeros(points.shape, dtype=np.float32)
+                lengths = np.zeros(len(counts), dtype=np.int32)
+            self._tables = kernels.Tables(keep, noise, points, labels, lengths)
+        return self._tables
+
+    def _kernel_config(self) -> kernels.Config:
+        s = self.settings
+        return kernels.Config(sg=s.sg, hs=s.hs, negative=s.negative, window=s.window,
+                              cbow_mean=s.cbow_mean, softmax=int(s.softmax))
+
+    def save_vocab(self, path):
+        """Write the vocabulary as `word count` lines (word2vec.c's -save-vocab)."""
+        self._need_vocab()
+        self.vocab.save(path)
+
+    def _need_vocab(self):
+        if self.vocab is None:
+            raise ValueError("no vocabulary: call build_vocab() first (or pass a corpus to Word2Vec())")
+
+    # ------------------------------------------------------------------ training
+    def _encoded(self, corpus_iterable, corpus_file) -> EncodedCorpus:
+        key = self._source_key(corpus_iterable, corpus_file)
+        if self._corpus is not None and self._corpus[0] == key:
+            return self._corpus[1]
+        source, _ = corpus_mod.resolve(corpus_iterable, corpus_file)
+        corpus = encode(scan(source), self.vocab)
+        if corpus.n_words == 0:
+            raise ValueError("the corpus has no words of the vocabulary")
+        self._corpus = (key, corpus)
+        return corpus
+
+    def train(self, corpus_iterable=None, corpus_file=None, total_examples=None, total_words=None,
+              epochs=None, start_alpha=None, end_alpha=None, callbacks=None, **_gensim_only):
+        """Train on a corpus (by default the one given to build_vocab). Returns (raw, effective) words.
+
+        total_examples / total_words are accepted for gensim compatibility and not needed: the
+        corpus is encoded, so its size is known.
+        """
+        self._need_vocab()
+        if corpus_iterable is None and corpus_file is None:
+            raise ValueError("give the corpus to train on: corpus_iterable or corpus_file")
+        s = self.settings
+        epochs = s.epochs if epochs is None else epochs
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        corpus = self._encoded(corpus_iterable, corpus_file)
+        callbacks = self.callbacks if callbacks is None else tuple(callbacks)
+
+        def hook(name):
+            def call(_epoch):
+                for cb in callbacks:
+                    fn = getattr(cb, name, None)
+                    if fn is not None:
+                        fn(self)
+            return call
+
+        hook("on_train_begin")(None)
+        stats = trainer.train(
+            corpus, self.wv.vectors, self.w_out_hs, self.w_out_ns, self._kernel_tables(),
+            self._kernel_config(), epochs=epochs, workers=s.workers,
+            start_alpha=s.alpha if start_alpha is None else start_alpha,
+            end_alpha=s.min_alpha if end_alpha is None else end_alpha, seed=s.seed,
+            on_epoch_begin=hook("on_epoch_begin"), on_epoch_end=hook("on_epoch_end"),
+            progress=self.progress)
+        self.epoch_stats.extend(stats)
+        self.wv.vectors = self.wv.vectors  # invalidate cached norms: the weights moved in place
+        hook("on_train_end")(None)
+        return sum(e["raw_words"] for e in stats), sum(e["effective_words"] for e in stats)
+
+    def get_latest_training_loss(self) -> float:
+        """The summed loss of the last trained epoch (gensim's name)."""
+        return self.epoch_stats[-1]["loss"] if self.epoch_stats else 0.0
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Save the whole model: numpy arrays plus JSON in one uncompressed .npz, atomically."""
+        self._need_vocab()
+        meta = {"format": "w2v.Word2Vec", "version": FORMAT_VERSION, "settings": self.settings.to_dict(),
+                "index_to_key": self.vocab.index_to_key, "epoch_stats": self.epoch_stats}
+        arrays = {"w_in": self.wv.vectors, "w_out_ns": self.w_out_ns, "w_out_hs": self.w_out_hs,
+                  "counts": self.vocab.counts,
+                  "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
+        with atomic_output(path) as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "Word2Vec":
+        """Load a model written by `save`."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"model file not found: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
+            raise ValueError(f"not a w2v model file, or a damaged one: {path} ({e})") from None
+        if meta.get("format") != "w2v.Word2Vec":
+            raise ValueError(f"not a w2v model file: {path}")
+        model = cls(**meta["settings"])
+        model.vocab = Vocab(meta["index_to_key"], arrays["counts"])
+        model.wv = KeyedVectors(model.settings.vector_size, meta["index_to_key"], arrays["w_in"])
+        model.w_out_ns, model.w_out_hs = arrays["w_out_ns"], arrays["w_out_hs"]
+        model.epoch_stats = meta.get("epoch_stats", [])
+        return model
+
+
+__all__ = ["Word2Vec"]

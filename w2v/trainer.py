@@ -1,0 +1,151 @@
+"""Training driver: epochs, chunks, Hogwild threads, learning-rate schedule, progress and loss.
+
+Python owns the loops over epochs and chunks; numba owns one chunk (`kernels.train_chunk`,
+which releases the GIL). The corpus is an int32 id array encoded once, so every epoch reads
+exactly the same words whatever the number of threads: each epoch is cut into chunks of about
+`CHUNK_WORDS` words (whole sentences), and worker threads take chunks from a shared counter
+until none is left. `epoch_stats` records, per epoch, the words read and kept, the loss and the
+time, so an epoch that skipped part of the corpus (word2vec.c's end-of-file bug) cannot go
+unnoticed.
+
+The learning rate decays linearly from `start_alpha` to `end_alpha` over all epochs' words. A
+chunk's rate is fixed by its position in the corpus, not by when a thread picks it up, and its
+random stream by (seed, epoch, chunk): with one worker, a run is bit-for-bit reproducible.
+
+This is the seam for other backends: `train_chunk(ids, bounds, s0, s1, w_in, w_out_hs,
+w_out_ns, tables, cfg, lr0, lr1, seed) -> (raw, effective, loss, n_predictions)`.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import threading
+import time
+
+import numpy as np
+
+from . import kernels
+
+logger = logging.getLogger(__name__)
+
+CHUNK_WORDS = 50_000
+_MASK64 = (1 << 64) - 1
+
+
+def chunk_seed(seed: int, epoch: int, chunk: int) -> int:
+    """A well-mixed 64-bit seed for one chunk (splitmix64 of the three numbers)."""
+    z = (seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + chunk * 0x94D049BB133111EB + 1) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def chunk_starts(bounds: np.ndarray, chunk_words: int = CHUNK_WORDS) -> np.ndarray:
+    """Sentence indices that cut the corpus into chunks of about chunk_words words."""
+    n_words = int(bounds[-1])
+    targets = np.arange(chunk_words, n_words, chunk_words)
+    cuts = np.searchsorted(bounds, targets, side="left")
+    return np.unique(np.concatenate([[0], cuts, [len(bounds) - 1]])).astype(np.int64)
+
+
+class _Progress:
+    """A tqdm bar on a terminal, log lines every few seconds otherwise."""
+
+    def __init__(self, total_words: int, enabled: bool | None):
+        self.total = total_words
+        self.last_log = time.monotonic()
+        self.bar = None
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        if enabled:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total_words, unit="word", unit_scale=True, dynamic_ncols=True,
+                            desc="training", leave=False, file=sys.stderr)
+
+    def update(self, done: int, lr: float, loss: float, epoch: int):
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.set_postfix_str(f"epoch {epoch + 1} lr {lr:.5f} loss {loss:.4f}", refresh=False)
+            self.bar.refresh()
+        elif time.monotonic() - self.last_log >= 5.0:
+            self.last_log = time.monotonic()
+            logger.info("%.1f%% done, epoch %d, lr %.5f, loss %.4f", 100.0 * done / max(self.total, 1),
+                        epoch + 1, lr, loss)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers: int,
+          start_alpha: float, end_alpha: float, seed: int, on_epoch_begin=None, on_epoch_end=None,
+          progress: bool | None = None, chunk_words: int = CHUNK_WORDS) -> list[dict]:
+    """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch."""
+    ids, bounds = corpus.ids, corpus.bounds
+    n_words = int(bounds[-1])
+    starts = chunk_starts(bounds, chunk_words)
+    n_chunks = len(starts) - 1
+    grand_total = max(n_words * epochs, 1)
+
+    def lr_at(words_done: int) -> float:
+        return start_alpha - (start_alpha - end_alpha) * (words_done / grand_total)
+
+    bar = _Progress(grand_total, progress)
+    stats = []
+    try:
+        for epoch in range(epochs):
+            if on_epoch_begin is not None:
+                on_epoch_begin(epoch)
+            t0 = time.perf_counter()
+            acc = {"raw_words": 0, "effective_words": 0, "loss": 0.0, "predictions": 0}
+            lock = threading.Lock()
+            next_chunk = itertools.count()
+            errors = []
+
+            def work():
+                try:
+                    while True:
+                        c = next(next_chunk)
+                        if c >= n_chunks:
+                            return
+                        s0, s1 = int(starts[c]), int(starts[c + 1])
+                        done_before = epoch * n_words + int(bounds[s0])
+                        lr0 = lr_at(done_before)
+                        lr1 = lr_at(done_before + int(bounds[s1] - bounds[s0]))
+                        raw, eff, loss, n_pred = kernels.train_chunk(
+                            ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg,
+                            lr0, lr1, np.uint64(chunk_seed(seed, epoch, c)))
+                        with lock:
+                            acc["raw_words"] += int(raw)
+                            acc["effective_words"] += int(eff)
+                            acc["loss"] += float(loss)
+                            acc["predictions"] += int(n_pred)
+                            acc["lr"] = lr1
+                except BaseException as e:  # re-raised in the main thread
+                    errors.append(e)
+
+            threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, max(n_chunks, 1)))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.25)
+                    with lock:
+                        mean_loss = acc["loss"] / max(acc["predictions"], 1)
+                        bar.update(epoch * n_words + acc["raw_words"], acc.get("lr", lr_at(epoch * n_words)),
+                                   mean_loss, epoch)
+            if errors:
+                raise errors[0]
+            acc["seconds"] = time.perf_counter() - t0
+            acc.pop("lr", None)
+            stats.append(acc)
+            logger.info("epoch %d: %d words read, %d kept, loss %.4f per prediction, %.1f s (%.0f words/s)",
+                        epoch + 1, acc["raw_words"], acc["effective_words"],
+                        acc["loss"] / max(acc["predictions"], 1), acc["seconds"],
+                        acc["raw_words"] / max(acc["seconds"], 1e-9))
+            if on_epoch_end is not None:
+                on_epoch_end(epoch)
+    finally:
+        bar.close()
+    return stats

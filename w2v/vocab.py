@@ -1,0 +1,183 @@
+"""Vocabulary: one streaming pass that counts words and encodes the corpus to int32 ids.
+
+The pass gives every new word a provisional id the first time it is seen (one dict lookup per
+token, at C speed through `map(dict.__getitem__, ...)`), appends the ids to a growing int32
+buffer and counts them afterwards with `np.bincount`. Once the vocabulary is trimmed and sorted,
+a lookup table maps provisional ids to final ids, so the corpus never has to be parsed again:
+later epochs read only the int32 array.
+
+`max_vocab_size` bounds memory while counting as word2vec.c does: when the table grows past it,
+words seen at most `min_reduce` times are forgotten (their counts are lost), and `min_reduce`
+grows by one each time.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import corpus as corpus_mod
+from .formats import atomic_output
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EncodedCorpus:
+    """A corpus as ids: sentence s is `ids[bounds[s]:bounds[s + 1]]`.
+
+    ids: int32 (N,) token ids of in-vocabulary words only (out-of-vocabulary tokens dropped);
+    bounds: int64 (S + 1,) sentence boundaries, no empty sentences.
+    """
+    ids: np.ndarray
+    bounds: np.ndarray
+
+    @property
+    def n_words(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self.bounds.shape[0] - 1)
+
+
+@dataclass
+class Scan:
+    """The result of one counting pass, in provisional ids (order of first appearance)."""
+    words: list            # provisional id -> word (None for words pruned while counting)
+    counts: np.ndarray     # int64, provisional id -> count
+    ids: np.ndarray        # int32, the whole corpus in provisional ids
+    bounds: np.ndarray     # int64 sentence boundaries
+    pruned: bool           # whether max_vocab_size forgot counts while counting
+
+
+class _FirstSeenIds(dict):
+    """word -> provisional id, assigning the next id on first sight."""
+    __slots__ = ("words",)
+
+    def __init__(self):
+        super().__init__()
+        self.words = []
+
+    def __missing__(self, word):
+        i = self[word] = len(self.words)
+        self.words.append(word)
+        return i
+
+
+def scan(sentences, max_vocab_size: int | None = None) -> Scan:
+    """Count and encode `sentences` (an iterable of token lists) in one pass."""
+    table = _FirstSeenIds()
+    lookup = table.__getitem__
+    buf = array("i")
+    lengths = array("q")
+    min_reduce = 1
+    pruned = False
+    for sent in corpus_mod.iter_sentences(sentences):
+        buf.extend(map(lookup, sent))
+        lengths.append(len(sent))
+        if max_vocab_size is not None and len(table) > max_vocab_size:
+            counts = np.bincount(np.frombuffer(buf, dtype=np.int32), minlength=len(table.words))
+            for word, i in list(table.items()):
+                if counts[i] <= min_reduce:
+                    del table[word]
+                    table.words[i] = None
+            min_reduce += 1
+            pruned = True
+    ids = np.frombuffer(buf, dtype=np.int32) if len(buf) else np.zeros(0, np.int32)
+    counts = np.bincount(ids, minlength=len(table.words)).astype(np.int64)
+    if pruned:
+        # a forgotten word that came back has a new id: its earlier ids no longer count
+        alive = np.zeros(len(table.words), dtype=bool)
+        alive[list(table.values())] = True
+        counts[~alive] = 0
+    bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=bounds[1:])
+    return Scan(table.words, counts, ids, bounds, pruned)
+
+
+@dataclass
+class Vocab:
+    """The trained-on words, sorted by descending count (ties by the word itself).
+
+    index_to_key: list of V words; counts: int64 (V,).
+    """
+    index_to_key: list
+    counts: np.ndarray
+
+    def __len__(self):
+        return len(self.index_to_key)
+
+    @property
+    def key_to_index(self) -> dict:
+        return {w: i for i, w in enumerate(self.index_to_key)}
+
+    @property
+    def total_words(self) -> int:
+        return int(self.counts.sum())
+
+    @classmethod
+    def from_counts(cls, word_counts, min_count: int = 5, max_final_vocab: int | None = None) -> "Vocab":
+        """Keep words with count >= min_count (raised as gensim does to fit max_final_vocab), sorted."""
+        items = [(w, int(c)) for w, c in word_counts if w is not None and c > 0]
+        items.sort(key=lambda wc: (-wc[1], wc[0]))
+        effective_min = min_count
+        if max_final_vocab is not None and len(items) > max_final_vocab:
+            # the smallest min_count that leaves at most max_final_vocab words
+            effective_min = max(min_count, items[max_final_vocab][1] + 1)
+        kept = [(w, c) for w, c in items if c >= effective_min]
+        if not kept:
+            n = len(items)
+            raise ValueError(
+                f"empty vocabulary: none of the {n} distinct words occurs at least "
+                f"min_count={effective_min} times; lower min_count or use a larger corpus"
+                if n else "empty corpus: no tokens found")
+        words, counts = zip(*kept)
+        return cls(list(words), np.array(counts, dtype=np.int64))
+
+    def save(self, path):
+        """word2vec.c's -save-vocab format: `word count` per line, in vocabulary order."""
+        with atomic_output(path, "w") as f:
+            for w, c in zip(self.index_to_key, self.counts):
+                f.write(f"{w} {int(c)}\n")
+
+    @staticmethod
+    def read_counts(path) -> list:
+        """(word, count) pairs from a `word count` file (word2vec.c's -read-vocab)."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"vocabulary file not found: {path}")
+        pairs = []
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for lineno, line in enumerate(f, 1):
+                parts = line.split()
+                if not parts:
+                    continue
+                if len(parts) != 2 or not parts[1].isdigit():
+                    raise ValueError(f"{path}:{lineno}: expected 'word count', got {line.strip()[:80]!r}")
+                pairs.append((parts[0], int(parts[1])))
+        if not pairs:
+            raise ValueError(f"vocabulary file is empty: {path}")
+        return pairs
+
+
+def encode(scan_result: Scan, vocab: Vocab) -> EncodedCorpus:
+    """Map a scan's provisional ids to vocabulary ids, dropping out-of-vocabulary tokens."""
+    index = vocab.key_to_index
+    remap = np.full(len(scan_result.words) + 1, -1, dtype=np.int32)
+    for i, w in enumerate(scan_result.words):
+        j = index.get(w) if w is not None else None
+        if j is not None:
+            remap[i] = j
+    ids = remap[scan_result.ids]
+    keep = ids >= 0
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    # boundaries in the compacted array; equal neighbours are sentences left empty
+    bounds = np.unique(kept_before[scan_result.bounds])
+    if bounds.size == 0 or bounds[0] != 0:
+        bounds = np.concatenate([[0], bounds])
+    return EncodedCorpus(np.ascontiguousarray(ids[keep]), bounds.astype(np.int64))
