@@ -1,0 +1,67 @@
+"""Shared fixtures: slices of the embedded demo corpus and a similarity measure defined from it."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "w2v" / "data" / "wordnet-glosses.txt.gz"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def demo_lines(n_lines: int) -> list[str]:
+    out = []
+    with gzip.open(DEMO, "rt", encoding="utf-8") as f:
+        for line in f:
+            out.append(line)
+            if len(out) >= n_lines:
+                break
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_sentences() -> list[list[str]]:
+    """About 300k tokens of the demo corpus as token lists."""
+    return [line.split() for line in demo_lines(25_000)]
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory, demo_sentences) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "demo.txt"
+    path.write_text("\n".join(" ".join(s) for s in demo_sentences) + "\n", encoding="utf-8")
+    return path
+
+
+def cooccurrence_agreement(wv, sentences, n_words: int = 300, skip: int = 30, window: int = 5) -> float:
+    """Spearman correlation between the model's cosines and the cosines of PPMI co-occurrence
+    rows, over all pairs of the corpus's words ranked skip..skip+n_words by frequency.
+
+    Random vectors score about 0; vectors that learned anything about contexts score well above.
+    """
+    from collections import Counter
+    counts = Counter(w for s in sentences for w in s)
+    words = [w for w, _ in counts.most_common(skip + n_words)[skip:] if w in wv]
+    index = {w: i for i, w in enumerate(words)}
+    k = len(words)
+    cooc = np.zeros((k, k))
+    for s in sentences:
+        ids = np.array([index.get(w, -1) for w in s])
+        for off in range(1, window + 1):
+            a, b = ids[:-off], ids[off:]
+            ok = (a >= 0) & (b >= 0)
+            np.add.at(cooc, (a[ok], b[ok]), 1.0)
+            np.add.at(cooc, (b[ok], a[ok]), 1.0)
+    total = cooc.sum()
+    row = cooc.sum(1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(cooc * total / (row * row.T))
+    ppmi = np.nan_to_num(np.maximum(pmi, 0.0), posinf=0.0)
+    ppmi /= np.linalg.norm(ppmi, axis=1, keepdims=True) + 1e-12
+    vecs = np.array([wv[w] for w in words], dtype=np.float64)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-12
+    iu = np.triu_indices(k, 1)
+    return float(spearmanr((ppmi @ ppmi.T)[iu], (vecs @ vecs.T)[iu])[0])

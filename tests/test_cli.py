@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from w2v.cli import main
+
+
+def _read_text_vectors(path):
+    lines = path.read_text().splitlines()
+    v, d = map(int, lines[0].split())
+    words = [l.split(" ", 1)[0] for l in lines[1:]]
+    vecs = np.array([[float(x) for x in l.split()[1:]] for l in lines[1:]])
+    assert vecs.shape == (v, d)
+    return words, vecs
+
+
+def test_train_with_word2vec_c_flags(tmp_path, demo_file):
+    out = tmp_path / "vec.txt"
+    vocab = tmp_path / "vocab.txt"
+    rc = main(["train", "-train", str(demo_file), "-output", str(out), "-size", "20", "-window", "3",
+               "-sample", "1e-4", "-negative", "3", "-hs", "0", "-threads", "2", "-iter", "1",
+               "-min-count", "10", "-cbow", "0", "-binary", "0", "-save-vocab", str(vocab)])
+    assert rc == 0
+    words, vecs = _read_text_vectors(out)
+    assert vecs.shape[1] == 20 and words[0] == vocab.read_text().split()[0]
+    counts = [int(l.split()[1]) for l in vocab.read_text().splitlines()]
+    assert min(counts) >= 10 and counts == sorted(counts, reverse=True)
+
+
+def test_train_gnu_long_options_binary_and_read_vocab(tmp_path, demo_file):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("the 100\nof 50\na 40\n")
+    out = tmp_path / "vec.bin"
+    assert main(["train", "--train", str(demo_file), "--output", str(out), "--size", "8",
+                 "--iter", "1", "--binary", "1", "--read-vocab", str(vocab)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(b"3 8\n") and len(data) == len(b"3 8\n") + sum(len(w) + 2 + 32 for w in ("the", "of", "a"))
+
+
+def test_c_defaults(monkeypatch, tmp_path, demo_file):
+    from w2v import cli
+    seen = {}
+
+    class Fake:
+        def __init__(self, **kw):
+            seen.update(kw)
+            raise SystemExit(0)
+
+    monkeypatch.setattr("w2v.model.Word2Vec", Fake)
+    with pytest.raises(SystemExit):
+        cli.main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o")])
+    assert seen["sg"] == 0 and seen["alpha"] == 0.05 and seen["vector_size"] == 100 and seen["negative"] == 5
+    seen.clear()
+    with pytest.raises(SystemExit):
+        cli.main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o"), "-cbow", "0"])
+    assert seen["sg"] == 1 and seen["alpha"] == 0.025
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["-train", "{tmp}/missing.txt"], "missing.txt"),
+    (["-train", "{tmp}/empty.txt"], "empty corpus"),
+    (["-train", "{tmp}/rare.txt"], "min_count=5"),
+    (["-train", "{corpus}", "-size", "0"], "vector_size must be >= 1"),
+    (["-train", "{corpus}", "-size", "-5"], "vector_size must be >= 1"),
+    (["-train", "{corpus}", "-window", "0"], "window must be >= 1"),
+    (["-train", "{corpus}", "-hs", "0", "-negative", "0"], "no objective"),
+    (["-train", "{corpus}", "-output", "{tmp}/no/such/dir/out.txt"], "does not exist"),
+])
+def test_bad_input_one_line_exit_2_no_output(tmp_path, demo_file, capsys, args, msg):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "rare.txt").write_text("all words unique here\n")
+    args = [a.format(tmp=tmp_path, corpus=demo_file) for a in args]
+    if "-output" not in args:
+        args += ["-output", str(tmp_path / "out.txt")]
+    before = set(tmp_path.iterdir())
+    assert main(["train"] + args + ["-iter", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("w2v: error: ") and msg in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert set(tmp_path.iterdir()) == before  # nothing written, no temp file left
+
+
+def test_unwritable_output(tmp_path, demo_file, capsys):
+    import os
+    if os.geteuid() == 0:
+        target = tmp_path / "adir"
+        target.mkdir()  # a directory cannot be overwritten by a file, even by root
+        out = target
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        out = ro / "out.txt"
+    assert main(["train", "-train", str(demo_file), "-output", str(out), "-iter", "1"]) == 2
+    assert capsys.readouterr().err.startswith("w2v: error: ")

@@ -1,0 +1,53 @@
+import bz2
+import gzip
+
+import pytest
+
+from w2v import corpus
+
+
+def test_lines_gz_bz2_and_directory(tmp_path):
+    text = "a b c\n\nd e\nf"
+    (tmp_path / "plain.txt").write_text(text)
+    with gzip.open(tmp_path / "z.txt.gz", "wt") as f:
+        f.write(text)
+    with bz2.open(tmp_path / "y.txt.bz2", "wt") as f:
+        f.write(text)
+    expect = [["a", "b", "c"], ["d", "e"], ["f"]]
+    for name in ("plain.txt", "z.txt.gz", "y.txt.bz2"):
+        assert list(corpus.iter_file_sentences(tmp_path / name)) == expect
+    assert list(corpus.iter_path_sentences(tmp_path)) == expect * 3
+
+
+def test_long_lines_are_split_not_truncated(tmp_path):
+    words = [f"w{i}" for i in range(25_001)]
+    (tmp_path / "long.txt").write_text(" ".join(words) + "\nx y\n")
+    got = list(corpus.iter_file_sentences(tmp_path / "long.txt", max_sentence_length=10_000))
+    assert [len(s) for s in got] == [10_000, 10_000, 5_001, 2]
+    assert sum(got[:3], []) == words
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_one_huge_line_without_newline_streams_in_chunks(tmp_path, block):
+    words = [f"t{i % 977}" for i in range(3_000)]
+    (tmp_path / "text8").write_text(" ".join(words))
+    got = list(corpus.iter_file_sentences(tmp_path / "text8", max_sentence_length=1000, block_bytes=block))
+    assert all(len(s) <= 1000 for s in got)
+    assert sum(got, []) == words
+
+
+def test_invalid_utf8_is_replaced(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 ok\n\xff\xfe word\n")
+    got = list(corpus.iter_file_sentences(tmp_path / "bad.txt"))
+    assert got == [["caf\ufffd", "ok"], ["\ufffd\ufffd", "word"]]
+
+
+def test_missing_file_and_bad_arguments(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.txt"):
+        list(corpus.iter_path_sentences(tmp_path / "nope.txt"))
+    with pytest.raises(ValueError, match="exactly one"):
+        corpus.resolve(None, None)
+    with pytest.raises(TypeError, match="list of string tokens"):
+        list(corpus.iter_sentences(["a sentence as a string"]))
+    with pytest.raises(ValueError, match="no files"):
+        corpus.corpus_files(tmp_path)

@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+
+from conftest import cooccurrence_agreement
+from w2v import Word2Vec
+
+CONFIGS = {
+    "sg-ns": dict(sg=1, hs=0, negative=5),
+    "cbow-ns": dict(sg=0, hs=0, negative=5),
+    "sg-hs": dict(sg=1, hs=1, negative=0),
+    "cbow-hs": dict(sg=0, hs=1, negative=0),
+    "sg-hs-ns": dict(sg=1, hs=1, negative=3),
+    "cbow-sum-ns": dict(sg=0, hs=0, negative=5, cbow_mean=0, alpha=0.01),
+}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_model_and_objective_learns_far_above_chance(name, demo_sentences):
+    kw = dict(CONFIGS[name])
+    kw.setdefault("alpha", 0.025 if kw["sg"] else 0.05)
+    model = Word2Vec(demo_sentences, vector_size=50, min_count=3, workers=2, epochs=3, **kw)
+    untrained = Word2Vec(vector_size=50, min_count=3)
+    untrained.build_vocab(demo_sentences)
+    assert abs(cooccurrence_agreement(untrained.wv, demo_sentences)) < 0.1
+    assert cooccurrence_agreement(model.wv, demo_sentences) > 0.4
+    losses = [e["loss"] / e["predictions"] for e in model.epoch_stats]
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_epoch_trains_the_whole_corpus(workers, demo_file):
+    model = Word2Vec(corpus_file=demo_file, vector_size=20, min_count=5, workers=workers, epochs=4,
+                     sg=1, negative=2, sample=1e-3)
+    in_vocab = sum(1 for line in open(demo_file) for w in line.split() if w in model.wv)
+    assert len(model.epoch_stats) == 4
+    for e in model.epoch_stats:
+        assert e["raw_words"] == in_vocab
+        assert 0 < e["effective_words"] < in_vocab  # subsampling dropped some, not all
+        assert e["seconds"] > 0 and np.isfinite(e["loss"])
+    # each epoch draws its own subsample
+    assert len({e["effective_words"] for e in model.epoch_stats}) > 1
+
+
+def test_one_worker_with_a_seed_is_bit_identical(demo_sentences):
+    runs = [Word2Vec(demo_sentences[:3000], vector_size=16, min_count=2, workers=1, seed=7, epochs=2,
+                     sg=1, hs=1, negative=2) for _ in range(2)]
+    assert np.array_equal(runs[0].wv.vectors, runs[1].wv.vectors)
+    assert np.array_equal(runs[0].syn1neg, runs[1].syn1neg)
+    other = Word2Vec(demo_sentences[:3000], vector_size=16, min_count=2, workers=1, seed=8, epochs=2,
+                     sg=1, hs=1, negative=2)
+    assert not np.array_equal(runs[0].wv.vectors, other.wv.vectors)
+
+
+def test_initialisation_is_uniform_small_and_outputs_zero(demo_sentences):
+    m = Word2Vec(vector_size=40, min_count=2, hs=1, negative=5)
+    m.build_vocab(demo_sentences[:2000])
+    v = m.wv.vectors
+    assert v.dtype == np.float32 and np.abs(v).max() <= 0.5 / 40 and np.abs(v).max() > 0.45 / 40
+    assert not m.syn1neg.any() and not m.syn1.any()
+    assert m.syn1.shape == (len(m.wv) - 1, 40)
+
+
+def test_build_vocab_then_train_gensim_style(demo_sentences):
+    m = Word2Vec(vector_size=16, min_count=3, epochs=1, workers=2)
+    m.build_vocab(demo_sentences[:5000])
+    raw, eff = m.train(demo_sentences[:5000], total_examples=5000, epochs=2)
+    assert len(m.epoch_stats) == 2 and raw == 2 * m.epoch_stats[0]["raw_words"]
+    assert m.window == 5 and m.vector_size == 16 and m.sg == 0
+    assert m.get_latest_training_loss() == m.epoch_stats[-1]["loss"]
+    # a generator works too: the corpus is read once
+    g = Word2Vec((s for s in demo_sentences[:2000]), vector_size=8, min_count=2, epochs=2)
+    assert len(g.epoch_stats) == 2
+
+
+def test_callbacks_are_called():
+    calls = []
+
+    class CB:
+        def on_epoch_begin(self, model):
+            calls.append("begin")
+
+        def on_epoch_end(self, model):
+            calls.append("end")
+
+    Word2Vec([["a", "b", "c"]] * 50, min_count=1, vector_size=4, epochs=2, callbacks=[CB()])
+    assert calls == ["begin", "end", "begin", "end"]
+
+
+def test_save_load_round_trip(tmp_path, demo_sentences):
+    m = Word2Vec(demo_sentences[:3000], vector_size=12, min_count=2, hs=1, negative=2, epochs=1)
+    m.save(tmp_path / "m.w2v")
+    m2 = Word2Vec.load(tmp_path / "m.w2v")
+    assert m2.wv.index_to_key == m.wv.index_to_key
+    assert np.array_equal(m2.wv.vectors, m.wv.vectors)
+    assert np.array_equal(m2.syn1, m.syn1) and np.array_equal(m2.syn1neg, m.syn1neg)
+    assert m2.settings == m.settings and m2.epoch_stats == m.epoch_stats
+    m2.train(demo_sentences[:3000], epochs=1)  # a loaded model trains on
+    assert [p.name for p in tmp_path.iterdir()] == ["m.w2v"]  # no temp files left
+    (tmp_path / "junk.w2v").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ValueError, match="junk.w2v"):
+        Word2Vec.load(tmp_path / "junk.w2v")
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(vector_size=0), "vector_size must be >= 1"),
+    (dict(vector_size=-3), "vector_size must be >= 1"),
+    (dict(window=0), "window must be >= 1"),
+    (dict(hs=0, negative=0), "no objective"),
+    (dict(negative=-1), "negative must be >= 0"),
+    (dict(alpha=0), "alpha must be > 0"),
+    (dict(sample=-1), "sample must be >= 0"),
+    (dict(epochs=0), "epochs must be >= 1"),
+    (dict(workers=0), "workers must be >= 1"),
+    (dict(sg=2), "sg must be"),
+    (dict(min_alpha=1.0), "min_alpha"),
+    (dict(softmax=True), "softmax=True"),
+    (dict(vector_size=2.5), "vector_size must be an integer"),
+])
+def test_bad_hyperparameters_raise_clear_errors(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        Word2Vec(**kw)
+
+
+def test_bad_corpora_raise_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        Word2Vec(corpus_file=tmp_path / "missing.txt")
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(ValueError, match="empty corpus"):
+        Word2Vec(corpus_file=tmp_path / "empty.txt")
+    (tmp_path / "rare.txt").write_text("every word here is unique\n")
+    with pytest.raises(ValueError, match="min_count=5"):
+        Word2Vec(corpus_file=tmp_path / "rare.txt")
+    with pytest.raises(ValueError, match="build_vocab"):
+        Word2Vec().train([["a"]])

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from w2v.vocab import Vocab, encode, scan
+
+
+SENTS = [["b", "a", "c", "a"], ["d", "a", "b"], ["e"], ["c", "b", "a"]]
+
+
+def test_scan_counts_and_encodes_in_one_pass():
+    s = scan(SENTS)
+    counts = dict(zip(s.words, s.counts.tolist()))
+    assert counts == {"a": 4, "b": 3, "c": 2, "d": 1, "e": 1}
+    assert [s.words[i] for i in s.ids] == sum(SENTS, [])
+    assert s.bounds.tolist() == [0, 4, 7, 8, 11]
+
+
+def test_vocab_sorted_by_count_with_deterministic_ties_and_min_count():
+    s = scan(SENTS)
+    v = Vocab.from_counts(zip(s.words, s.counts), min_count=1)
+    assert v.index_to_key == ["a", "b", "c", "d", "e"]
+    v2 = Vocab.from_counts(zip(s.words, s.counts), min_count=2)
+    assert v2.index_to_key == ["a", "b", "c"] and v2.counts.tolist() == [4, 3, 2]
+    assert v2.total_words == 9
+
+
+def test_max_final_vocab_raises_min_count_like_gensim():
+    s = scan(SENTS)
+    v = Vocab.from_counts(zip(s.words, s.counts), min_count=1, max_final_vocab=3)
+    assert v.index_to_key == ["a", "b", "c"]
+    v = Vocab.from_counts(zip(s.words, s.counts), min_count=1, max_final_vocab=4)
+    assert v.index_to_key == ["a", "b", "c"]  # d and e tie: both go
+
+
+def test_encode_drops_oov_and_empty_sentences():
+    s = scan(SENTS)
+    v = Vocab.from_counts(zip(s.words, s.counts), min_count=2)
+    c = encode(s, v)
+    words = [v.index_to_key[i] for i in c.ids]
+    assert words == ["b", "a", "c", "a", "a", "b", "c", "b", "a"]
+    assert c.bounds.tolist() == [0, 4, 6, 9]  # ["e"] vanished
+
+
+def test_empty_vocabulary_errors():
+    s = scan(SENTS)
+    with pytest.raises(ValueError, match="min_count=10"):
+        Vocab.from_counts(zip(s.words, s.counts), min_count=10)
+    with pytest.raises(ValueError, match="empty corpus"):
+        Vocab.from_counts([], min_count=1)
+
+
+def test_max_vocab_size_prunes_rare_words_while_counting():
+    rng = np.random.default_rng(0)
+    frequent = [f"f{i}" for i in range(5)]
+    sents = []
+    for k in range(300):
+        sents.append(list(rng.choice(frequent, 20)) + [f"rare{k}"])
+    s = scan(sents, max_vocab_size=50)
+    alive = {w for w in s.words if w is not None}
+    assert set(frequent) <= alive and len(alive) <= 51
+    full = scan(sents)
+    for w in frequent:
+        assert s.counts[s.words.index(w)] == full.counts[full.words.index(w)]
+
+
+def test_vocab_file_round_trip(tmp_path):
+    s = scan(SENTS)
+    v = Vocab.from_counts(zip(s.words, s.counts), min_count=1)
+    v.save(tmp_path / "vocab.txt")
+    assert (tmp_path / "vocab.txt").read_text().splitlines()[:2] == ["a 4", "b 3"]
+    assert Vocab.read_counts(tmp_path / "vocab.txt") == list(zip(v.index_to_key, v.counts.tolist()))
+    (tmp_path / "bad.txt").write_text("a 4\nb three\n")
+    with pytest.raises(ValueError, match="bad.txt:2"):
+        Vocab.read_counts(tmp_path / "bad.txt")
