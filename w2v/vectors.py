@@ -90,11 +90,17 @@ class KeyedVectors:
         if self._normed is not None and not force:
             return
         vectors = self._vectors
-        norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
-        # a zero vector stays zero (cosine 0 with everything) instead of becoming NaN
-        safe = np.where(norms > 0, norms, np.float32(1))
+        norms = np.empty(len(vectors), dtype=np.float32)
+        normed = np.empty(vectors.shape, dtype=np.float32)
+        for start in range(0, len(vectors), 65536):
+            # float64 per block: no overflow for huge values, little extra memory
+            block = vectors[start: start + 65536].astype(np.float64)
+            n = np.sqrt(np.einsum("ij,ij->i", block, block))
+            norms[start: start + len(block)] = n
+            # a zero vector stays zero (cosine 0 with everything) instead of becoming NaN
+            normed[start: start + len(block)] = block / np.where(n > 0, n, 1.0)[:, None]
         self._norms = norms
-        self._normed = (vectors / safe[:, None]).astype(np.float32, copy=False)
+        self._normed = normed
 
     def get_normed_vectors(self):
         """The unit-normalised matrix, float32 (V, d), cached: do not modify it."""
