@@ -210,6 +210,26 @@ def _read_pairs(path, delimiter, encoding, fold):
     return pairs, bad
 
 
+def _pair_similarities(kv, path, delimiter, encoding, restrict_vocab, case_insensitive,
+                       dummy4unknown):
+    """(human scores, model cosines, number of pairs with unknown words) of a pairs file."""
+    ok, _, fold = _vocabulary(kv, restrict_vocab, case_insensitive)
+    read, _ = _read_pairs(path, delimiter, encoding, fold)
+    known = [(ok[a], ok[b], s) for a, b, s in read if a in ok and b in ok]
+    oov = len(read) - len(known)
+    gold = [s for _, _, s in known]
+    model = []
+    if known:
+        normed = kv.get_normed_vectors()
+        ia = np.array([a for a, _, _ in known])
+        ib = np.array([b for _, b, _ in known])
+        model = (normed[ia] * normed[ib]).sum(axis=1).astype(np.float64).tolist()
+    if dummy4unknown:
+        gold += [s for a, b, s in read if a not in ok or b not in ok]
+        model += [0.0] * oov
+    return gold, model, oov
+
+
 def evaluate_word_pairs(kv, pairs=None, delimiter="\t", encoding="utf8", restrict_vocab=300000,
                         case_insensitive=True, dummy4unknown=False):
     """Correlation of cosine similarities with human scores ("word1 word2 score" lines).
@@ -221,24 +241,11 @@ def evaluate_word_pairs(kv, pairs=None, delimiter="\t", encoding="utf8", restric
     from scipy import stats
 
     path = os.fspath(pairs) if pairs is not None else data_path(PAIRS[0])
-    ok, canon, fold = _vocabulary(kv, restrict_vocab, case_insensitive)
-    read, _ = _read_pairs(path, delimiter, encoding, fold)
-    known = [(ok[a], ok[b], s) for a, b, s in read if a in ok and b in ok]
-    oov = len(read) - len(known)
-    gold = [s for _, _, s in known]
-    if known:
-        normed = kv.get_normed_vectors()
-        ia = np.array([a for a, _, _ in known])
-        ib = np.array([b for _, b, _ in known])
-        model = (normed[ia] * normed[ib]).sum(axis=1).astype(np.float64).tolist()
-    else:
-        model = []
-    if dummy4unknown:
-        gold += [s for a, b, s in read if a not in ok or b not in ok]
-        model += [0.0] * oov
-    if not gold:
-        raise ValueError(f"{path}: no similarity judgements with known words "
-                         f"({len(read)} pairs read, {oov} with unknown words)")
+    gold, model, oov = _pair_similarities(kv, path, delimiter, encoding, restrict_vocab,
+                                          case_insensitive, dummy4unknown)
+    if len(gold) < 2:
+        raise ValueError(f"{path}: {len(gold)} similarity judgements with known words, "
+                         f"need at least 2 ({oov} pairs with unknown words)")
     pearson = stats.pearsonr(gold, model)
     spearman = stats.spearmanr(gold, model)
     oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
@@ -271,10 +278,18 @@ def evaluate(kv, analogies=None, pairs=None, restrict_vocab=300000, case_insensi
                           "skipped": s["skipped"]} for s in sections[:-1]],
         }
     for path in (pairs if pairs is not None else [data_path(p) for p in PAIRS]):
-        (pr, pp), (sr, sp), oov = evaluate_word_pairs(
-            kv, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
-        result["pairs"].append({"file": os.fspath(path), "pearson": pr, "pearson_p": pp,
-                                "spearman": sr, "spearman_p": sp, "oov_ratio": oov})
+        entry = {"file": os.fspath(path)}
+        gold, _, oov = _pair_similarities(kv, path, "\t", "utf8", restrict_vocab,
+                                          case_insensitive, False)
+        if len(gold) < 2:
+            # a set the vectors do not cover is a result, not an error, in a summary
+            entry.update(pearson=None, pearson_p=None, spearman=None, spearman_p=None,
+                         oov_ratio=100.0 * oov / max(1, len(gold) + oov))
+        else:
+            (pr, pp), (sr, sp), oov = evaluate_word_pairs(
+                kv, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
+            entry.update(pearson=pr, pearson_p=pp, spearman=sr, spearman_p=sp, oov_ratio=oov)
+        result["pairs"].append(entry)
     return result
 
 
@@ -300,8 +315,11 @@ def format_table(result):
             lines.append("")
         lines.append(f"word pairs {'':<18} {'pearson':>8} {'spearman':>9} {'oov':>7}")
         for p in result["pairs"]:
-            lines.append(f"  {os.path.basename(p['file']):<26} {p['pearson']:8.4f} "
-                         f"{p['spearman']:9.4f} {p['oov_ratio']:6.1f}%")
+            if p["pearson"] is None:
+                scores = f"{'-':>8} {'-':>9}"
+            else:
+                scores = f"{p['pearson']:8.4f} {p['spearman']:9.4f}"
+            lines.append(f"  {os.path.basename(p['file']):<26} {scores} {p['oov_ratio']:6.1f}%")
     return "\n".join(lines)
 
 

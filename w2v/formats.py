@@ -258,7 +258,7 @@ def _read_binary(buf, path, vocab_size, vector_size, start, unicode_errors, enco
         if extra >= 0:
             raise ValueError(f"{path}: the header says {vocab_size} words but data continues at "
                              f"byte {extra} (more rows than the header says, or a wrong vector size)")
-    keys = [_decode_word(bytes(buf[s:e]), unicode_errors, encoding, f"byte {s}")
+    keys = [_decode_word(bytes(buf[s:e]), unicode_errors, encoding, f"{path}: byte {s}")
             for s, e in zip(word_start.tolist(), word_end.tolist())]
     vectors = raw.view("<f4").astype(np.float32, copy=False)
     return keys, vectors
@@ -314,7 +314,7 @@ def _read_text(buf, path, vocab_size, vector_size, start, unicode_errors, encodi
                 b.count(b" ") + 1 != vector_size and len(b.split()) != vector_size for b in bodies):
             _locate_text_error(path, lines, block_start + 2, vector_size)
         vectors[block_start: block_start + n] = values.reshape(n, vector_size)
-        keys.extend(_decode_word(w, unicode_errors, encoding, f"line {block_start + 2 + k}")
+        keys.extend(_decode_word(w, unicode_errors, encoding, f"{path}: line {block_start + 2 + k}")
                     for k, w in enumerate(words))
     if check_tail and pos < size:
         extra = _trailing_data(buf, pos)
