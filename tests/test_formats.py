@@ -189,7 +189,7 @@ def test_good_binary_fixture_loads(tmp_path):
 def test_wrong_binary_flag_gets_a_hint(tmp_path):
     kv = make_kv(n=20, d=10)
     kv.save_word2vec_format(tmp_path / "v.bin", binary=True)
-    with pytest.raises(ValueError, match="looks like binary format: pass binary=True"):
+    with pytest.raises(ValueError, match="looks like binary word2vec format, not text: binary=True reads it"):
         KeyedVectors.load_word2vec_format(tmp_path / "v.bin", binary=False)
 
 

@@ -363,8 +363,9 @@ def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict",
                 raise
             actual = sniff_format(path)
             if actual != ("binary" if binary else "text"):
-                raise ValueError(f"{e} (the file looks like {actual} format: "
-                                 f"pass binary={actual == 'binary'})") from None
+                raise ValueError(f"{e} (the file looks like {actual} word2vec format, "
+                                 f"not {'binary' if binary else 'text'}: "
+                                 f"binary={actual == 'binary'} reads it)") from None
             raise
     return _drop_duplicates(keys, vectors, path)
 
