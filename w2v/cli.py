@@ -97,8 +97,118 @@ def cmd_demo(args):
     return demo.run(output=args.output, workers=args.threads, epochs=args.epochs)
 
 
+# ---------------------------------------------------------------- similar / analogy / eval / convert
+def _add_similar(sub):
+    p = sub.add_parser("similar", help="nearest words by cosine (word2vec.c's distance)")
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file: text, binary or native")
+    p.add_argument("words", metavar="WORD", nargs="+",
+                   help="query word(s); several are combined into one query, as the C tool does")
+    p.add_argument("-n", "--topn", type=int, default=10, help="how many neighbours (default 10)")
+    p.set_defaults(func=cmd_similar)
+
+
+def _print_neighbours(hits):
+    width = max([len(w) for w, _ in hits] + [4])
+    print(f"{'word':<{width}}  cosine")
+    for word, score in hits:
+        print(f"{word:<{width}}  {score:.4f}")
+
+
+def cmd_similar(args):
+    from .vectors import load_vectors
+
+    kv = load_vectors(args.vectors)
+    _print_neighbours(kv.most_similar(positive=args.words, topn=args.topn))
+    return 0
+
+
+def _add_analogy(sub):
+    p = sub.add_parser("analogy", help="A is to B as C is to ? (3CosAdd; --mul for 3CosMul)")
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file: text, binary or native")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("c", metavar="C")
+    p.add_argument("-n", "--topn", type=int, default=10, help="how many answers (default 10)")
+    p.add_argument("--mul", action="store_true", help="3CosMul (Levy and Goldberg 2014)")
+    p.set_defaults(func=cmd_analogy)
+
+
+def cmd_analogy(args):
+    from .vectors import load_vectors
+
+    kv = load_vectors(args.vectors)
+    query = kv.most_similar_cosmul if args.mul else kv.most_similar
+    _print_neighbours(query(positive=[args.b, args.c], negative=[args.a], topn=args.topn))
+    return 0
+
+
+def _add_eval(sub):
+    p = sub.add_parser("eval", help="analogy accuracy and word-pair correlations (bundled sets by default)")
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file: text, binary or native")
+    p.add_argument("--analogies", metavar="FILE",
+                   help="questions file (default: the bundled questions-words.txt)")
+    p.add_argument("--no-analogies", action="store_true", help="skip the analogy evaluation")
+    p.add_argument("--pairs", metavar="FILE", nargs="+",
+                   help="word-pair files (default: the bundled wordsim353.tsv and simlex999.txt)")
+    p.add_argument("--restrict-vocab", type=int, default=300000, metavar="N",
+                   help="only the first N words count (default 300000)")
+    p.add_argument("--case-sensitive", action="store_true", help="do not fold case")
+    p.add_argument("--mul", action="store_true", help="answer analogies with 3CosMul")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args):
+    from . import evaluation
+    from .vectors import load_vectors
+
+    if args.restrict_vocab < 1:
+        raise CLIError(f"--restrict-vocab must be >= 1, got {args.restrict_vocab}")
+    for path in ([args.analogies] if args.analogies else []) + (args.pairs or []):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"evaluation file not found: {path}")
+    kv = load_vectors(args.vectors)
+    result = evaluation.evaluate(
+        kv, analogies=False if args.no_analogies else args.analogies, pairs=args.pairs,
+        restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive,
+        method="mul" if args.mul else "add")
+    print(evaluation.to_json(result) if args.json else evaluation.format_table(result))
+    return 0
+
+
+def _add_convert(sub):
+    p = sub.add_parser("convert", help="convert vectors between text, binary and native formats")
+    p.add_argument("input", metavar="IN", help="vectors file: text, binary or native")
+    p.add_argument("output", metavar="OUT", help="output file; format from its extension "
+                   "(.txt/.vec text, .bin binary, .npz native) or --to")
+    p.add_argument("--to", choices=("text", "binary", "native"), help="output format")
+    p.add_argument("--from", dest="from_", choices=("text", "binary", "native"),
+                   help="input format (default: from the extension or the bytes)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N words")
+    p.set_defaults(func=cmd_convert)
+
+
+def cmd_convert(args):
+    from . import formats
+    from .vectors import load_vectors, save_vectors
+
+    fmt = args.to or formats.format_from_extension(args.output)
+    if fmt is None:
+        raise CLIError(f"cannot tell the output format from {args.output!r}: "
+                       "use a .txt, .vec, .bin or .npz name, or --to text|binary|native")
+    if args.limit is not None and args.limit < 0:
+        raise CLIError(f"--limit must be >= 0, got {args.limit}")
+    formats.check_writable(args.output)
+    kv = load_vectors(args.input, format=args.from_, limit=args.limit)
+    save_vectors(kv, args.output, format=fmt)
+    print(f"wrote {len(kv)} vectors of size {kv.vector_size} to {args.output} ({fmt})",
+          file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------- main
 SUBCOMMANDS = [_add_train, _add_demo]
+SUBCOMMANDS += [_add_similar, _add_analogy, _add_eval, _add_convert]
 
 
 def build_parser() -> argparse.ArgumentParser:

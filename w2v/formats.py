@@ -1,15 +1,45 @@
-"""Files: word2vec.c text and binary vectors, atomic writes.
+"""Files: word2vec.c text and binary vectors, w2v's native vectors file, atomic writes.
 
 Every writer goes through `atomic_output`: the bytes go to a temporary file beside the target,
 which is renamed over it only once complete, so a crash never leaves a half-written file.
+
+word2vec format: a header line "V d", then V rows. Text rows are `word v1 ... vd`; binary rows
+are `word`, a space, d little-endian float32, and (word2vec.c) a newline, which gensim omits;
+both are read. Readers parse in bulk (numpy on whole blocks, one numba pass over a binary body)
+and reject damaged files with one ValueError naming the line or byte offset: never a silent
+partial load.
+
+Native format (`.npz`): an uncompressed numpy .npz holding `vectors.npy` (float32 (V, d), the
+first member, its data 64-byte aligned so that it can be memory-mapped in place), `keys.json`
+(the V words, in order) and `meta.json`. `np.load` reads it too; nothing is pickled.
 """
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gc
+import gzip
+import json
+import logging
+import mmap as _mmap
 import os
+import struct
 import tempfile
+import zipfile
 
+import numba
 import numpy as np
+
+logger = logging.getLogger(__name__)
+
+NATIVE_SUFFIX = ".npz"
+NATIVE_FORMAT = "w2v.KeyedVectors"
+NATIVE_VERSION = 1
+FORMATS = ("text", "binary", "native")
+_TEXT_SUFFIXES = (".txt", ".vec")
+_BINARY_SUFFIXES = (".bin", ".w2v")
+_ROWS_PER_BLOCK = 8192  # text rows parsed per numpy call: bounds the float64 scratch
+_NUMBER_BYTES = frozenset(b"0123456789+-.eEinfatyINFATY \t\r")
 
 
 @contextlib.contextmanager
@@ -44,13 +74,444 @@ def check_writable(path):
         raise PermissionError(f"output directory is not writable: {directory}")
 
 
+# ---------------------------------------------------------------- format detection
+def _strip_compression(path: str) -> str:
+    for suffix in (".gz", ".bz2"):
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+def format_from_extension(path):
+    """'text', 'binary' or 'native' from the file name (.txt/.vec, .bin, .npz), else None."""
+    name = _strip_compression(os.fspath(path)).lower()
+    if name.endswith(NATIVE_SUFFIX):
+        return "native"
+    if name.endswith(_TEXT_SUFFIXES):
+        return "text"
+    if name.endswith(_BINARY_SUFFIXES):
+        return "binary"
+    return None
+
+
+def sniff_format(path):
+    """'native', 'text' or 'binary' from the file's bytes: the zip magic, else the first row.
+
+    A text row after the header is a word, then only number characters up to the newline;
+    a binary row's raw float32 bytes essentially never look like that.
+    """
+    path = os.fspath(path)
+    with _open_raw(path) as f:
+        head = f.read(1 << 16)
+    if head.startswith(b"PK\x03\x04"):
+        return "native"
+    _, d, body_start = _parse_header(head, path)
+    space = head.find(b" ", body_start)
+    if space < 0:
+        return "text"  # no row at all (or a damaged one): the text reader reports it better
+    newline = head.find(b"\n", space)
+    row = head[space + 1: newline if newline >= 0 else len(head)]
+    if row and set(row) <= _NUMBER_BYTES and len(row.split()) == d:
+        return "text"
+    return "binary"
+
+
+def detect_format(path):
+    """The format of an existing vectors file: by extension, else by sniffing its bytes."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"vectors file not found: {path}")
+    fmt = format_from_extension(path)
+    if fmt == "native":
+        return fmt
+    sniffed = sniff_format(path)
+    return fmt if fmt is not None and sniffed != "native" else sniffed
+
+
+# ---------------------------------------------------------------- word2vec format: reading
+def _open_raw(path):
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
+@contextlib.contextmanager
+def _file_bytes(path):
+    """The whole file as a bytes-like object: memory-mapped when plain, decompressed otherwise."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"vectors file not found: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"vectors path is a directory: {path}")
+    if path.endswith((".gz", ".bz2")):
+        with _open_raw(path) as f:
+            yield f.read()
+        return
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            yield b""
+            return
+        mm = _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ)
+        try:
+            yield mm
+        finally:
+            try:
+                mm.close()
+            except BufferError:
+                # numba's first compile keeps its arguments in a reference cycle for a while;
+                # the mapping is released when that is collected
+                gc.collect()
+                with contextlib.suppress(BufferError):
+                    mm.close()
+
+
+def _parse_header(buf, path):
+    """(V, d, offset of the first row) from the "V d" line; ValueError if it is not one."""
+    if len(buf) == 0:
+        raise ValueError(f"{path}: empty file (expected a header line 'V d')")
+    end = buf.find(b"\n", 0, 4096)
+    if end < 0:
+        raise ValueError(f"{path}: line 1: bad header: no newline in the first 4096 bytes "
+                         "(expected 'V d': number of words and vector size)")
+    line = bytes(buf[:end])
+    parts = line.split()
+    try:
+        vocab_size, vector_size = (int(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        vocab_size = vector_size = None
+    if vocab_size is None or vocab_size < 0 or vector_size < 1:
+        shown = line[:80].decode("utf-8", "replace")
+        raise ValueError(f"{path}: line 1: bad header {shown!r} "
+                         "(expected 'V d': number of words and vector size)")
+    return vocab_size, vector_size, end + 1
+
+
+def _decode_word(raw, unicode_errors, encoding, where):
+    try:
+        return raw.decode(encoding, errors=unicode_errors)
+    except UnicodeDecodeError as e:
+        # keep the type (a ValueError, as gensim raises), add where it happened
+        raise UnicodeDecodeError(e.encoding, e.object, e.start, e.end,
+                                 f"{e.reason} in the word at {where} "
+                                 "(unicode_errors='ignore' or 'replace' accepts it)") from None
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_binary(buf, pos, n_rows, row_bytes, out, word_start, word_end):
+    """Walk binary rows: word, space, `row_bytes` raw bytes; newlines before a word skipped.
+
+    buf: uint8 (n,); out: uint8 (n_rows, row_bytes), filled; word_start/word_end: int64
+    (n_rows,), filled. Returns (rows read, position after them, status): status 0 ok,
+    1 end of data before a row began, 2 a word without its space, 3 a row cut short.
+    """
+    n = buf.shape[0]
+    for i in range(n_rows):
+        while pos < n and buf[pos] == 10:
+            pos += 1
+        if pos >= n:
+            return i, pos, 1
+        start = pos
+        while pos < n and buf[pos] != 32:
+            pos += 1
+        if pos >= n:
+            return i, start, 2
+        word_start[i] = start
+        word_end[i] = pos
+        pos += 1
+        if pos + row_bytes > n:
+            return i, start, 3
+        out[i, :] = buf[pos: pos + row_bytes]
+        pos += row_bytes
+    return n_rows, pos, 0
+
+
+def _trailing_data(buf, pos):
+    """Offset of the first non-whitespace byte at or after `pos`, or -1."""
+    tail = bytes(buf[pos: pos + 4096]) if len(buf) - pos <= 4096 else None
+    if tail is None:
+        return pos  # megabytes after the last row: certainly more rows
+    stripped = tail.lstrip(b" \t\r\n")
+    return -1 if not stripped else pos + len(tail) - len(stripped)
+
+
+def _read_binary(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail):
+    row_bytes = 4 * vector_size
+    data = np.frombuffer(buf, dtype=np.uint8)
+    raw = np.empty((vocab_size, row_bytes), dtype=np.uint8)
+    word_start = np.empty(vocab_size, dtype=np.int64)
+    word_end = np.empty(vocab_size, dtype=np.int64)
+    done, pos, status = _scan_binary(data, start, vocab_size, row_bytes, raw, word_start, word_end)
+    del data  # release the export of buf (an mmap cannot close while exported)
+    if status == 1:
+        raise ValueError(f"{path}: unexpected end of file at byte {pos}: the header says "
+                         f"{vocab_size} words, the file has {done}")
+    if status == 2:
+        raise ValueError(f"{path}: truncated or damaged binary file: row {done + 1} starting at "
+                         f"byte {pos} has no space after its word")
+    if status == 3:
+        raise ValueError(f"{path}: truncated binary file: row {done + 1} starting at byte {pos} "
+                         f"needs {row_bytes} bytes of vector ({vector_size} float32), the file "
+                         f"ends at byte {len(buf)}")
+    if check_tail:
+        extra = _trailing_data(buf, pos)
+        if extra >= 0:
+            raise ValueError(f"{path}: the header says {vocab_size} words but data continues at "
+                             f"byte {extra} (more rows than the header says, or a wrong vector size)")
+    keys = [_decode_word(bytes(buf[s:e]), unicode_errors, encoding, f"{path}: byte {s}")
+            for s, e in zip(word_start.tolist(), word_end.tolist())]
+    vectors = raw.view("<f4").astype(np.float32, copy=False)
+    return keys, vectors
+
+
+def _locate_text_error(path, lines, first_line_no, vector_size):
+    """Raise the ValueError that names the first bad row among `lines` (bulk parse failed)."""
+    for k, line in enumerate(lines):
+        fields = line.split(b" ", 1)[1].split() if b" " in line else []
+        line_no = first_line_no + k
+        if len(fields) != vector_size:
+            raise ValueError(f"{path}: line {line_no}: expected a word and {vector_size} values, "
+                             f"found {len(fields)} values")
+        for col, field in enumerate(fields, 1):
+            try:
+                float(field)
+            except ValueError:
+                shown = field[:40].decode("utf-8", "replace")
+                raise ValueError(f"{path}: line {line_no}: value {col} is not a number: "
+                                 f"{shown!r}") from None
+    raise ValueError(f"{path}: lines {first_line_no}-{first_line_no + len(lines) - 1}: "
+                     "could not parse the values")
+
+
+def _read_text(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail):
+    vectors = np.empty((vocab_size, vector_size), dtype=np.float32)
+    keys = []
+    pos = start
+    size = len(buf)
+    for block_start in range(0, vocab_size, _ROWS_PER_BLOCK):
+        n = min(_ROWS_PER_BLOCK, vocab_size - block_start)
+        lines = []
+        for i in range(block_start, block_start + n):
+            if pos >= size:
+                raise ValueError(f"{path}: line {i + 2}: unexpected end of file: the header says "
+                                 f"{vocab_size} words, the file has {i}")
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                end = size
+            lines.append(bytes(buf[pos:end]).rstrip())
+            pos = end + 1
+        words, bodies = [], []
+        for line in lines:
+            word, _, body = line.partition(b" ")
+            words.append(word)
+            bodies.append(body)
+        # gensim parses each value as a double, then rounds to float32: the same here
+        try:
+            values = np.fromstring(b" ".join(bodies), dtype=np.float64, sep=" ")
+        except ValueError:
+            values = None
+        if values is None or values.size != n * vector_size or any(
+                b.count(b" ") + 1 != vector_size and len(b.split()) != vector_size for b in bodies):
+            _locate_text_error(path, lines, block_start + 2, vector_size)
+        vectors[block_start: block_start + n] = values.reshape(n, vector_size)
+        keys.extend(_decode_word(w, unicode_errors, encoding, f"{path}: line {block_start + 2 + k}")
+                    for k, w in enumerate(words))
+    if check_tail and pos < size:
+        extra = _trailing_data(buf, pos)
+        if extra >= 0:
+            line_no = vocab_size + 2 + bytes(buf[pos:extra]).count(b"\n")
+            raise ValueError(f"{path}: line {line_no}: the header says {vocab_size} words but the "
+                             "file has more rows")
+    return keys, vectors
+
+
+def _drop_duplicates(keys, vectors, path):
+    """gensim keeps the first row of a repeated word and drops the others (with a warning)."""
+    if len(set(keys)) == len(keys):
+        return keys, vectors
+    seen, keep = set(), []
+    for i, k in enumerate(keys):
+        if k not in seen:
+            seen.add(k)
+            keep.append(i)
+    logger.warning("%s: %d duplicate words, keeping the first row of each",
+                   path, len(keys) - len(keep))
+    return [keys[i] for i in keep], np.ascontiguousarray(vectors[keep])
+
+
+def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8"):
+    """Read a word2vec.c vectors file (plain, .gz or .bz2): (keys list, float32 (V, d)).
+
+    binary: True, False, or None to decide from the bytes. limit: read only the first `limit`
+    words (the rest of the file is not checked). unicode_errors: as in bytes.decode, for words
+    ('strict' raises UnicodeDecodeError, a ValueError, naming the line or byte).
+    """
+    path = os.fspath(path)
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 0):
+        raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}")
+    with _file_bytes(path) as buf:
+        vocab_size, vector_size, start = _parse_header(buf, path)
+        n = vocab_size if limit is None else min(vocab_size, int(limit))
+        if binary is None:
+            binary = sniff_format(path) == "binary"
+        reader = _read_binary if binary else _read_text
+        try:
+            keys, vectors = reader(buf, path, n, vector_size, start, unicode_errors, encoding,
+                                   check_tail=n == vocab_size)
+        except ValueError as e:
+            if isinstance(e, UnicodeDecodeError):
+                raise
+            actual = sniff_format(path)
+            if actual != ("binary" if binary else "text"):
+                raise ValueError(f"{e} (the file looks like {actual} word2vec format, "
+                                 f"not {'binary' if binary else 'text'}: "
+                                 f"binary={actual == 'binary'} reads it)") from None
+            raise
+    return _drop_duplicates(keys, vectors, path)
+
+
+# ---------------------------------------------------------------- word2vec format: writing
+def _check_keys(keys):
+    for k in keys:
+        if not k or any(c in k for c in " \n\r"):
+            raise ValueError(f"cannot write word {k!r} in word2vec format: "
+                             "words must be non-empty, without spaces or newlines")
+
+
+@contextlib.contextmanager
+def _compressed_output(path):
+    with atomic_output(path, "wb") as raw:
+        if path.endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+                yield f
+        elif path.endswith(".bz2"):
+            with bz2.BZ2File(raw, mode="wb") as f:
+                yield f
+        else:
+            yield raw
+
+
 def save_word2vec_format(path, keys, vectors, binary=False):
-    """Write word2vec.c's format: header "V d", then one row per word (text, or binary float32)."""
+    """Write word2vec.c's format: header "V d", then one row per word (text, or binary float32).
+
+    Text values are written with 9 significant digits, which round-trips every float32.
+    Binary rows end with "\\n" as word2vec.c writes them. A .gz/.bz2 name compresses.
+    """
+    path = os.fspath(path)
+    keys = list(keys)
     vectors = np.ascontiguousarray(vectors, dtype="<f4")
-    with atomic_output(path) as f:
-        f.write(f"{len(keys)} {vectors.shape[1]}\n".encode())
-        for key, row in zip(keys, vectors):
+    if vectors.ndim != 2 or vectors.shape[0] != len(keys):
+        raise ValueError(f"vectors must be ({len(keys)}, d), got shape {vectors.shape}")
+    _check_keys(keys)
+    d = vectors.shape[1]
+    row_format = " ".join(["%.9g"] * d)
+    with _compressed_output(path) as f:
+        f.write(f"{len(keys)} {d}\n".encode())
+        for start in range(0, len(keys), _ROWS_PER_BLOCK):
+            block = vectors[start: start + _ROWS_PER_BLOCK]
             if binary:
-                f.write(key.encode("utf-8") + b" " + row.tobytes() + b"\n")
+                parts = []
+                for key, row in zip(keys[start: start + len(block)], block):
+                    parts += (key.encode("utf-8"), b" ", row.tobytes(), b"\n")
             else:
-                f.write((key + " " + " ".join(repr(float(x)) for x in row) + "\n").encode("utf-8"))
+                parts = [f"{key} {row_format % tuple(row)}\n".encode("utf-8")
+                         for key, row in zip(keys[start: start + len(block)], block.tolist())]
+            f.write(b"".join(parts))
+
+
+# ---------------------------------------------------------------- native format
+_ZIP_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # 30 bytes, ends with name and extra lengths
+
+
+def save_native(path, keys, vectors):
+    """Write the native .npz: vectors.npy (64-byte aligned, for mmap), keys.json, meta.json."""
+    path = os.fspath(path)
+    keys = list(keys)
+    vectors = np.ascontiguousarray(vectors, dtype="<f4")
+    if vectors.ndim != 2 or vectors.shape[0] != len(keys):
+        raise ValueError(f"vectors must be ({len(keys)}, d), got shape {vectors.shape}")
+    meta = {"format": NATIVE_FORMAT, "version": NATIVE_VERSION, "count": len(keys),
+            "vector_size": int(vectors.shape[1])}
+    with atomic_output(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+        info = zipfile.ZipInfo("vectors.npy", date_time=(1980, 1, 1, 0, 0, 0))
+        with zf.open(info, "w", force_zip64=True) as member:
+            data_start = f.tell()  # the local header is written: the member's bytes start here
+            member.write(_npy_header(vectors, data_start))
+            flat = vectors.reshape(-1)
+            step = 1 << 22
+            for i in range(0, flat.size, step):
+                member.write(flat[i: i + step].tobytes())
+        zf.writestr(zipfile.ZipInfo("keys.json", date_time=(1980, 1, 1, 0, 0, 0)),
+                    json.dumps(keys, ensure_ascii=False))
+        zf.writestr(zipfile.ZipInfo("meta.json", date_time=(1980, 1, 1, 0, 0, 0)),
+                    json.dumps(meta))
+
+
+def _npy_header(array, file_offset):
+    """A .npy v1 header padded so that the array data starts 64-byte aligned in the file."""
+    header = repr({"descr": "<f4", "fortran_order": False, "shape": array.shape})
+    fixed = len(np.lib.format.MAGIC_PREFIX) + 2 + 2  # magic, version, header length
+    pad = (-(file_offset + fixed + len(header) + 1)) % 64
+    header = header + " " * pad + "\n"
+    return np.lib.format.magic(1, 0) + struct.pack("<H", len(header)) + header.encode("latin1")
+
+
+def _native_error(path, what):
+    return ValueError(f"{path}: not a w2v native vectors file ({what})")
+
+
+def load_native(path, mmap=None):
+    """Read a native .npz: (keys, vectors); mmap='r' maps the vectors read-only in place."""
+    path = os.fspath(path)
+    if mmap not in (None, "r"):
+        raise ValueError(f"mmap must be None or 'r', got {mmap!r}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"vectors file not found: {path}")
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        raise _native_error(path, f"bad zip: {e}") from None
+    with zf:
+        names = set(zf.namelist())
+        if not {"vectors.npy", "keys.json", "meta.json"} <= names:
+            raise _native_error(path, f"members {sorted(names)}")
+        try:
+            meta = json.loads(zf.read("meta.json"))
+            keys = json.loads(zf.read("keys.json").decode("utf-8"))
+        except (ValueError, zipfile.BadZipFile) as e:
+            raise _native_error(path, f"unreadable metadata: {e}") from None
+        if not isinstance(meta, dict) or meta.get("format") != NATIVE_FORMAT:
+            raise _native_error(path, f"meta.json format is {meta!r}")
+        if meta.get("version", 0) > NATIVE_VERSION:
+            raise ValueError(f"{path}: native format version {meta['version']} is newer than "
+                             f"this w2v reads ({NATIVE_VERSION})")
+        info = zf.getinfo("vectors.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _native_error(path, "vectors.npy is compressed")
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(_ZIP_LOCAL_HEADER.size)
+        if len(local) < _ZIP_LOCAL_HEADER.size or local[:4] != b"PK\x03\x04":
+            raise _native_error(path, "damaged zip entry for vectors.npy")
+        name_len, extra_len = _ZIP_LOCAL_HEADER.unpack(local)[-2:]
+        f.seek(info.header_offset + _ZIP_LOCAL_HEADER.size + name_len + extra_len)
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(f)
+        except ValueError as e:
+            raise _native_error(path, f"bad vectors.npy header: {e}") from None
+        offset = f.tell()
+    if dtype != np.dtype("<f4") or fortran or len(shape) != 2 or shape[0] != len(keys):
+        raise _native_error(path, f"vectors.npy is {dtype} {shape}, keys {len(keys)}")
+    needed = offset + shape[0] * shape[1] * 4
+    if os.path.getsize(path) < needed:
+        raise ValueError(f"{path}: truncated: vectors need bytes up to {needed}, "
+                         f"the file has {os.path.getsize(path)}")
+    if mmap == "r":
+        vectors = np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=shape)
+    else:
+        vectors = np.fromfile(path, dtype="<f4", count=shape[0] * shape[1], offset=offset)
+        vectors = vectors.reshape(shape)
+    return keys, vectors
