@@ -12,6 +12,9 @@ CONFIGS = {
     "sg-hs-ns": dict(sg=1, hs=1, negative=3),
     "cbow-sum-ns": dict(sg=0, hs=0, negative=5, cbow_mean=0, alpha=0.01),
 }
+# untrained vectors score about 0 (checked below); the sum of context vectors learns less in 3
+# epochs (0.37-0.47 over seeds 1-5, where the others score 0.55-0.7)
+THRESHOLD = {"cbow-sum-ns": 0.3}
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -22,7 +25,7 @@ def test_every_model_and_objective_learns_far_above_chance(name, demo_sentences)
     untrained = Word2Vec(vector_size=50, min_count=3)
     untrained.build_vocab(demo_sentences)
     assert abs(cooccurrence_agreement(untrained.wv, demo_sentences)) < 0.1
-    assert cooccurrence_agreement(model.wv, demo_sentences) > 0.4
+    assert cooccurrence_agreement(model.wv, demo_sentences) > THRESHOLD.get(name, 0.4)
     losses = [e["loss"] / e["predictions"] for e in model.epoch_stats]
     assert losses[-1] < losses[0]
 
