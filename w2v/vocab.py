@@ -2,7 +2,7 @@
 
 The pass gives every new word a provisional id the first time it is seen (one dict lookup per
 token, at C speed through `map(dict.__getitem__, ...)`), appends the ids to a growing int32
-buffer and counts them afterwards with `np.bincount`. Once the vocabulary is trimmed and sorted,
+buffer and counts them afterwards in one numba loop. Once the vocabulary is trimmed and sorted,
 a lookup table maps provisional ids to final ids, so the corpus never has to be parsed again:
 later epochs read only the int32 array.
 
@@ -18,6 +18,7 @@ from array import array
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from . import corpus as corpus_mod
 from .formats import atomic_output
@@ -54,6 +55,15 @@ class Scan:
     pruned: bool           # whether max_vocab_size forgot counts while counting
 
 
+@njit(cache=True)
+def _count_ids(ids, n):
+    """int64 (n,) occurrences of each id (np.bincount would first copy ids to int64)."""
+    counts = np.zeros(n, dtype=np.int64)
+    for i in ids:
+        counts[i] += 1
+    return counts
+
+
 class _FirstSeenIds(dict):
     """word -> provisional id, assigning the next id on first sight."""
     __slots__ = ("words",)
@@ -80,7 +90,7 @@ def scan(sentences, max_vocab_size: int | None = None) -> Scan:
         buf.extend(map(lookup, sent))
         lengths.append(len(sent))
         if max_vocab_size is not None and len(table) > max_vocab_size:
-            counts = np.bincount(np.frombuffer(buf, dtype=np.int32), minlength=len(table.words))
+            counts = _count_ids(np.frombuffer(buf, dtype=np.int32), len(table.words))
             for word, i in list(table.items()):
                 if counts[i] <= min_reduce:
                     del table[word]
@@ -88,7 +98,7 @@ def scan(sentences, max_vocab_size: int | None = None) -> Scan:
             min_reduce += 1
             pruned = True
     ids = np.frombuffer(buf, dtype=np.int32) if len(buf) else np.zeros(0, np.int32)
-    counts = np.bincount(ids, minlength=len(table.words)).astype(np.int64)
+    counts = _count_ids(ids, len(table.words))
     if pruned:
         # a forgotten word that came back has a new id: its earlier ids no longer count
         alive = np.zeros(len(table.words), dtype=bool)
@@ -164,20 +174,41 @@ class Vocab:
         return pairs
 
 
+@njit(cache=True)
+def _remap_compact(ids, remap, bounds):
+    """In place: ids[t] <- remap[ids[t]], dropping -1s; bounds rewritten, empty sentences
+    dropped. Returns (number of ids kept, number of boundaries kept)."""
+    n = 0
+    nb = 1
+    start = bounds[0]
+    for s in range(bounds.shape[0] - 1):
+        end = bounds[s + 1]
+        for t in range(start, end):
+            j = remap[ids[t]]
+            if j >= 0:
+                ids[n] = j
+                n += 1
+        start = end
+        if n > bounds[nb - 1]:
+            bounds[nb] = n
+            nb += 1
+    return n, nb
+
+
 def encode(scan_result: Scan, vocab: Vocab) -> EncodedCorpus:
-    """Map a scan's provisional ids to vocabulary ids, dropping out-of-vocabulary tokens."""
+    """Map a scan's provisional ids to vocabulary ids, dropping out-of-vocabulary tokens.
+
+    Works in place on the scan's arrays (no copy of the corpus): the scan is consumed.
+    """
     index = vocab.key_to_index
     remap = np.full(len(scan_result.words) + 1, -1, dtype=np.int32)
     for i, w in enumerate(scan_result.words):
         j = index.get(w) if w is not None else None
         if j is not None:
             remap[i] = j
-    ids = remap[scan_result.ids]
-    keep = ids >= 0
-    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept_before[1:])
-    # boundaries in the compacted array; equal neighbours are sentences left empty
-    bounds = np.unique(kept_before[scan_result.bounds])
-    if bounds.size == 0 or bounds[0] != 0:
-        bounds = np.concatenate([[0], bounds])
-    return EncodedCorpus(np.ascontiguousarray(ids[keep]), bounds.astype(np.int64))
+    ids, bounds = scan_result.ids, scan_result.bounds
+    scan_result.ids = scan_result.bounds = None
+    if not ids.flags.writeable:
+        ids = ids.copy()
+    n, nb = _remap_compact(ids, remap, bounds)
+    return EncodedCorpus(ids[:n], bounds[:nb])
