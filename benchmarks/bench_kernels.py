@@ -1,0 +1,68 @@
+"""Kernel micro-benchmark: words/s and predictions/s of `kernels.train_chunk`, one thread.
+
+    python benchmarks/bench_kernels.py [--words 1000000] [--configs sg-ns,cbow-ns,sg-hs,cbow-hs]
+
+Encodes a prefix of the dev corpus once, then times one epoch per config on one thread (no
+Python threads, no vocabulary pass): the cost of the numba kernel alone.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+CONFIGS = {
+    "sg-ns": dict(sg=1, hs=0, negative=5, alpha=0.025),
+    "cbow-ns": dict(sg=0, hs=0, negative=5, alpha=0.05),
+    "sg-hs": dict(sg=1, hs=1, negative=0, alpha=0.025),
+    "cbow-hs": dict(sg=0, hs=1, negative=0, alpha=0.05),
+}
+
+
+def main():
+    from w2v import Word2Vec, trainer
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default=str(REPO.parent / "shared" / "data" / "dev.txt.gz"))
+    p.add_argument("--words", type=int, default=1_000_000)
+    p.add_argument("--configs", default=",".join(CONFIGS))
+    p.add_argument("--repeat", type=int, default=2, help="best of N epochs")
+    p.add_argument("--extra", default="{}", help="JSON of extra Word2Vec keywords")
+    args = p.parse_args()
+    extra = json.loads(args.extra)
+    opener = gzip.open if args.corpus.endswith(".gz") else open
+    sents, n = [], 0
+    with opener(args.corpus, "rt") as f:
+        for line in f:
+            toks = line.split()
+            sents.append(toks)
+            n += len(toks)
+            if n >= args.words:
+                break
+    print(f"{'config':8} {'words/s':>10} {'predictions/s':>14} {'ns/prediction':>14}")
+    for name in args.configs.split(","):
+        model = Word2Vec(vector_size=100, window=5, min_count=5, sample=1e-3, workers=1, epochs=1,
+                         **CONFIGS[name], **extra)
+        model.build_vocab(sents)
+        corpus = model._encoded(sents, None)
+        best = None
+        for rep in range(args.repeat + 1):  # the first run loads/compiles the kernel
+            t0 = time.perf_counter()
+            stats = trainer.train(corpus, model.wv.vectors, model.w_out_hs, model.w_out_ns,
+                                  model._kernel_tables(), model._kernel_config(), epochs=1, workers=1,
+                                  start_alpha=model.alpha, end_alpha=model.min_alpha, seed=rep,
+                                  progress=False)[0]
+            dt = time.perf_counter() - t0
+            if rep and (best is None or dt < best[0]):
+                best = (dt, stats)
+        dt, stats = best
+        print(f"{name:8} {stats['raw_words'] / dt:10.0f} {stats['predictions'] / dt:14.0f} "
+              f"{1e9 * dt / stats['predictions']:14.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
