@@ -55,6 +55,7 @@ class Config(NamedTuple):
     window: int
     cbow_mean: int
     softmax: int
+    batch_negatives: int  # skip-gram: one draw of negatives per center word, shared by its window
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -93,15 +94,18 @@ def _sigmoid_terms(f):
 
 
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
-def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden):
+def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef):
     """Binary logistic losses of `hidden` against rows[:n] of w_out; one SGD step on w_out.
 
     The loss is sum_i -log sigma(+-u_i . h) with the sign from labels[i] (1: positive, 0:
     negative). Negative sampling calls it with [target, negatives...] and labels [1, 0, ...];
     hierarchical softmax with the word's inner-node path and labels 1 - code.
-    Each row's gradient uses the row before its own update (as word2vec.c).
-    w_out[rows[i]] += g_i * hidden and grad_hidden += g_i * w_out[rows[i]] with
-    g_i = lr * (label_i - sigma(u_i . h)). Returns the loss before the step (float64).
+    With g_i = lr * (label_i - sigma(u_i . h)): grad_hidden += sum_i g_i u_i, then
+    u_i += g_i h, every term from the rows before the step, so a row listed twice gets both
+    terms (the exact gradient step; word2vec.c updates row by row). Scores are computed first,
+    all together: independent dot products overlap in the CPU, where one dot -> sigmoid ->
+    update chain per row waits on each result. coef: float32 (>= n,) scratch.
+    Returns the loss before the step (float64).
     """
     d = hidden.shape[0]
     loss = 0.0
@@ -110,12 +114,20 @@ def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden):
         f = np.float32(0.0)
         for j in range(d):
             f += hidden[j] * w_out[r, j]
-        sig, loss_pos, loss_neg = _sigmoid_terms(np.float64(f))
+        coef[i] = f
+    for i in range(n):
+        sig, loss_pos, loss_neg = _sigmoid_terms(np.float64(coef[i]))
         label = labels[i]
         loss += loss_pos if label > 0.5 else loss_neg
-        g = np.float32((label - sig) * lr)
+        coef[i] = np.float32((label - sig) * lr)
+    for i in range(n):
+        r = rows[i]
+        g = coef[i]
         for j in range(d):
             grad_hidden[j] += g * w_out[r, j]
+    for i in range(n):
+        r = rows[i]
+        g = coef[i]
         for j in range(d):
             w_out[r, j] += g * hidden[j]
     return loss
@@ -188,22 +200,22 @@ def sample_noise(noise, n, seed):
 
 
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
-def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, rows, labels,
-            scores, rng):
+def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, rows, n_rows, labels,
+            scores, coef):
     """All configured losses of `hidden` predicting word `target`; grad_hidden accumulates.
 
-    Returns (loss, new rng state).
+    rows[:n_rows] = [target, negatives...] for negative sampling, drawn by the caller.
+    scores, coef: scratch of softmax_update and logistic_update. Returns the loss.
     """
     loss = 0.0
     if cfg.hs:
         loss += logistic_update(hidden, w_out_hs, tables.hs_points[target], tables.hs_labels[target],
-                                tables.hs_lengths[target], lr, grad_hidden)
+                                tables.hs_lengths[target], lr, grad_hidden, coef)
     if cfg.negative > 0:
-        n, rng = draw_negatives(tables.noise, target, cfg.negative, rows, rng)
-        loss += logistic_update(hidden, w_out_ns, rows, labels, n, lr, grad_hidden)
+        loss += logistic_update(hidden, w_out_ns, rows, labels, n_rows, lr, grad_hidden, coef)
     if cfg.softmax:
         loss += softmax_update(hidden, w_out_ns, target, lr, grad_hidden, scores)
-    return loss, rng
+    return loss
 
 
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
@@ -223,6 +235,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     labels = np.zeros(cfg.negative + 1, dtype=np.float32)
     labels[0] = 1.0
     scores = np.empty(w_out_ns.shape[0] if cfg.softmax else 1, dtype=np.float64)
+    coef = np.empty(max(cfg.negative + 1, tables.hs_points.shape[1]), dtype=np.float32)
     keep_prob = tables.keep_prob
     rng = np.uint64(seed)
     window = np.uint64(cfg.window)
@@ -251,15 +264,19 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
             lo = max(pos - reduced, 0)
             hi = min(pos + reduced + 1, n)
             center = sent[pos]
+            n_rows = 0
+            if cfg.negative > 0 and (cfg.batch_negatives or not cfg.sg):
+                n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
             if cfg.sg:
                 for c in range(lo, hi):
                     if c == pos:
                         continue
                     ctx = sent[c]
+                    if cfg.negative > 0 and not cfg.batch_negatives:
+                        n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
                     grad[:] = 0.0
-                    step_loss, rng = predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr,
-                                             grad, rows, labels, scores, rng)
-                    loss += step_loss
+                    loss += predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows,
+                                    n_rows, labels, scores, coef)
                     n_pred += 1
                     for j in range(d):
                         w_in[ctx, j] += grad[j]
@@ -280,9 +297,8 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                     for j in range(d):
                         hidden[j] *= inv
                 grad[:] = 0.0
-                step_loss, rng = predict(hidden, center, w_out_hs, w_out_ns, tables, cfg, lr,
-                                         grad, rows, labels, scores, rng)
-                loss += step_loss
+                loss += predict(hidden, center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows, n_rows,
+                                labels, scores, coef)
                 n_pred += 1
                 for c in range(lo, hi):
                     if c == pos:

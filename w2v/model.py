@@ -145,7 +145,8 @@ class Word2Vec:
     def _kernel_config(self) -> kernels.Config:
         s = self.settings
         return kernels.Config(sg=s.sg, hs=s.hs, negative=s.negative, window=s.window,
-                              cbow_mean=s.cbow_mean, softmax=int(s.softmax))
+                              cbow_mean=s.cbow_mean, softmax=int(s.softmax),
+                              batch_negatives=int(s.batch_negatives))
 
     def save_vocab(self, path):
         """Write the vocabulary as `word count` lines (word2vec.c's -save-vocab)."""
