@@ -135,3 +135,17 @@ def test_bad_corpora_raise_clear_errors(tmp_path):
         Word2Vec(corpus_file=tmp_path / "rare.txt")
     with pytest.raises(ValueError, match="build_vocab"):
         Word2Vec().train([["a"]])
+
+
+def test_full_softmax_model_on_the_2000_most_frequent_words(demo_sentences):
+    sents = demo_sentences[:10_000]
+    kw = dict(vector_size=32, min_count=1, max_final_vocab=2000, hs=0, negative=0, softmax=True, sg=0)
+    model = Word2Vec(sents, workers=2, epochs=2, alpha=0.05, **kw)
+    untrained = Word2Vec(**kw)
+    untrained.build_vocab(sents)
+    assert 1500 <= len(model.wv) <= 2000 and model.syn1neg.shape == (len(model.wv), 32)
+    trained_score = cooccurrence_agreement(model.wv, sents)
+    assert trained_score > 0.25 and trained_score > cooccurrence_agreement(untrained.wv, sents) + 0.2
+    losses = [e["loss"] / e["predictions"] for e in model.epoch_stats]
+    assert losses[0] < np.log(len(model.wv))  # better than the uniform guess from the first epoch
+    assert losses[1] < losses[0]
