@@ -1,0 +1,204 @@
+"""Each numba kernel performs the SGD step `-lr * gradient` of the numpy reference (w2v.objectives).
+
+The chunk kernel is run under conditions that make it deterministic: window 1 (the reduced
+window is then always 1), no subsampling, and a noise table with all its mass on one word, so
+the negatives are known. Steps are then replayed one by one with the reference.
+"""
+import numpy as np
+import pytest
+
+from w2v import huffman, kernels, objectives, sampling
+from w2v import Word2Vec
+
+TOL = 1e-5  # the kernel's interpolated sigmoid is within 3e-6 of the exact one
+
+
+def _rand(rng, *shape, scale=0.5):
+    return ((rng.random(shape) - 0.5) * 2 * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("negatives", [[3, 5, 7], [3, 3, 5], [9]])
+def test_logistic_update_is_the_negative_sampling_step(seed, negatives):
+    rng = np.random.default_rng(seed)
+    d, v, target, lr = 8, 10, 4, 0.1
+    h, u = _rand(rng, d), _rand(rng, v, d, scale=1.0)
+    loss, g_h, g_u = objectives.neg_sampling_loss_and_gradient(
+        h.astype(np.float64), target, u.astype(np.float64), np.array(negatives))
+    rows = np.array([target] + negatives, dtype=np.int32)
+    labels = np.array([1.0] + [0.0] * len(negatives), dtype=np.float32)
+    grad, u_k = np.zeros(d, np.float32), u.copy()
+    k_loss = kernels.logistic_update(h, u_k, rows, labels, len(rows), lr, grad, np.zeros(len(rows), np.float32))
+    np.testing.assert_allclose(k_loss, loss, rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(grad, -lr * g_h, atol=TOL)
+    np.testing.assert_allclose(u_k, u - lr * g_u, atol=TOL)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_logistic_update_is_the_hierarchical_softmax_step(seed):
+    rng = np.random.default_rng(seed)
+    counts = np.array([50, 30, 20, 9, 7, 4, 2, 1])
+    tree = huffman.build(counts)
+    d, lr = 6, 0.2
+    inner = _rand(rng, len(counts) - 1, d, scale=1.0)
+    for word in range(len(counts)):
+        h = _rand(rng, d)
+        n = tree.lengths[word]
+        nodes, codes = tree.points[word, :n], tree.codes[word, :n]
+        loss, g_h, g_in = objectives.hierarchical_softmax_loss_and_gradient(
+            h.astype(np.float64), nodes, codes, inner.astype(np.float64))
+        grad, inner_k = np.zeros(d, np.float32), inner.copy()
+        k_loss = kernels.logistic_update(h, inner_k, nodes, (1 - codes).astype(np.float32), n, lr, grad,
+                                         np.zeros(n, np.float32))
+        np.testing.assert_allclose(k_loss, loss, rtol=TOL, atol=TOL)
+        np.testing.assert_allclose(grad, -lr * g_h, atol=TOL)
+        np.testing.assert_allclose(inner_k, inner - lr * g_in, atol=TOL)
+
+
+def test_softmax_update_is_the_naive_softmax_step():
+    rng = np.random.default_rng(5)
+    d, v, target, lr = 7, 12, 3, 0.3
+    h, u = _rand(rng, d), _rand(rng, v, d, scale=1.0)
+    loss, g_h, g_u = objectives.naive_softmax_loss_and_gradient(h.astype(np.float64), target, u.astype(np.float64))
+    grad, u_k = np.zeros(d, np.float32), u.copy()
+    k_loss = kernels.softmax_update(h, u_k, target, lr, grad, np.zeros(v))
+    np.testing.assert_allclose(k_loss, loss, rtol=1e-6)
+    np.testing.assert_allclose(grad, -lr * g_h, atol=1e-6)
+    np.testing.assert_allclose(u_k, u - lr * g_u, atol=1e-6)
+
+
+def _tables(v, hs_counts=None, noise_word=None):
+    keep = np.ones(v, dtype=np.float32)
+    probs = np.zeros(v)
+    probs[noise_word if noise_word is not None else 0] = 1.0
+    noise = sampling.alias_table(probs)
+    if hs_counts is not None:
+        tree = huffman.build(hs_counts)
+        return kernels.Tables(keep, noise, tree.points, (1 - tree.codes).astype(np.float32), tree.lengths), tree
+    z = np.zeros((v, 1), dtype=np.int32)
+    return kernels.Tables(keep, noise, z, z.astype(np.float32), np.zeros(v, np.int32)), None
+
+
+def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_mean=1, softmax=0):
+    ids = np.array(sentence, dtype=np.int32)
+    bounds = np.array([0, len(ids)], dtype=np.int64)
+    cfg = kernels.Config(sg=sg, hs=hs, negative=negative, window=1, cbow_mean=cbow_mean, softmax=softmax,
+                         batch_negatives=0)
+    return kernels.train_chunk(ids, bounds, 0, 1, w_in, w_hs, w_ns, tables, cfg, lr, lr, np.uint64(3))
+
+
+def _reference_steps(sentence, w_in, w_out, sg, pair_loss, lr, cbow_mean=1):
+    """Replay the kernel's sequence of steps with the reference pair loss.
+
+    Skip-gram (word2vec.c's order): each context row predicts the center word.
+    CBOW: the mean (or sum) of the context rows predicts the center word; as word2vec.c and
+    gensim, each context row receives the full hidden gradient (for the mean, the true gradient
+    would be 1/n of it).
+    """
+    w_in, w_out = w_in.astype(np.float64), w_out.astype(np.float64)
+    total = 0.0
+    for pos, center in enumerate(sentence):
+        ctx = [sentence[c] for c in (pos - 1, pos + 1) if 0 <= c < len(sentence)]
+        if sg:
+            for c in ctx:
+                loss, g_h, g_out = pair_loss(w_in[c], center, w_out)
+                w_in[c] -= lr * g_h
+                w_out -= lr * g_out
+                total += loss
+        else:
+            hidden = w_in[ctx].sum(0) / (len(ctx) if cbow_mean else 1)
+            loss, g_h, g_out = pair_loss(hidden, center, w_out)
+            for c in ctx:
+                w_in[c] -= lr * g_h
+            w_out -= lr * g_out
+            total += loss
+    return w_in, w_out, total
+
+
+SENTENCE = [0, 1, 2, 1, 3, 0]
+
+
+@pytest.mark.parametrize("sg, cbow_mean", [(1, 1), (0, 1), (0, 0)], ids=["sg", "cbow-mean", "cbow-sum"])
+def test_chunk_kernel_negative_sampling_equals_reference(sg, cbow_mean):
+    rng = np.random.default_rng(11)
+    v, d, lr, noise_word = 5, 6, 0.05, 4
+    w_in, w_ns = _rand(rng, v, d), _rand(rng, v, d, scale=0.3)
+    tables, _ = _tables(v, noise_word=noise_word)
+    w_in_k, w_ns_k = w_in.copy(), w_ns.copy()
+    raw, eff, loss, n_pred = _run_chunk(SENTENCE, w_in_k, np.zeros((0, d), np.float32), w_ns_k, tables,
+                                        sg, 0, 2, lr, cbow_mean)
+
+    def pair_loss(h, target, u):  # two draws, both the noise word
+        return objectives.neg_sampling_loss_and_gradient(h, target, u, np.array([noise_word, noise_word]))
+
+    ref_in, ref_out, ref_loss = _reference_steps(SENTENCE, w_in, w_ns, sg, pair_loss, lr, cbow_mean)
+    assert (raw, eff) == (len(SENTENCE), len(SENTENCE))
+    assert n_pred == (2 * len(SENTENCE) - 2 if sg else len(SENTENCE))
+    np.testing.assert_allclose(w_in_k, ref_in, atol=TOL)
+    np.testing.assert_allclose(w_ns_k, ref_out, atol=TOL)
+    np.testing.assert_allclose(loss, ref_loss, rtol=TOL)
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
+def test_chunk_kernel_hierarchical_softmax_equals_reference(sg):
+    rng = np.random.default_rng(12)
+    counts = np.array([40, 30, 20, 10])
+    v, d, lr = 4, 5, 0.08
+    tables, tree = _tables(v, hs_counts=counts)
+    w_in, w_hs = _rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3)
+    w_in_k, w_hs_k = w_in.copy(), w_hs.copy()
+    _, _, loss, _ = _run_chunk(SENTENCE[:5], w_in_k, w_hs_k, np.zeros((0, d), np.float32), tables, sg, 1, 0, lr)
+
+    def pair_loss(h, target, inner):
+        n = tree.lengths[target]
+        return objectives.hierarchical_softmax_loss_and_gradient(h, tree.points[target, :n], tree.codes[target, :n],
+                                                                 inner)
+
+    ref_in, ref_out, ref_loss = _reference_steps(SENTENCE[:5], w_in, w_hs, sg, pair_loss, lr)
+    np.testing.assert_allclose(w_in_k, ref_in, atol=TOL)
+    np.testing.assert_allclose(w_hs_k, ref_out, atol=TOL)
+    np.testing.assert_allclose(loss, ref_loss, rtol=TOL)
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
+def test_chunk_kernel_full_softmax_equals_reference(sg):
+    rng = np.random.default_rng(13)
+    v, d, lr = 5, 4, 0.1
+    tables, _ = _tables(v)
+    w_in, w_out = _rand(rng, v, d), _rand(rng, v, d, scale=0.3)
+    w_in_k, w_out_k = w_in.copy(), w_out.copy()
+    _, _, loss, _ = _run_chunk(SENTENCE, w_in_k, np.zeros((0, d), np.float32), w_out_k, tables, sg, 0, 0, lr,
+                               softmax=1)
+    ref_in, ref_out, ref_loss = _reference_steps(SENTENCE, w_in, w_out, sg,
+                                                 objectives.naive_softmax_loss_and_gradient, lr)
+    np.testing.assert_allclose(w_in_k, ref_in, atol=1e-6)
+    np.testing.assert_allclose(w_out_k, ref_out, atol=1e-6)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
+def test_reported_epoch_loss_equals_reference_loss(sg):
+    """Through the public API: per-epoch loss in epoch_stats == reference loss over the same steps."""
+    sentences = [["a", "b", "c", "b", "d"], ["c", "a", "b"], ["d", "d", "a"]]
+    lr = 0.05
+    kw = dict(vector_size=6, window=1, min_count=1, sample=0, hs=1, negative=0, sg=sg, workers=1, seed=4,
+              alpha=lr, min_alpha=lr, epochs=2, progress=False)
+    model = Word2Vec(sentences, **kw)
+    start = Word2Vec(**kw)
+    start.build_vocab(sentences)  # the same seeded initial weights
+    tree = huffman.build(start.vocab.counts)
+    ids = [[start.wv.key_to_index[w] for w in s] for s in sentences]
+
+    def pair_loss(h, target, inner):
+        n = tree.lengths[target]
+        return objectives.hierarchical_softmax_loss_and_gradient(h, tree.points[target, :n], tree.codes[target, :n],
+                                                                 inner)
+
+    w_in, w_hs = start.wv.vectors.astype(np.float64), start.syn1.astype(np.float64)
+    for epoch in range(2):
+        epoch_loss = 0.0
+        for s in ids:
+            w_in, w_hs, loss = _reference_steps(s, w_in, w_hs, sg, pair_loss, lr)
+            epoch_loss += loss
+        np.testing.assert_allclose(model.epoch_stats[epoch]["loss"], epoch_loss, rtol=TOL)
+    np.testing.assert_allclose(model.wv.vectors, w_in, atol=TOL)
