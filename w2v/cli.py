@@ -47,6 +47,8 @@ def _add_train(sub):
     _flag(p, "-cbow-mean", "--cbow-mean", type=int, default=1, choices=(0, 1), dest="cbow_mean")
     _flag(p, "-seed", "--seed", type=int, default=1)
     _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size")
+    _flag(p, "-phrases", "--phrases", type=int, default=0, metavar="N",
+          help="join frequent word pairs first: N passes of w2v phrases (thresholds 200, then 100)")
     _flag(p, "-save-model", "--save-model", dest="save_model", metavar="FILE",
           help="also save the whole model in w2v's native format")
     p.set_defaults(func=cmd_train)
@@ -71,11 +73,15 @@ def cmd_train(args):
     if not args.output and not args.save_model and not args.save_vocab:
         raise CLIError("nothing to write: give -output FILE (and/or -save-model, -save-vocab)")
     model = Word2Vec(**_train_kwargs(args))
-    model.build_vocab(corpus_file=args.train, vocab_file=args.read_vocab)
+    corpus = dict(corpus_file=args.train)
+    if args.phrases:
+        from .phrases import phrased_corpus
+        corpus = dict(corpus_iterable=phrased_corpus(args.train, args.phrases))
+    model.build_vocab(**corpus, vocab_file=args.read_vocab)
     if args.save_vocab:
         model.save_vocab(args.save_vocab)
     if args.output or args.save_model:
-        model.train(corpus_file=args.train)
+        model.train(**corpus)
         if args.output:
             model.wv.save_word2vec_format(args.output, binary=bool(args.binary))
         if args.save_model:
@@ -207,7 +213,38 @@ def cmd_convert(args):
 
 
 # ---------------------------------------------------------------- main
-SUBCOMMANDS = [_add_train, _add_demo]
+# ---------------------------------------------------------------- phrases
+def _add_phrases(sub):
+    p = sub.add_parser("phrases", help="rewrite a corpus with frequent word pairs joined (word2phrase)")
+    _flag(p, "-train", "--train", required=True, metavar="FILE", help="corpus: text file (.gz/.bz2) or directory")
+    _flag(p, "-output", "--output", required=True, metavar="FILE", help="the rewritten corpus")
+    _flag(p, "-min-count", "--min-count", type=int, default=5, dest="min_count")
+    _flag(p, "-threshold", "--threshold", type=float, default=100.0)
+    _flag(p, "-delimiter", "--delimiter", default="_")
+    _flag(p, "-scoring", "--scoring", default="word2phrase", choices=("word2phrase", "npmi"))
+    p.set_defaults(func=cmd_phrases)
+
+
+def cmd_phrases(args):
+    from . import formats
+    from .corpus import LineSentence
+    from .phrases import Phrases
+
+    formats.check_writable(args.output)
+    learner = Phrases(min_count=args.min_count, threshold=args.threshold, delimiter=args.delimiter,
+                      scoring=args.scoring)  # settings checked before any reading
+    corpus = LineSentence(args.train)
+    if next(iter(corpus), None) is None:
+        raise CLIError(f"empty corpus: no tokens in {args.train}")
+    model = learner.add_vocab(corpus).freeze()
+    with formats.atomic_output(args.output, "w") as f:
+        for sentence in model[corpus]:
+            f.write(" ".join(sentence) + "\n")
+    print(f"{len(model.phrasegrams)} phrases joined; corpus written to {args.output}", file=sys.stderr)
+    return 0
+
+
+SUBCOMMANDS = [_add_train, _add_demo, _add_phrases]
 SUBCOMMANDS += [_add_similar, _add_analogy, _add_eval, _add_convert]
 
 

@@ -64,7 +64,7 @@ def _count_ids(ids, n):
     return counts
 
 
-class _FirstSeenIds(dict):
+class FirstSeenIds(dict):
     """word -> provisional id, assigning the next id on first sight."""
     __slots__ = ("words",)
 
@@ -80,7 +80,7 @@ class _FirstSeenIds(dict):
 
 def scan(sentences, max_vocab_size: int | None = None) -> Scan:
     """Count and encode `sentences` (an iterable of token lists) in one pass."""
-    table = _FirstSeenIds()
+    table = FirstSeenIds()
     lookup = table.__getitem__
     buf = array("i")
     lengths = array("q")

@@ -1,0 +1,385 @@
+"""Phrases: join frequent collocations (new york -> new_york), as word2phrase does.
+
+One streaming pass counts unigrams and bigrams on integer ids: tokens are mapped to ids with
+one dict lookup each, and the bigrams of a block of ~1M tokens are packed into int64 keys
+(id_a << 32 | id_b) and counted with np.unique, then merged into a sorted table. No Python
+dict is updated per token pair. A pair `a b` becomes `a_b` when its score exceeds the
+threshold; applying joins greedily left to right, and a token used in a phrase is not reused
+by the next pair. A second model trained on the output of the first finds longer phrases
+(new_york_times).
+
+Scoring "word2phrase" (word2phrase.c): (count(ab) - min_count) / (count(a) count(b)) *
+train_words, with both words counted at least min_count times. "npmi" (gensim):
+log(p(ab) / (p(a) p(b))) / -log p(ab) in [-1, 1], for bigrams counted at least min_count times.
+A callable gets gensim's arguments (worda_count, wordb_count, bigram_count, len_vocab,
+min_count, corpus_word_count).
+
+connector_words (e.g. "of", "the") never start or end a phrase but may sit inside one
+(bank_of_america): candidates are then `a c... b` and their counting is a Python loop.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from array import array
+
+import numpy as np
+
+from . import corpus as corpus_mod
+from .formats import atomic_output
+from .vocab import FirstSeenIds
+
+BLOCK_TOKENS = 1 << 20
+_MASK = np.int64(0xFFFFFFFF)
+
+
+def _score_word2phrase(worda_count, wordb_count, bigram_count, len_vocab, min_count, corpus_word_count):
+    ok = (worda_count >= min_count) & (wordb_count >= min_count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = (bigram_count - min_count) / (worda_count * wordb_count) * corpus_word_count
+    return np.where(ok, score, -np.inf)
+
+
+def _score_npmi(worda_count, wordb_count, bigram_count, len_vocab, min_count, corpus_word_count):
+    pa = worda_count / corpus_word_count
+    pb = wordb_count / corpus_word_count
+    pab = bigram_count / corpus_word_count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.log(pab / (pa * pb)) / -np.log(pab)
+    return np.where(bigram_count >= min_count, score, -np.inf)
+
+
+SCORERS = {"word2phrase": _score_word2phrase, "npmi": _score_npmi}
+
+
+def _check_settings(min_count, threshold, delimiter, scoring):
+    if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
+        raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+    if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    if scoring == "npmi" and not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"with scoring='npmi' the threshold must be in [-1, 1], got {threshold}")
+    if scoring == "word2phrase" and threshold < 0:
+        raise ValueError(f"threshold must be >= 0 for word2phrase scoring, got {threshold}")
+    if not callable(scoring) and scoring not in SCORERS:
+        raise ValueError(f"scoring must be 'word2phrase', 'npmi' or a callable, got {scoring!r}")
+    if not isinstance(delimiter, str) or not delimiter or any(c.isspace() for c in delimiter):
+        raise ValueError(f"delimiter must be a non-empty string without whitespace, got {delimiter!r}")
+
+
+class _Applier:
+    """Greedy left-to-right joining with a table {tuple of words: score}."""
+
+    delimiter: str
+    connector_words: frozenset
+
+    def _table(self) -> dict:
+        raise NotImplementedError
+
+    def analyze_sentence(self, sentence):
+        """Yield (token, score or None) for one sentence: joined phrases with their score."""
+        table = self._table()
+        s = list(sentence)
+        n = len(s)
+        i = 0
+        conn = self.connector_words
+        while i < n:
+            a = s[i]
+            if a not in conn:
+                j = i + 1
+                while j < n and s[j] in conn:
+                    j += 1
+                if j < n:
+                    score = table.get(tuple(s[i:j + 1]))
+                    if score is not None:
+                        yield self.delimiter.join(s[i:j + 1]), score
+                        i = j + 1
+                        continue
+            yield a, None
+            i += 1
+
+    def apply(self, sentence) -> list:
+        """The sentence with its phrases joined."""
+        table = self._table()
+        if self.connector_words:
+            return [tok for tok, _ in self.analyze_sentence(sentence)]
+        out = []
+        s = sentence
+        n = len(s)
+        d = self.delimiter
+        i = 0
+        while i < n - 1:
+            if (s[i], s[i + 1]) in table:
+                out.append(s[i] + d + s[i + 1])
+                i += 2
+            else:
+                out.append(s[i])
+                i += 1
+        if i == n - 1:
+            out.append(s[i])
+        return out
+
+    def __getitem__(self, sentence_or_corpus):
+        """phrases[sentence] -> token list; phrases[corpus] -> a restartable stream of token lists."""
+        if isinstance(sentence_or_corpus, str):
+            raise TypeError("expected a list of tokens (or an iterable of them), got a str")
+        if isinstance(sentence_or_corpus, (list, tuple)) and (
+                not sentence_or_corpus or isinstance(sentence_or_corpus[0], str)):
+            return self.apply(list(sentence_or_corpus))
+        return _Applied(self, sentence_or_corpus)
+
+    def find_phrases(self, sentences) -> dict:
+        """{phrase: score} of the phrases that occur in `sentences`."""
+        found = {}
+        for s in corpus_mod.iter_sentences(sentences):
+            for tok, score in self.analyze_sentence(s):
+                if score is not None:
+                    found[tok] = score
+        return found
+
+
+class _Applied:
+    """A corpus with phrases applied, re-read on each iteration."""
+
+    def __init__(self, model, corpus):
+        self.model, self.corpus = model, corpus
+
+    def __iter__(self):
+        apply = self.model.apply
+        for s in corpus_mod.iter_sentences(self.corpus):
+            yield apply(s)
+
+
+class Phrases(_Applier):
+    """Learn phrases from a corpus (an iterable of token lists). See the module docstring."""
+
+    def __init__(self, sentences=None, min_count=5, threshold=100.0, max_vocab_size=40_000_000, delimiter="_",
+                 scoring="word2phrase", connector_words=()):
+        _check_settings(min_count, threshold, delimiter, scoring)
+        if not isinstance(max_vocab_size, int) or max_vocab_size < 1:
+            raise ValueError(f"max_vocab_size must be an integer >= 1, got {max_vocab_size!r}")
+        self.min_count, self.threshold, self.delimiter = min_count, float(threshold), delimiter
+        self.max_vocab_size, self.scoring = max_vocab_size, scoring
+        self.connector_words = frozenset(connector_words)
+        self.word_ids = FirstSeenIds()                   # word -> id, the next id on first sight
+        self.words = self.word_ids.words                 # id -> word (None once pruned)
+        self.word_counts = np.zeros(0, dtype=np.int64)   # id -> count
+        self.pair_keys = np.zeros(0, dtype=np.int64)     # sorted (id_a << 32 | id_b)
+        self.pair_counts = np.zeros(0, dtype=np.int64)
+        self._pending, self._pending_size = [], 0        # per-block counts not merged yet
+        self.spans: dict = {}                            # with connector words: tuple of ids -> count
+        self.corpus_word_count = 0
+        self.min_reduce = 1
+        self._cache = None
+        if sentences is not None:
+            self.add_vocab(sentences)
+
+    # ------------------------------------------------------------------ counting
+    def add_vocab(self, sentences):
+        """Count the unigrams and bigrams (or connector spans) of more sentences."""
+        lookup = self.word_ids.__getitem__
+        buf = array("i")
+        conn = self.connector_words
+        for s in corpus_mod.iter_sentences(sentences):
+            row = list(map(lookup, s))
+            buf.extend(row)
+            buf.append(-1)
+            if conn:
+                self._count_spans(s, row)
+            if len(buf) >= BLOCK_TOKENS:
+                self._count_block(buf)
+                buf = array("i")
+        if len(buf):
+            self._count_block(buf)
+        self._merge_pending()
+        self._cache = None
+        return self
+
+    def _count_spans(self, sentence, row):
+        conn = self.connector_words
+        n = len(sentence)
+        for i in range(n):
+            if sentence[i] in conn:
+                continue
+            j = i + 1
+            while j < n and sentence[j] in conn:
+                j += 1
+            if j < n:
+                key = tuple(row[i:j + 1])
+                self.spans[key] = self.spans.get(key, 0) + 1
+
+    def _count_block(self, buf):
+        block = np.frombuffer(buf, dtype=np.int32)
+        tokens = block[block >= 0]
+        self.corpus_word_count += int(tokens.size)
+        counts = np.bincount(tokens, minlength=len(self.words))
+        if self.word_counts.size < counts.size:
+            self.word_counts = np.concatenate([self.word_counts,
+                                               np.zeros(counts.size - self.word_counts.size, np.int64)])
+        self.word_counts[:counts.size] += counts
+        if not self.connector_words:
+            a, b = block[:-1], block[1:]
+            valid = (a >= 0) & (b >= 0)
+            keys = (a[valid].astype(np.int64) << 32) | b[valid].astype(np.int64)
+            self._pending.append(np.unique(keys, return_counts=True))
+            self._pending_size += self._pending[-1][0].size
+            if self._pending_size > 8 * BLOCK_TOKENS:
+                self._merge_pending()
+        if len(self.word_ids) + self.pair_keys.size + self._pending_size + len(self.spans) > self.max_vocab_size:
+            self._merge_pending()
+            self._prune()
+
+    def _merge_pending(self):
+        """Merge the per-block bigram counts into the table (a few blocks at a time: the merge
+        costs O(table), so merging after every block would dominate counting)."""
+        if not self._pending:
+            return
+        all_keys = np.concatenate([self.pair_keys] + [k for k, _ in self._pending])
+        all_counts = np.concatenate([self.pair_counts] + [c.astype(np.int64) for _, c in self._pending])
+        self.pair_keys, inverse = np.unique(all_keys, return_inverse=True)
+        self.pair_counts = np.bincount(inverse, weights=all_counts).astype(np.int64)
+        self._pending, self._pending_size = [], 0
+
+    def _prune(self):
+        """Forget entries seen at most min_reduce times (word2phrase's ReduceVocab)."""
+        keep = self.pair_counts > self.min_reduce
+        self.pair_keys, self.pair_counts = self.pair_keys[keep], self.pair_counts[keep]
+        self.spans = {k: c for k, c in self.spans.items() if c > self.min_reduce}
+        for w, i in list(self.word_ids.items()):
+            if self.word_counts[i] <= self.min_reduce:
+                del self.word_ids[w]
+                self.words[i] = None
+                self.word_counts[i] = 0
+        self.min_reduce += 1
+
+    # ------------------------------------------------------------------ scoring
+    def _scores(self, count_a, count_b, count_ab):
+        args = (count_a.astype(np.float64), count_b.astype(np.float64), count_ab.astype(np.float64),
+                len(self.word_ids), self.min_count, self.corpus_word_count)
+        if callable(self.scoring):
+            return np.array([self.scoring(*(x[i] for x in args[:3]), *args[3:]) for i in range(len(count_ab))],
+                            dtype=np.float64)
+        return SCORERS[self.scoring](*args)
+
+    def _candidates(self):
+        """(tuples of word ids, their scores) of every counted candidate."""
+        if self.connector_words:
+            keys = list(self.spans)
+            if not keys:
+                return [], np.zeros(0)
+            first = np.array([k[0] for k in keys])
+            last = np.array([k[-1] for k in keys])
+            counts = np.array([self.spans[k] for k in keys], dtype=np.int64)
+            return keys, self._scores(self.word_counts[first], self.word_counts[last], counts)
+        a, b = self.pair_keys >> 32, self.pair_keys & _MASK
+        scores = self._scores(self.word_counts[a], self.word_counts[b], self.pair_counts)
+        return np.stack([a, b], axis=1), scores
+
+    def _table(self) -> dict:
+        if self._cache is None:
+            keys, scores = self._candidates()
+            words = self.words
+            self._cache = {tuple(words[i] for i in k): float(s)
+                           for k, s in zip(keys, scores) if s > self.threshold
+                           and all(words[i] is not None for i in k)}
+        return self._cache
+
+    def export_phrases(self) -> dict:
+        """{joined phrase: score} of every phrase above the threshold."""
+        return {self.delimiter.join(k): s for k, s in self._table().items()}
+
+    def freeze(self) -> "FrozenPhrases":
+        """Only the phrases and their scores: small, and as fast to apply."""
+        return FrozenPhrases(self._table(), self.delimiter, self.connector_words, self.threshold)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Counts and settings as numpy arrays + JSON in one .npz (written atomically)."""
+        if callable(self.scoring):
+            raise ValueError("a Phrases model with a callable scorer cannot be saved: freeze() it and save that")
+        meta = {"format": "w2v.Phrases", "min_count": self.min_count, "threshold": self.threshold,
+                "max_vocab_size": self.max_vocab_size, "delimiter": self.delimiter, "scoring": self.scoring,
+                "connector_words": sorted(self.connector_words), "words": self.words,
+                "corpus_word_count": self.corpus_word_count, "min_reduce": self.min_reduce,
+                "spans": [[list(k), c] for k, c in self.spans.items()]}
+        with atomic_output(path) as f:
+            np.savez(f, word_counts=self.word_counts, pair_keys=self.pair_keys, pair_counts=self.pair_counts,
+                     meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+
+    @staticmethod
+    def load(path):
+        """Load a Phrases or FrozenPhrases saved by w2v."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"phrases file not found: {path}")
+        with open(path, "rb") as f:
+            head = f.read(2)
+        try:
+            if head == b"PK":
+                with np.load(path, allow_pickle=False) as z:
+                    meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+                    arrays = {k: z[k] for k in ("word_counts", "pair_keys", "pair_counts")}
+                model = Phrases(min_count=meta["min_count"], threshold=meta["threshold"],
+                                max_vocab_size=meta["max_vocab_size"], delimiter=meta["delimiter"],
+                                scoring=meta["scoring"], connector_words=meta["connector_words"])
+                model.word_ids.words[:] = meta["words"]
+                model.word_ids.update((w, i) for i, w in enumerate(meta["words"]) if w is not None)
+                model.word_counts, model.pair_keys, model.pair_counts = (
+                    arrays["word_counts"], arrays["pair_keys"], arrays["pair_counts"])
+                model.spans = {tuple(k): c for k, c in meta["spans"]}
+                model.corpus_word_count, model.min_reduce = meta["corpus_word_count"], meta["min_reduce"]
+                return model
+            with open(path, encoding="utf-8") as f:
+                meta = json.load(f)
+            if meta.get("format") != "w2v.FrozenPhrases":
+                raise ValueError("unknown format")
+            return FrozenPhrases({tuple(p[:-1]): float(p[-1]) for p in meta["phrases"]}, meta["delimiter"],
+                                 meta["connector_words"], meta["threshold"])
+        except (ValueError, KeyError, OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"not a w2v phrases file, or a damaged one: {path} ({e})") from None
+
+
+class FrozenPhrases(_Applier):
+    """The phrases of a trained Phrases model and their scores, for applying only."""
+
+    def __init__(self, phrasegrams: dict, delimiter="_", connector_words=(), threshold=None):
+        self.phrasegrams = dict(phrasegrams)
+        self.delimiter = delimiter
+        self.connector_words = frozenset(connector_words)
+        self.threshold = threshold
+
+    def _table(self) -> dict:
+        return self.phrasegrams
+
+    def export_phrases(self) -> dict:
+        return {self.delimiter.join(k): s for k, s in self.phrasegrams.items()}
+
+    def save(self, path):
+        """JSON: the phrases with their scores (written atomically)."""
+        doc = {"format": "w2v.FrozenPhrases", "delimiter": self.delimiter, "threshold": self.threshold,
+               "connector_words": sorted(self.connector_words),
+               "phrases": [list(k) + [s] for k, s in self.phrasegrams.items()]}
+        with atomic_output(path, "w") as f:
+            json.dump(doc, f)
+
+    load = staticmethod(Phrases.load)
+
+
+def phrase_passes(sentences, passes: int, min_count: int = 5, thresholds=(200.0, 100.0)):
+    """Learn `passes` phrase models one on the output of the other (thresholds as word2phrase's
+    demo: 200, then 100 for every later pass); returns the corpus with all of them applied
+    (a restartable stream) and the frozen models."""
+    if not isinstance(passes, int) or passes < 0:
+        raise ValueError(f"the number of phrase passes must be an integer >= 0, got {passes!r}")
+    models = []
+    for p in range(passes):
+        model = Phrases(sentences, min_count=min_count, threshold=thresholds[min(p, len(thresholds) - 1)]).freeze()
+        models.append(model)
+        sentences = model[sentences]
+    return sentences, models
+
+
+def phrased_corpus(corpus_file, passes: int, min_count: int = 5):
+    """A corpus file with `passes` phrase passes applied: a restartable iterable of token lists."""
+    return phrase_passes(corpus_mod.LineSentence(corpus_file), passes, min_count)[0]
