@@ -8,6 +8,7 @@ is left behind.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -257,9 +258,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (it may be replaced after set-up)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # progress and per-epoch lines (a tqdm bar replaces the progress lines on a terminal)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("w2v: %(message)s"))
+    log = logging.getLogger("w2v")
+    if not log.handlers:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     try:
         return int(args.func(args) or 0)
     except (CLIError, ValueError, TypeError, OSError, KeyError, EOFError) as e:
