@@ -79,11 +79,11 @@ def _tables(v, hs_counts=None, noise_word=None):
     return kernels.Tables(keep, noise, z, z.astype(np.float32), np.zeros(v, np.int32)), None
 
 
-def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_mean=1, softmax=0):
+def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_mean=1, softmax=0, batch_window=0):
     ids = np.array(sentence, dtype=np.int32)
     bounds = np.array([0, len(ids)], dtype=np.int64)
     cfg = kernels.Config(sg=sg, hs=hs, negative=negative, window=1, cbow_mean=cbow_mean, softmax=softmax,
-                         batch_negatives=0)
+                         batch_window=batch_window)
     return kernels.train_chunk(ids, bounds, 0, 1, w_in, w_hs, w_ns, tables, cfg, lr, lr, np.uint64(3))
 
 
@@ -113,6 +113,29 @@ def _reference_steps(sentence, w_in, w_out, sg, pair_loss, lr, cbow_mean=1):
             w_out -= lr * g_out
             total += loss
     return w_in, w_out, total
+
+
+def _reference_window_steps(sentence, w_in, w_outs, pair_losses, lr):
+    """Skip-gram with batch_window: per center word, every context's pair gradient is taken at
+    the weights before the window, and the summed step applied once."""
+    w_in = w_in.astype(np.float64)
+    w_outs = [w.astype(np.float64) for w in w_outs]
+    total = 0.0
+    for pos, center in enumerate(sentence):
+        ctx = [sentence[c] for c in (pos - 1, pos + 1) if 0 <= c < len(sentence)]
+        d_in = np.zeros_like(w_in)
+        d_outs = [np.zeros_like(w) for w in w_outs]
+        for c in ctx:
+            g_h_total = 0.0
+            for k, (pair_loss, w_out) in enumerate(zip(pair_losses, w_outs)):
+                loss, g_h, g_out = pair_loss(w_in[c], center, w_out)
+                total += loss
+                g_h_total = g_h_total + g_h
+                d_outs[k] -= lr * g_out
+            d_in[c] -= lr * g_h_total
+        w_in += d_in
+        w_outs = [w + dw for w, dw in zip(w_outs, d_outs)]
+    return w_in, w_outs, total
 
 
 SENTENCE = [0, 1, 2, 1, 3, 0]
@@ -202,3 +225,30 @@ def test_reported_epoch_loss_equals_reference_loss(sg):
             epoch_loss += loss
         np.testing.assert_allclose(model.epoch_stats[epoch]["loss"], epoch_loss, rtol=TOL)
     np.testing.assert_allclose(model.wv.vectors, w_in, atol=TOL)
+
+
+def test_window_minibatch_kernel_equals_summed_reference_step():
+    """batch_window: skip-gram with hierarchical softmax and negative sampling at once."""
+    rng = np.random.default_rng(14)
+    counts = np.array([40, 30, 20, 10, 5])
+    v, d, lr, noise_word = 5, 6, 0.07, 4
+    tables, tree = _tables(v, hs_counts=counts, noise_word=noise_word)
+    w_in, w_hs, w_ns = _rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3), _rand(rng, v, d, scale=0.3)
+    w_in_k, w_hs_k, w_ns_k = w_in.copy(), w_hs.copy(), w_ns.copy()
+    sentence = [0, 1, 2, 1, 3, 0, 0]  # word 0 twice in one window: both contributions count
+    _, _, loss, n_pred = _run_chunk(sentence, w_in_k, w_hs_k, w_ns_k, tables, 1, 1, 2, lr, batch_window=1)
+
+    def hs_loss(h, target, inner):
+        n = tree.lengths[target]
+        return objectives.hierarchical_softmax_loss_and_gradient(h, tree.points[target, :n], tree.codes[target, :n],
+                                                                 inner)
+
+    def ns_loss(h, target, u):
+        return objectives.neg_sampling_loss_and_gradient(h, target, u, np.array([noise_word, noise_word]))
+
+    ref_in, (ref_hs, ref_ns), ref_loss = _reference_window_steps(sentence, w_in, [w_hs, w_ns], [hs_loss, ns_loss], lr)
+    assert n_pred == 2 * len(sentence) - 2
+    np.testing.assert_allclose(w_in_k, ref_in, atol=TOL)
+    np.testing.assert_allclose(w_hs_k, ref_hs, atol=TOL)
+    np.testing.assert_allclose(w_ns_k, ref_ns, atol=TOL)
+    np.testing.assert_allclose(loss, ref_loss, rtol=TOL)

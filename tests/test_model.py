@@ -11,6 +11,8 @@ CONFIGS = {
     "cbow-hs": dict(sg=0, hs=1, negative=0),
     "sg-hs-ns": dict(sg=1, hs=1, negative=3),
     "cbow-sum-ns": dict(sg=0, hs=0, negative=5, cbow_mean=0, alpha=0.01),
+    "sg-ns-window": dict(sg=1, hs=0, negative=5, batch_window=True),
+    "sg-hs-window": dict(sg=1, hs=1, negative=0, batch_window=True),
 }
 # untrained vectors score about 0 (checked below); the sum of context vectors learns less in 3
 # epochs (0.37-0.47 over seeds 1-5, where the others score 0.55-0.7)
@@ -117,6 +119,7 @@ def test_save_load_round_trip(tmp_path, demo_sentences):
     (dict(sg=2), "sg must be"),
     (dict(min_alpha=1.0), "min_alpha"),
     (dict(softmax=True), "softmax=True"),
+    (dict(softmax=True, hs=0, negative=0, batch_window=True), "batch_window"),
     (dict(vector_size=2.5), "vector_size must be an integer"),
 ])
 def test_bad_hyperparameters_raise_clear_errors(kw, msg):

@@ -29,8 +29,9 @@ class Settings:
     cbow_mean: int = 1
     epochs: int = 5
     softmax: bool = False
-    # shared negatives per center word (HogBatch, Ji et al. 2016); False is the classic sampler
-    batch_negatives: bool = False
+    # skip-gram: train each window as one minibatch (HogBatch, Ji et al. 2016): negatives drawn
+    # once per center word, output rows updated once per window; False is word2vec.c's order
+    batch_window: bool = False
 
     def __post_init__(self):
         def need(cond, msg):
@@ -62,6 +63,7 @@ class Settings:
         need(0 <= self.min_alpha <= self.alpha,
              f"min_alpha must be between 0 and alpha ({self.alpha}), got {self.min_alpha}")
         need(self.sample >= 0, f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
+        need(not (self.batch_window and self.softmax), "batch_window does not apply to the full softmax")
         if self.softmax:
             need(self.hs == 0 and self.negative == 0,
                  "softmax=True is the exact full softmax: it needs hs=0 and negative=0")

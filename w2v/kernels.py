@@ -14,7 +14,8 @@ Shapes and names (word2vec.c's in parentheses):
   grad_hidden float32 (d,)  accumulated lr * -dL/dhidden (neu1e), added to the input rows
 
 Skip-gram follows word2vec.c: each context word's input row predicts the center word (the
-same pairs as "center predicts context", visited in another order). For the CBOW mean the
+same pairs as "center predicts context", visited in another order); with batch_window, all
+pairs of a window are one minibatch step (logistic_update_window). For the CBOW mean the
 full grad_hidden is added to every context row, as word2vec.c and gensim do (the true gradient
 would be grad_hidden / n_context): see docs/compat.md.
 
@@ -55,7 +56,7 @@ class Config(NamedTuple):
     window: int
     cbow_mean: int
     softmax: int
-    batch_negatives: int  # skip-gram: one draw of negatives per center word, shared by its window
+    batch_window: int  # skip-gram: each window is one minibatch (shared negatives, one output update)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -130,6 +131,47 @@ def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef):
         g = coef[i]
         for j in range(d):
             w_out[r, j] += g * hidden[j]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH)
+def logistic_update_window(w_in, ctx, m, w_out, rows, labels, n, lr, grad, coef):
+    """One minibatch step for a skip-gram window (HogBatch, Ji et al. 2016).
+
+    The input rows w_in[ctx[:m]] (the window's context words) each predict against the same
+    output rows w_out[rows[:n]] ([center, negatives...] or the center's Huffman path), every
+    score from the weights before the step: this is the gradient step of the window's summed
+    loss. Each output row is written once per window, not once per context word, which keeps
+    two threads from fighting over the cache lines of frequent rows.
+    grad: float32 (>= m, d), accumulates lr * -dL/dw_in[ctx[i]] (the caller zeroes it and
+    applies it); coef: float32 (>= m * n) scratch. Returns the loss before the step.
+    """
+    d = w_in.shape[1]
+    loss = 0.0
+    for i in range(m):
+        a = ctx[i]
+        for t in range(n):
+            r = rows[t]
+            f = np.float32(0.0)
+            for j in range(d):
+                f += w_in[a, j] * w_out[r, j]
+            sig, loss_pos, loss_neg = _sigmoid_terms(np.float64(f))
+            label = labels[t]
+            loss += loss_pos if label > 0.5 else loss_neg
+            coef[i * n + t] = np.float32((label - sig) * lr)
+    for i in range(m):
+        for t in range(n):
+            g = coef[i * n + t]
+            r = rows[t]
+            for j in range(d):
+                grad[i, j] += g * w_out[r, j]
+    for t in range(n):
+        r = rows[t]
+        for i in range(m):
+            g = coef[i * n + t]
+            a = ctx[i]
+            for j in range(d):
+                w_out[r, j] += g * w_in[a, j]
     return loss
 
 
@@ -236,6 +278,9 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     labels[0] = 1.0
     scores = np.empty(w_out_ns.shape[0] if cfg.softmax else 1, dtype=np.float64)
     coef = np.empty(max(cfg.negative + 1, tables.hs_points.shape[1]), dtype=np.float32)
+    window_ctx = np.empty(2 * cfg.window, dtype=np.int32)
+    window_grad = np.empty((2 * cfg.window if cfg.batch_window else 1, d), dtype=np.float32)
+    window_coef = np.empty(2 * cfg.window * coef.shape[0] if cfg.batch_window else 1, dtype=np.float32)
     keep_prob = tables.keep_prob
     rng = np.uint64(seed)
     window = np.uint64(cfg.window)
@@ -265,14 +310,35 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
             hi = min(pos + reduced + 1, n)
             center = sent[pos]
             n_rows = 0
-            if cfg.negative > 0 and (cfg.batch_negatives or not cfg.sg):
+            if cfg.negative > 0 and (cfg.batch_window or not cfg.sg):
                 n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
-            if cfg.sg:
+            if cfg.sg and cfg.batch_window:
+                m = 0
+                for c in range(lo, hi):
+                    if c != pos:
+                        window_ctx[m] = sent[c]
+                        m += 1
+                if m == 0:
+                    continue
+                window_grad[:m] = 0.0
+                if cfg.hs:
+                    loss += logistic_update_window(w_in, window_ctx, m, w_out_hs, tables.hs_points[center],
+                                                   tables.hs_labels[center], tables.hs_lengths[center], lr,
+                                                   window_grad, window_coef)
+                if cfg.negative > 0:
+                    loss += logistic_update_window(w_in, window_ctx, m, w_out_ns, rows, labels, n_rows, lr,
+                                                   window_grad, window_coef)
+                for i in range(m):
+                    ctx = window_ctx[i]
+                    for j in range(d):
+                        w_in[ctx, j] += window_grad[i, j]
+                n_pred += m
+            elif cfg.sg:
                 for c in range(lo, hi):
                     if c == pos:
                         continue
                     ctx = sent[c]
-                    if cfg.negative > 0 and not cfg.batch_negatives:
+                    if cfg.negative > 0 and not cfg.batch_window:
                         n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
                     grad[:] = 0.0
                     loss += predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows,

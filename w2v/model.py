@@ -42,13 +42,13 @@ class Word2Vec:
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
                  min_count=5, max_vocab_size=None, max_final_vocab=None, sample=1e-3, seed=1,
                  workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1,
-                 epochs=5, callbacks=(), softmax=False, batch_negatives=False, progress=None):
+                 epochs=5, callbacks=(), softmax=False, batch_window=False, progress=None):
         self.settings = Settings(
             vector_size=vector_size, alpha=alpha, window=window, min_count=min_count,
             max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
             workers=workers, min_alpha=min_alpha, sg=sg, hs=hs, negative=negative,
             ns_exponent=ns_exponent, cbow_mean=cbow_mean, epochs=epochs, softmax=bool(softmax),
-            batch_negatives=bool(batch_negatives))
+            batch_window=bool(batch_window))
         self.callbacks = tuple(callbacks)
         self.progress = progress
         self.wv = KeyedVectors(vector_size)
@@ -146,7 +146,7 @@ class Word2Vec:
         s = self.settings
         return kernels.Config(sg=s.sg, hs=s.hs, negative=s.negative, window=s.window,
                               cbow_mean=s.cbow_mean, softmax=int(s.softmax),
-                              batch_negatives=int(s.batch_negatives))
+                              batch_window=int(s.batch_window))
 
     def save_vocab(self, path):
         """Write the vocabulary as `word count` lines (word2vec.c's -save-vocab)."""
