@@ -67,6 +67,17 @@ def test_softmax_update_is_the_naive_softmax_step():
     np.testing.assert_allclose(u_k, u - lr * g_u, atol=1e-6)
 
 
+def _assert_step(kernel_weights, reference_weights, kernel_loss, reference_loss, tol=TOL):
+    for k, r in zip(kernel_weights, reference_weights):
+        np.testing.assert_allclose(k, r, atol=tol)
+    np.testing.assert_allclose(kernel_loss, reference_loss, rtol=tol)
+
+
+def _hs_pair_loss(tree):
+    """The reference hierarchical-softmax loss of the words of a huffman.HuffmanTree."""
+    return objectives.hs_pair_loss({w: (tree.points[w, :n], tree.codes[w, :n]) for w, n in enumerate(tree.lengths)})
+
+
 def _tables(v, hs_counts=None, noise_word=None):
     keep = np.ones(v, dtype=np.float32)
     probs = np.zeros(v)
@@ -157,9 +168,7 @@ def test_chunk_kernel_negative_sampling_equals_reference(sg, cbow_mean):
     ref_in, ref_out, ref_loss = _reference_steps(SENTENCE, w_in, w_ns, sg, pair_loss, lr, cbow_mean)
     assert (raw, eff) == (len(SENTENCE), len(SENTENCE))
     assert n_pred == (2 * len(SENTENCE) - 2 if sg else len(SENTENCE))
-    np.testing.assert_allclose(w_in_k, ref_in, atol=TOL)
-    np.testing.assert_allclose(w_ns_k, ref_out, atol=TOL)
-    np.testing.assert_allclose(loss, ref_loss, rtol=TOL)
+    _assert_step((w_in_k, w_ns_k), (ref_in, ref_out), loss, ref_loss)
 
 
 @pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
@@ -171,16 +180,9 @@ def test_chunk_kernel_hierarchical_softmax_equals_reference(sg):
     w_in, w_hs = _rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3)
     w_in_k, w_hs_k = w_in.copy(), w_hs.copy()
     _, _, loss, _ = _run_chunk(SENTENCE[:5], w_in_k, w_hs_k, np.zeros((0, d), np.float32), tables, sg, 1, 0, lr)
-
-    def pair_loss(h, target, inner):
-        n = tree.lengths[target]
-        return objectives.hierarchical_softmax_loss_and_gradient(h, tree.points[target, :n], tree.codes[target, :n],
-                                                                 inner)
-
+    pair_loss = _hs_pair_loss(tree)
     ref_in, ref_out, ref_loss = _reference_steps(SENTENCE[:5], w_in, w_hs, sg, pair_loss, lr)
-    np.testing.assert_allclose(w_in_k, ref_in, atol=TOL)
-    np.testing.assert_allclose(w_hs_k, ref_out, atol=TOL)
-    np.testing.assert_allclose(loss, ref_loss, rtol=TOL)
+    _assert_step((w_in_k, w_hs_k), (ref_in, ref_out), loss, ref_loss)
 
 
 @pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
@@ -194,9 +196,7 @@ def test_chunk_kernel_full_softmax_equals_reference(sg):
                                softmax=1)
     ref_in, ref_out, ref_loss = _reference_steps(SENTENCE, w_in, w_out, sg,
                                                  objectives.naive_softmax_loss_and_gradient, lr)
-    np.testing.assert_allclose(w_in_k, ref_in, atol=1e-6)
-    np.testing.assert_allclose(w_out_k, ref_out, atol=1e-6)
-    np.testing.assert_allclose(loss, ref_loss, rtol=1e-6)
+    _assert_step((w_in_k, w_out_k), (ref_in, ref_out), loss, ref_loss, tol=1e-6)
 
 
 @pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
@@ -212,10 +212,7 @@ def test_reported_epoch_loss_equals_reference_loss(sg):
     tree = huffman.build(start.vocab.counts)
     ids = [[start.wv.key_to_index[w] for w in s] for s in sentences]
 
-    def pair_loss(h, target, inner):
-        n = tree.lengths[target]
-        return objectives.hierarchical_softmax_loss_and_gradient(h, tree.points[target, :n], tree.codes[target, :n],
-                                                                 inner)
+    pair_loss = _hs_pair_loss(tree)
 
     w_in, w_hs = start.wv.vectors.astype(np.float64), start.syn1.astype(np.float64)
     for epoch in range(2):
@@ -238,17 +235,11 @@ def test_window_minibatch_kernel_equals_summed_reference_step():
     sentence = [0, 1, 2, 1, 3, 0, 0]  # word 0 twice in one window: both contributions count
     _, _, loss, n_pred = _run_chunk(sentence, w_in_k, w_hs_k, w_ns_k, tables, 1, 1, 2, lr, batch_window=1)
 
-    def hs_loss(h, target, inner):
-        n = tree.lengths[target]
-        return objectives.hierarchical_softmax_loss_and_gradient(h, tree.points[target, :n], tree.codes[target, :n],
-                                                                 inner)
+    hs_loss = _hs_pair_loss(tree)
 
     def ns_loss(h, target, u):
         return objectives.neg_sampling_loss_and_gradient(h, target, u, np.array([noise_word, noise_word]))
 
     ref_in, (ref_hs, ref_ns), ref_loss = _reference_window_steps(sentence, w_in, [w_hs, w_ns], [hs_loss, ns_loss], lr)
     assert n_pred == 2 * len(sentence) - 2
-    np.testing.assert_allclose(w_in_k, ref_in, atol=TOL)
-    np.testing.assert_allclose(w_hs_k, ref_hs, atol=TOL)
-    np.testing.assert_allclose(w_ns_k, ref_ns, atol=TOL)
-    np.testing.assert_allclose(loss, ref_loss, rtol=TOL)
+    _assert_step((w_in_k, w_hs_k, w_ns_k), (ref_in, ref_hs, ref_ns), loss, ref_loss)

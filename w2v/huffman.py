@@ -20,6 +20,14 @@ class HuffmanTree(NamedTuple):
     lengths: np.ndarray  # int32 (V,): code length of each word
 
 
+@njit(cache=True, inline="always")
+def _take_smallest(count, pos1, pos2):
+    """The smaller of the next leaf (pos1) and the next merged node (pos2); a tie takes the node."""
+    if pos1 >= 0 and count[pos1] < count[pos2]:
+        return pos1, pos1 - 1, pos2
+    return pos2, pos1, pos2 + 1
+
+
 @njit(cache=True)
 def _build(counts):
     v = counts.shape[0]
@@ -32,18 +40,8 @@ def _build(counts):
     pos2 = v       # next unused merged node
     for a in range(v - 1):
         # the two smallest of: leaf at pos1 (leaves descend, so pos1 walks left), node at pos2
-        if pos1 >= 0 and count[pos1] < count[pos2]:
-            min1 = pos1
-            pos1 -= 1
-        else:
-            min1 = pos2
-            pos2 += 1
-        if pos1 >= 0 and count[pos1] < count[pos2]:
-            min2 = pos1
-            pos1 -= 1
-        else:
-            min2 = pos2
-            pos2 += 1
+        min1, pos1, pos2 = _take_smallest(count, pos1, pos2)
+        min2, pos1, pos2 = _take_smallest(count, pos1, pos2)
         count[v + a] = count[min1] + count[min2]
         parent[min1] = v + a
         parent[min2] = v + a
