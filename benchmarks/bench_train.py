@@ -47,8 +47,10 @@ def evaluate(keys, vectors, data_dir: Path) -> dict:
 def run_one(system: str, config: str, corpus: str, threads: int, data_dir: Path, extra: dict) -> dict:
     kw = dict(COMMON, **CONFIGS[config], workers=threads, **extra)
     t0 = time.perf_counter()
-    if system == "w2v":
+    if system.startswith("w2v"):
         from w2v import Word2Vec
+        if system == "w2v-window":
+            kw["batch_window"] = True
         model = Word2Vec(corpus_file=corpus, progress=False, **kw)
         raw = sum(e["raw_words"] for e in model.epoch_stats)
     else:
@@ -101,6 +103,8 @@ def main():
     p.add_argument("--gensim-modes", default="file", help="file, iterable, or file,iterable ('' for none)")
     p.add_argument("--threads", default="2", help="comma-separated thread counts, e.g. 1,2")
     p.add_argument("--w2v-extra", default="{}", help="JSON of extra Word2Vec keywords for w2v (e.g. options under test)")
+    p.add_argument("--window-batch", action="store_true",
+                   help="also run w2v with batch_window=True (skip-gram configs), as the system w2v-window")
     p.add_argument("--json", help="also write the rows to this file")
     args = p.parse_args()
     corpus = str(decompressed(Path(args.corpus), REPO / "bench-out"))
@@ -113,7 +117,8 @@ def main():
                     "vector_size=4, epochs=1, hs=1, negative=1, sg=0)"],
                    check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
     print(f"w2v kernel compile/cache load: {time.perf_counter() - t0:.1f} s", flush=True)
-    systems = ["w2v"] + [f"gensim-{m}" for m in args.gensim_modes.split(",") if m]
+    systems = (["w2v-window"] if args.window_batch else []) + ["w2v"] + \
+        [f"gensim-{m}" for m in args.gensim_modes.split(",") if m]
     rows = []
     header = f"{'config':8} {'system':16} {'thr':>3} {'wall s':>7} {'words/s':>9} {'vs gensim-file':>14} " \
              f"{'RSS MB':>7} {'analogy':>7} {'WS353':>6} {'SimLex':>6}"
@@ -122,7 +127,10 @@ def main():
         for threads in map(int, args.threads.split(",")):
             ref = None
             for system in reversed(systems):  # gensim first, so the ratio is known when w2v prints
-                r = subprocess_run(system, config, corpus, threads, data_dir, extra if system == "w2v" else {})
+                if system == "w2v-window" and not CONFIGS[config]["sg"]:
+                    continue  # batch_window only changes skip-gram
+                r = subprocess_run(system, config, corpus, threads, data_dir,
+                                   extra if system.startswith("w2v") else {})
                 if system == "gensim-file":
                     ref = r["seconds"]
                 ratio = f"{ref / r['seconds']:.2f}x" if ref else "-"
