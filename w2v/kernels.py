@@ -338,7 +338,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                     if c == pos:
                         continue
                     ctx = sent[c]
-                    if cfg.negative > 0 and not cfg.batch_window:
+                    if cfg.negative > 0:
                         n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
                     grad[:] = 0.0
                     loss += predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows,

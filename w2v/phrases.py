@@ -183,7 +183,7 @@ class Phrases(_Applier):
         conn = self.connector_words
         for s in corpus_mod.iter_sentences(sentences):
             row = list(map(lookup, s))
-            buf.extend(row)
+            buf.fromlist(row)
             buf.append(-1)
             if conn:
                 self._count_spans(s, row)
