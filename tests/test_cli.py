@@ -1,16 +1,7 @@
-import numpy as np
 import pytest
 
+from w2v import KeyedVectors
 from w2v.cli import main
-
-
-def _read_text_vectors(path):
-    lines = path.read_text().splitlines()
-    v, d = map(int, lines[0].split())
-    words = [l.split(" ", 1)[0] for l in lines[1:]]
-    vecs = np.array([[float(x) for x in l.split()[1:]] for l in lines[1:]])
-    assert vecs.shape == (v, d)
-    return words, vecs
 
 
 def test_train_with_word2vec_c_flags(tmp_path, demo_file):
@@ -20,8 +11,8 @@ def test_train_with_word2vec_c_flags(tmp_path, demo_file):
                "-sample", "1e-4", "-negative", "3", "-hs", "0", "-threads", "2", "-iter", "1",
                "-min-count", "10", "-cbow", "0", "-binary", "0", "-save-vocab", str(vocab)])
     assert rc == 0
-    words, vecs = _read_text_vectors(out)
-    assert vecs.shape[1] == 20 and words[0] == vocab.read_text().split()[0]
+    kv = KeyedVectors.load_word2vec_format(out)  # checks the header against the rows
+    assert kv.vectors.shape[1] == 20 and kv.index_to_key[0] == vocab.read_text().split()[0]
     counts = [int(l.split()[1]) for l in vocab.read_text().splitlines()]
     assert min(counts) >= 10 and counts == sorted(counts, reverse=True)
 

@@ -125,8 +125,7 @@ def resolve(sentences=None, corpus_file=None) -> tuple[Iterable, bool]:
     if (sentences is None) == (corpus_file is None):
         raise ValueError("give exactly one of sentences (an iterable of token lists) or corpus_file (a path)")
     if corpus_file is not None:
-        corpus_files(corpus_file)
-        return LineSentence(corpus_file), True
+        return LineSentence(corpus_file), True  # checks that the path exists
     if isinstance(sentences, (str, os.PathLike)):
         raise TypeError("sentences must be an iterable of token lists; for a path use corpus_file=")
     restartable = iter(sentences) is not sentences

@@ -101,9 +101,9 @@ class _Applier:
 
     def apply(self, sentence) -> list:
         """The sentence with its phrases joined."""
-        table = self._table()
         if self.connector_words:
             return [tok for tok, _ in self.analyze_sentence(sentence)]
+        table = self._table()
         out = []
         s = sentence
         n = len(s)
