@@ -19,6 +19,19 @@ pairs of a window are one minibatch step (logistic_update_window). For the CBOW 
 full grad_hidden is added to every context row, as word2vec.c and gensim do (the true gradient
 would be grad_hidden / n_context): see docs/compat.md.
 
+Hot rows: with several threads, every update writes the Huffman root and the nodes near it,
+and most negative draws hit the few most frequent words, so threads writing the same rows
+bounce their cache lines between the cores (2 threads ran slower than 1 on hierarchical
+softmax). With cfg.hot_rows = T > 0, a chunk works on private copies of the T most used rows
+of each output matrix (the last T inner nodes of the Huffman tree, whose last is the root, and
+the first T words): the trainer appends one block of T rows per thread to each output matrix,
+cfg.hot_slot names this thread's block. Negatives are mapped into it as they are drawn; Huffman
+paths come mapped in the thread's own copy of tables.hs_points (private_paths). Every SYNC_WORDS
+words the chunk adds its change of the copies to the shared rows and takes the other threads'
+changes in (merge_hot). One thread sees its own updates at once, as without copies; other
+threads see them up to SYNC_WORDS words late, a Hogwild staleness. The update functions are
+unchanged: only the row ids they are given differ.
+
 Random numbers come from a 64-bit LCG kept in a local variable, seeded per chunk by the trainer,
 so a chunk's subsampling, windows and negatives depend only on (seed, epoch, chunk).
 """
@@ -57,6 +70,11 @@ class Config(NamedTuple):
     cbow_mean: int
     softmax: int
     batch_window: int  # skip-gram: each window is one minibatch (shared negatives, one output update)
+    hot_rows: int = 0  # T: rows of each output matrix kept as private copies per thread (0: none)
+    hot_slot: int = 0  # this thread's block of T private rows, appended after the real rows
+
+
+SYNC_WORDS = 1024  # words between two merges of a chunk's private rows into the shared ones
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -205,6 +223,40 @@ def softmax_update(hidden, w_out, target, lr, grad_hidden, scores):
     return loss
 
 
+def private_paths(points, v, n_hot, slot):
+    """int32 (V, L): Huffman paths with the last n_hot inner nodes (v-1-T..v-2) mapped to thread
+    `slot`'s private rows (see the module docstring), for that thread's Tables."""
+    lo = v - 1 - n_hot
+    k = points.astype(np.int64) - lo
+    hot = (k >= 0) & (k < n_hot)
+    out = points.copy()
+    out[hot] = (v - 1 + slot * n_hot + k[hot]).astype(points.dtype)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def start_hot(w, lo, first, n_hot, base):
+    """Copy the shared rows w[lo:lo+T] to this thread's private rows w[first:first+T] and to base."""
+    for k in range(n_hot):
+        for j in range(w.shape[1]):
+            x = w[lo + k, j]
+            w[first + k, j] = x
+            base[k, j] = x
+
+
+@njit(nogil=True, cache=True)
+def merge_hot(w, lo, first, n_hot, base):
+    """Add this thread's change of its private rows (w[first+k] - base[k]) to the shared rows
+    w[lo+k], then take the shared rows, with the other threads' changes, as the new private
+    rows and base. A write of another thread between the read and the write is lost (Hogwild)."""
+    for k in range(n_hot):
+        for j in range(w.shape[1]):
+            x = w[lo + k, j] + (w[first + k, j] - base[k, j])
+            w[lo + k, j] = x
+            w[first + k, j] = x
+            base[k, j] = x
+
+
 @njit(nogil=True, cache=True)
 def draw_negatives(noise, target, k, rows, rng):
     """rows[0] = target, then k draws from the alias table that differ from the target.
@@ -227,6 +279,14 @@ def draw_negatives(noise, target, k, rows, rng):
             rows[n] = i
             n += 1
     return n, rng
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _to_private(rows, n, n_hot, first):
+    """Map word ids 0..n_hot-1 in rows[:n] to this thread's private rows first.. (module docstring)."""
+    for i in range(n):
+        if rows[i] < n_hot:
+            rows[i] += first
 
 
 @njit(nogil=True, cache=True)
@@ -270,6 +330,17 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     subsampling, the summed loss (float64) and the number of predictions made.
     """
     d = w_in.shape[1]
+    v = tables.keep_prob.shape[0]
+    # private rows (see the module docstring): NS words 0..T-1 live at first_ns.., the last T
+    # inner nodes (v-1-T..v-2) at first_hs..
+    n_hot = cfg.hot_rows
+    lo_hs = v - 1 - n_hot
+    first_ns = v + cfg.hot_slot * n_hot
+    first_hs = v - 1 + cfg.hot_slot * n_hot
+    base_ns = np.empty((n_hot if cfg.negative > 0 else 0, d), dtype=np.float32)
+    base_hs = np.empty((n_hot if cfg.hs else 0, d), dtype=np.float32)
+    start_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
+    start_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
     hidden = np.empty(d, dtype=np.float32)
     grad = np.empty(d, dtype=np.float32)
     sent = np.empty(MAX_SENTENCE_LENGTH, dtype=np.int32)
@@ -286,10 +357,15 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     window = np.uint64(cfg.window)
     total = max(bounds[s1] - bounds[s0], 1)
     raw = 0
+    merged_at = 0
     effective = 0
     n_pred = 0
     loss = 0.0
     for s in range(s0, s1):
+        if n_hot and raw - merged_at >= SYNC_WORDS:
+            merge_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
+            merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
+            merged_at = raw
         lr = lr0 + (lr1 - lr0) * (raw / total)
         n = 0
         for t in range(bounds[s], bounds[s + 1]):
@@ -312,6 +388,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
             n_rows = 0
             if cfg.negative > 0 and (cfg.batch_window or not cfg.sg):
                 n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
+                _to_private(rows, n_rows, n_hot, first_ns)
             if cfg.sg and cfg.batch_window:
                 m = 0
                 for c in range(lo, hi):
@@ -340,6 +417,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                     ctx = sent[c]
                     if cfg.negative > 0:
                         n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
+                        _to_private(rows, n_rows, n_hot, first_ns)
                     grad[:] = 0.0
                     loss += predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows,
                                     n_rows, labels, scores, coef)
@@ -372,4 +450,6 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                     ctx = sent[c]
                     for j in range(d):
                         w_in[ctx, j] += grad[j]
+    merge_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
+    merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
     return raw, effective, loss, n_pred

@@ -30,6 +30,10 @@ from . import kernels
 logger = logging.getLogger(__name__)
 
 CHUNK_WORDS = 50_000
+# Output rows each thread keeps private copies of when several threads train (kernels.Config.hot_rows):
+# the Huffman nodes nearest the root and the most frequent words, which every thread would
+# otherwise keep writing (docs/performance.md).
+HOT_ROWS = 64
 _MASK64 = (1 << 64) - 1
 
 
@@ -78,14 +82,42 @@ class _Progress:
             self.bar.close()
 
 
+def _thread_private(w_out_hs, w_out_ns, tables, cfg, hot: int, n_threads: int) -> list[tuple]:
+    """Per thread: (w_out_hs, w_out_ns, tables, cfg) for kernels.train_chunk.
+
+    With hot > 0, the output matrices get one block of `hot` private rows per thread after the
+    real ones (shared by all threads: one array each), and each thread its Huffman paths mapped
+    to its block (kernels module docstring). Without, every thread gets the model's arrays.
+    """
+    if hot == 0:
+        return [(w_out_hs, w_out_ns, tables, cfg)] * n_threads
+
+    def extended(w):
+        return np.zeros((len(w) + hot * n_threads if len(w) else 0, w.shape[1]), dtype=w.dtype)
+
+    ext_hs, ext_ns = extended(w_out_hs), extended(w_out_ns)
+    v = len(tables.keep_prob)
+    out = []
+    for slot in range(n_threads):
+        tables_t = tables._replace(hs_points=kernels.private_paths(tables.hs_points, v, hot, slot)) \
+            if len(w_out_hs) else tables
+        out.append((ext_hs, ext_ns, tables_t, cfg._replace(hot_rows=hot, hot_slot=slot)))
+    return out
+
+
 def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers: int,
           start_alpha: float, end_alpha: float, seed: int, on_epoch_begin=None, on_epoch_end=None,
-          progress: bool | None = None, chunk_words: int = CHUNK_WORDS) -> list[dict]:
+          progress: bool | None = None, chunk_words: int = CHUNK_WORDS, hot_rows: int = HOT_ROWS) -> list[dict]:
     """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch."""
     ids, bounds = corpus.ids, corpus.bounds
     n_words = int(bounds[-1])
     starts = chunk_starts(bounds, chunk_words)
     n_chunks = len(starts) - 1
+    n_threads = min(workers, max(n_chunks, 1))
+    v = len(tables.keep_prob)
+    # one thread shares rows with no one; a small vocabulary has no rows worth copying
+    hot = hot_rows if n_threads > 1 and not cfg.softmax and v > 4 * hot_rows else 0
+    thread_args = _thread_private(w_out_hs, w_out_ns, tables, cfg, hot, n_threads)
     grand_total = max(n_words * epochs, 1)
 
     def lr_at(words_done: int) -> float:
@@ -103,7 +135,13 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
             next_chunk = itertools.count()
             errors = []
 
-            def work():
+            if hot:  # the shared rows, as the model holds them (a callback may have changed them)
+                ext_hs, ext_ns = thread_args[0][:2]
+                ext_hs[:len(w_out_hs)] = w_out_hs
+                ext_ns[:len(w_out_ns)] = w_out_ns
+
+            def work(slot):
+                out_hs, out_ns, tables_t, cfg_t = thread_args[slot]
                 try:
                     while True:
                         c = next(next_chunk)
@@ -114,7 +152,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                         lr0 = lr_at(done_before)
                         lr1 = lr_at(done_before + int(bounds[s1] - bounds[s0]))
                         raw, eff, loss, n_pred = kernels.train_chunk(
-                            ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg,
+                            ids, bounds, s0, s1, w_in, out_hs, out_ns, tables_t, cfg_t,
                             lr0, lr1, np.uint64(chunk_seed(seed, epoch, c)))
                         with lock:
                             acc["raw_words"] += int(raw)
@@ -125,7 +163,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                 except BaseException as e:  # re-raised in the main thread
                     errors.append(e)
 
-            threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, max(n_chunks, 1)))]
+            threads = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(n_threads)]
             for t in threads:
                 t.start()
             for t in threads:
@@ -137,6 +175,9 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                                    mean_loss, epoch)
             if errors:
                 raise errors[0]
+            if hot:
+                w_out_hs[:] = ext_hs[:len(w_out_hs)]
+                w_out_ns[:] = ext_ns[:len(w_out_ns)]
             acc["seconds"] = time.perf_counter() - t0
             acc.pop("lr", None)
             stats.append(acc)
