@@ -7,7 +7,7 @@ the negatives are known. Steps are then replayed one by one with the reference.
 import numpy as np
 import pytest
 
-from w2v import huffman, kernels, objectives, sampling
+from w2v import huffman, kernels, objectives, sampling, trainer
 from w2v import Word2Vec
 
 TOL = 1e-5  # the kernel's interpolated sigmoid is within 3e-6 of the exact one
@@ -90,12 +90,27 @@ def _tables(v, hs_counts=None, noise_word=None):
     return kernels.Tables(keep, noise, z, z.astype(np.float32), np.zeros(v, np.int32)), None
 
 
-def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_mean=1, softmax=0, batch_window=0):
+def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_mean=1, softmax=0, batch_window=0,
+               hot_rows=0, window=1, bounds=None, seed=3):
+    """kernels.train_chunk on one sentence (or on sentences cut by `bounds`), weights in place.
+
+    With hot_rows, it runs as the second of two threads does in trainer.train: on output
+    matrices extended by the threads' private rows, with its Huffman paths mapped to its own.
+    """
     ids = np.array(sentence, dtype=np.int32)
-    bounds = np.array([0, len(ids)], dtype=np.int64)
-    cfg = kernels.Config(sg=sg, hs=hs, negative=negative, window=1, cbow_mean=cbow_mean, softmax=softmax,
+    bounds = np.array([0, len(ids)], dtype=np.int64) if bounds is None else bounds
+    cfg = kernels.Config(sg=sg, hs=hs, negative=negative, window=window, cbow_mean=cbow_mean, softmax=softmax,
                          batch_window=batch_window)
-    return kernels.train_chunk(ids, bounds, 0, 1, w_in, w_hs, w_ns, tables, cfg, lr, lr, np.uint64(3))
+    if not hot_rows:
+        return kernels.train_chunk(ids, bounds, 0, len(bounds) - 1, w_in, w_hs, w_ns, tables, cfg, lr, lr,
+                                   np.uint64(seed))
+    out_hs, out_ns, tables_t, cfg_t = trainer._thread_private(w_hs, w_ns, tables, cfg, hot_rows, 2)[1]
+    assert cfg_t.hot_slot == 1 and cfg_t.hot_rows == hot_rows
+    out_hs[:len(w_hs)], out_ns[:len(w_ns)] = w_hs, w_ns
+    result = kernels.train_chunk(ids, bounds, 0, len(bounds) - 1, w_in, out_hs, out_ns, tables_t, cfg_t, lr, lr,
+                                 np.uint64(seed))
+    w_hs[:], w_ns[:] = out_hs[:len(w_hs)], out_ns[:len(w_ns)]
+    return result
 
 
 def _reference_steps(sentence, w_in, w_out, sg, pair_loss, lr, cbow_mean=1):
@@ -152,15 +167,17 @@ def _reference_window_steps(sentence, w_in, w_outs, pair_losses, lr):
 SENTENCE = [0, 1, 2, 1, 3, 0]
 
 
+# hot_rows=2: the same steps through a thread's private copies of words 0-1 / the top two Huffman nodes
+@pytest.mark.parametrize("hot_rows", [0, 2], ids=["shared", "hot"])
 @pytest.mark.parametrize("sg, cbow_mean", [(1, 1), (0, 1), (0, 0)], ids=["sg", "cbow-mean", "cbow-sum"])
-def test_chunk_kernel_negative_sampling_equals_reference(sg, cbow_mean):
+def test_chunk_kernel_negative_sampling_equals_reference(sg, cbow_mean, hot_rows):
     rng = np.random.default_rng(11)
     v, d, lr, noise_word = 5, 6, 0.05, 4
     w_in, w_ns = _rand(rng, v, d), _rand(rng, v, d, scale=0.3)
     tables, _ = _tables(v, noise_word=noise_word)
     w_in_k, w_ns_k = w_in.copy(), w_ns.copy()
     raw, eff, loss, n_pred = _run_chunk(SENTENCE, w_in_k, np.zeros((0, d), np.float32), w_ns_k, tables,
-                                        sg, 0, 2, lr, cbow_mean)
+                                        sg, 0, 2, lr, cbow_mean, hot_rows=hot_rows)
 
     def pair_loss(h, target, u):  # two draws, both the noise word
         return objectives.neg_sampling_loss_and_gradient(h, target, u, np.array([noise_word, noise_word]))
@@ -171,15 +188,17 @@ def test_chunk_kernel_negative_sampling_equals_reference(sg, cbow_mean):
     _assert_step((w_in_k, w_ns_k), (ref_in, ref_out), loss, ref_loss)
 
 
+@pytest.mark.parametrize("hot_rows", [0, 2], ids=["shared", "hot"])
 @pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
-def test_chunk_kernel_hierarchical_softmax_equals_reference(sg):
+def test_chunk_kernel_hierarchical_softmax_equals_reference(sg, hot_rows):
     rng = np.random.default_rng(12)
     counts = np.array([40, 30, 20, 10])
     v, d, lr = 4, 5, 0.08
     tables, tree = _tables(v, hs_counts=counts)
     w_in, w_hs = _rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3)
     w_in_k, w_hs_k = w_in.copy(), w_hs.copy()
-    _, _, loss, _ = _run_chunk(SENTENCE[:5], w_in_k, w_hs_k, np.zeros((0, d), np.float32), tables, sg, 1, 0, lr)
+    _, _, loss, _ = _run_chunk(SENTENCE[:5], w_in_k, w_hs_k, np.zeros((0, d), np.float32), tables, sg, 1, 0, lr,
+                               hot_rows=hot_rows)
     pair_loss = _hs_pair_loss(tree)
     ref_in, ref_out, ref_loss = _reference_steps(SENTENCE[:5], w_in, w_hs, sg, pair_loss, lr)
     _assert_step((w_in_k, w_hs_k), (ref_in, ref_out), loss, ref_loss)
@@ -224,7 +243,8 @@ def test_reported_epoch_loss_equals_reference_loss(sg):
     np.testing.assert_allclose(model.wv.vectors, w_in, atol=TOL)
 
 
-def test_window_minibatch_kernel_equals_summed_reference_step():
+@pytest.mark.parametrize("hot_rows", [0, 2], ids=["shared", "hot"])
+def test_window_minibatch_kernel_equals_summed_reference_step(hot_rows):
     """batch_window: skip-gram with hierarchical softmax and negative sampling at once."""
     rng = np.random.default_rng(14)
     counts = np.array([40, 30, 20, 10, 5])
@@ -233,7 +253,8 @@ def test_window_minibatch_kernel_equals_summed_reference_step():
     w_in, w_hs, w_ns = _rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3), _rand(rng, v, d, scale=0.3)
     w_in_k, w_hs_k, w_ns_k = w_in.copy(), w_hs.copy(), w_ns.copy()
     sentence = [0, 1, 2, 1, 3, 0, 0]  # word 0 twice in one window: both contributions count
-    _, _, loss, n_pred = _run_chunk(sentence, w_in_k, w_hs_k, w_ns_k, tables, 1, 1, 2, lr, batch_window=1)
+    _, _, loss, n_pred = _run_chunk(sentence, w_in_k, w_hs_k, w_ns_k, tables, 1, 1, 2, lr, batch_window=1,
+                                    hot_rows=hot_rows)
 
     hs_loss = _hs_pair_loss(tree)
 
@@ -243,3 +264,30 @@ def test_window_minibatch_kernel_equals_summed_reference_step():
     ref_in, (ref_hs, ref_ns), ref_loss = _reference_window_steps(sentence, w_in, [w_hs, w_ns], [hs_loss, ns_loss], lr)
     assert n_pred == 2 * len(sentence) - 2
     _assert_step((w_in_k, w_hs_k, w_ns_k), (ref_in, ref_hs, ref_ns), loss, ref_loss)
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
+def test_private_hot_rows_alone_change_nothing(sg):
+    """One thread through private rows, merged every kernels.SYNC_WORDS words, trains as one
+    without them: the merges (several within this chunk) lose and add nothing."""
+    rng = np.random.default_rng(15)
+    v, d, lr = 40, 8, 0.05
+    counts = np.sort(rng.integers(1, 1000, v))[::-1]
+    tables, _ = _tables(v, hs_counts=counts)
+    tables = tables._replace(noise=sampling.alias_table(sampling.noise_distribution(counts)))
+    lengths = rng.integers(5, 40, 200)
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    assert bounds[-1] > 3 * kernels.SYNC_WORDS
+    sentence = rng.integers(0, v, bounds[-1])
+    start = [_rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3), _rand(rng, v, d, scale=0.3)]
+    results = []
+    for hot_rows in (0, 8):
+        w = [a.copy() for a in start]
+        stats = _run_chunk(sentence, *w, tables, sg, 1, 3, lr, window=3, bounds=bounds, hot_rows=hot_rows)
+        results.append((w, stats))
+    (w_shared, stats_shared), (w_hot, stats_hot) = results
+    assert stats_hot[:2] == stats_shared[:2] and stats_hot[3] == stats_shared[3]
+    np.testing.assert_allclose(stats_hot[2], stats_shared[2], rtol=1e-5)
+    for a, b, s0 in zip(w_hot, w_shared, start):
+        assert np.abs(b - s0).max() > 0.01  # it trained
+        np.testing.assert_allclose(a, b, atol=1e-4)
