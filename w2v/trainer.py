@@ -33,7 +33,7 @@ CHUNK_WORDS = 50_000
 # Output rows each thread keeps private copies of when several threads train (kernels.Config.hot_rows):
 # the Huffman nodes nearest the root and the most frequent words, which every thread would
 # otherwise keep writing (docs/performance.md).
-HOT_ROWS = 64
+HOT_ROWS = 256
 _MASK64 = (1 << 64) - 1
 
 
