@@ -104,12 +104,12 @@ def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_me
     if not hot_rows:
         return kernels.train_chunk(ids, bounds, 0, len(bounds) - 1, w_in, w_hs, w_ns, tables, cfg, lr, lr,
                                    np.uint64(seed))
-    out_hs, out_ns, tables_t, cfg_t = trainer._thread_private(w_hs, w_ns, tables, cfg, hot_rows, 2)[1]
+    out_in, out_hs, out_ns, tables_t, cfg_t = trainer._thread_private(w_in, w_hs, w_ns, tables, cfg, hot_rows, 2)[1]
     assert cfg_t.hot_slot == 1 and cfg_t.hot_rows == hot_rows
-    out_hs[:len(w_hs)], out_ns[:len(w_ns)] = w_hs, w_ns
-    result = kernels.train_chunk(ids, bounds, 0, len(bounds) - 1, w_in, out_hs, out_ns, tables_t, cfg_t, lr, lr,
+    out_in[:len(w_in)], out_hs[:len(w_hs)], out_ns[:len(w_ns)] = w_in, w_hs, w_ns
+    result = kernels.train_chunk(ids, bounds, 0, len(bounds) - 1, out_in, out_hs, out_ns, tables_t, cfg_t, lr, lr,
                                  np.uint64(seed))
-    w_hs[:], w_ns[:] = out_hs[:len(w_hs)], out_ns[:len(w_ns)]
+    w_in[:], w_hs[:], w_ns[:] = out_in[:len(w_in)], out_hs[:len(w_hs)], out_ns[:len(w_ns)]
     return result
 
 

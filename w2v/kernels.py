@@ -20,17 +20,18 @@ full grad_hidden is added to every context row, as word2vec.c and gensim do (the
 would be grad_hidden / n_context): see docs/compat.md.
 
 Hot rows: with several threads, every update writes the Huffman root and the nodes near it,
-and most negative draws hit the few most frequent words, so threads writing the same rows
-bounce their cache lines between the cores (2 threads ran slower than 1 on hierarchical
-softmax). With cfg.hot_rows = T > 0, a chunk works on private copies of the T most used rows
-of each output matrix (the last T inner nodes of the Huffman tree, whose last is the root, and
-the first T words): the trainer appends one block of T rows per thread to each output matrix,
-cfg.hot_slot names this thread's block. Negatives are mapped into it as they are drawn; Huffman
-paths come mapped in the thread's own copy of tables.hs_points (private_paths). Every SYNC_WORDS
-words the chunk adds its change of the copies to the shared rows and takes the other threads'
-changes in (merge_hot). One thread sees its own updates at once, as without copies; other
-threads see them up to SYNC_WORDS words late, a Hogwild staleness. The update functions are
-unchanged: only the row ids they are given differ.
+and most negative draws and context words are among the few most frequent words, so threads
+writing the same rows bounce their cache lines between the cores (2 threads ran slower than 1
+on hierarchical softmax). With cfg.hot_rows = T > 0, a chunk works on private copies of the T
+most used rows of each matrix: the last T inner nodes of the Huffman tree (the root is last),
+and the first T words of w_out_ns and w_in. The trainer appends one block of T rows per thread
+after the real rows of each matrix, and cfg.hot_slot names this thread's block. Context words
+and negatives are mapped into it as they are read or drawn; Huffman paths come mapped in the
+thread's own copy of tables.hs_points (private_paths). Every SYNC_WORDS words the chunk adds
+its change of the copies to the shared rows and takes the other threads' changes in
+(merge_hot). One thread sees its own updates at once, as without copies; other threads see
+them up to SYNC_WORDS words late, a Hogwild staleness. The update functions are unchanged:
+only the row ids they are given differ.
 
 Random numbers come from a 64-bit LCG kept in a local variable, seeded per chunk by the trainer,
 so a chunk's subsampling, windows and negatives depend only on (seed, epoch, chunk).
@@ -339,8 +340,12 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     first_hs = v - 1 + cfg.hot_slot * n_hot
     base_ns = np.empty((n_hot if cfg.negative > 0 else 0, d), dtype=np.float32)
     base_hs = np.empty((n_hot if cfg.hs else 0, d), dtype=np.float32)
+    base_in = np.empty((n_hot, d), dtype=np.float32)
+    first_in = v + cfg.hot_slot * n_hot
     start_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
     start_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
+    start_hot(w_in, 0, first_in, n_hot, base_in)
+    sent_in = np.empty(MAX_SENTENCE_LENGTH, dtype=np.int32)  # sent's rows of w_in, private ones mapped
     hidden = np.empty(d, dtype=np.float32)
     grad = np.empty(d, dtype=np.float32)
     sent = np.empty(MAX_SENTENCE_LENGTH, dtype=np.int32)
@@ -365,6 +370,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
         if n_hot and raw - merged_at >= SYNC_WORDS:
             merge_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
             merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
+            merge_hot(w_in, 0, first_in, n_hot, base_in)
             merged_at = raw
         lr = lr0 + (lr1 - lr0) * (raw / total)
         n = 0
@@ -376,6 +382,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                 if np.float32(rng >> np.uint64(40)) * np.float32(1.0 / 16777216.0) >= p:
                     continue
             sent[n] = w
+            sent_in[n] = w + first_in if w < n_hot else w
             n += 1
         raw += bounds[s + 1] - bounds[s]
         effective += n
@@ -393,7 +400,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                 m = 0
                 for c in range(lo, hi):
                     if c != pos:
-                        window_ctx[m] = sent[c]
+                        window_ctx[m] = sent_in[c]
                         m += 1
                 if m == 0:
                     continue
@@ -414,7 +421,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                 for c in range(lo, hi):
                     if c == pos:
                         continue
-                    ctx = sent[c]
+                    ctx = sent_in[c]
                     if cfg.negative > 0:
                         n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
                         _to_private(rows, n_rows, n_hot, first_ns)
@@ -430,7 +437,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                 for c in range(lo, hi):
                     if c == pos:
                         continue
-                    ctx = sent[c]
+                    ctx = sent_in[c]
                     for j in range(d):
                         hidden[j] += w_in[ctx, j]
                     count += 1
@@ -447,9 +454,10 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                 for c in range(lo, hi):
                     if c == pos:
                         continue
-                    ctx = sent[c]
+                    ctx = sent_in[c]
                     for j in range(d):
                         w_in[ctx, j] += grad[j]
     merge_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
     merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
+    merge_hot(w_in, 0, first_in, n_hot, base_in)
     return raw, effective, loss, n_pred

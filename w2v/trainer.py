@@ -82,26 +82,26 @@ class _Progress:
             self.bar.close()
 
 
-def _thread_private(w_out_hs, w_out_ns, tables, cfg, hot: int, n_threads: int) -> list[tuple]:
-    """Per thread: (w_out_hs, w_out_ns, tables, cfg) for kernels.train_chunk.
+def _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot: int, n_threads: int) -> list[tuple]:
+    """Per thread: (w_in, w_out_hs, w_out_ns, tables, cfg) for kernels.train_chunk.
 
     With hot > 0, the output matrices get one block of `hot` private rows per thread after the
-    real ones (shared by all threads: one array each), and each thread its Huffman paths mapped
+    real ones (shared by all threads: one array each; w_in too), and each thread its Huffman paths mapped
     to its block (kernels module docstring). Without, every thread gets the model's arrays.
     """
     if hot == 0:
-        return [(w_out_hs, w_out_ns, tables, cfg)] * n_threads
+        return [(w_in, w_out_hs, w_out_ns, tables, cfg)] * n_threads
 
     def extended(w):
         return np.zeros((len(w) + hot * n_threads if len(w) else 0, w.shape[1]), dtype=w.dtype)
 
-    ext_hs, ext_ns = extended(w_out_hs), extended(w_out_ns)
+    ext_in, ext_hs, ext_ns = extended(w_in), extended(w_out_hs), extended(w_out_ns)
     v = len(tables.keep_prob)
     out = []
     for slot in range(n_threads):
         tables_t = tables._replace(hs_points=kernels.private_paths(tables.hs_points, v, hot, slot)) \
             if len(w_out_hs) else tables
-        out.append((ext_hs, ext_ns, tables_t, cfg._replace(hot_rows=hot, hot_slot=slot)))
+        out.append((ext_in, ext_hs, ext_ns, tables_t, cfg._replace(hot_rows=hot, hot_slot=slot)))
     return out
 
 
@@ -117,7 +117,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     v = len(tables.keep_prob)
     # one thread shares rows with no one; a small vocabulary has no rows worth copying
     hot = hot_rows if n_threads > 1 and not cfg.softmax and v > 4 * hot_rows else 0
-    thread_args = _thread_private(w_out_hs, w_out_ns, tables, cfg, hot, n_threads)
+    thread_args = _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot, n_threads)
     grand_total = max(n_words * epochs, 1)
 
     def lr_at(words_done: int) -> float:
@@ -136,12 +136,13 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
             errors = []
 
             if hot:  # the shared rows, as the model holds them (a callback may have changed them)
-                ext_hs, ext_ns = thread_args[0][:2]
+                ext_in, ext_hs, ext_ns = thread_args[0][:3]
+                ext_in[:len(w_in)] = w_in
                 ext_hs[:len(w_out_hs)] = w_out_hs
                 ext_ns[:len(w_out_ns)] = w_out_ns
 
             def work(slot):
-                out_hs, out_ns, tables_t, cfg_t = thread_args[slot]
+                in_t, out_hs, out_ns, tables_t, cfg_t = thread_args[slot]
                 try:
                     while True:
                         c = next(next_chunk)
@@ -152,7 +153,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                         lr0 = lr_at(done_before)
                         lr1 = lr_at(done_before + int(bounds[s1] - bounds[s0]))
                         raw, eff, loss, n_pred = kernels.train_chunk(
-                            ids, bounds, s0, s1, w_in, out_hs, out_ns, tables_t, cfg_t,
+                            ids, bounds, s0, s1, in_t, out_hs, out_ns, tables_t, cfg_t,
                             lr0, lr1, np.uint64(chunk_seed(seed, epoch, c)))
                         with lock:
                             acc["raw_words"] += int(raw)
@@ -176,6 +177,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
             if errors:
                 raise errors[0]
             if hot:
+                w_in[:] = ext_in[:len(w_in)]
                 w_out_hs[:] = ext_hs[:len(w_out_hs)]
                 w_out_ns[:] = ext_ns[:len(w_out_ns)]
             acc["seconds"] = time.perf_counter() - t0
