@@ -42,7 +42,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 MAX_SENTENCE_LENGTH = 10_000  # the corpus reader never yields longer sentences
 
@@ -76,6 +79,34 @@ class Config(NamedTuple):
 
 
 SYNC_WORDS = 1024  # words between two merges of a chunk's private rows into the shared ones
+
+
+@intrinsic
+def prefetch_row(typingctx, arr, row):
+    """Ask the CPU to bring row `row` of a C-contiguous 2-D array into cache, to be written.
+
+    A hint only (llvm.prefetch, one per 64-byte line): no fault, no effect on results. Random
+    rows of a matrix larger than the cache are what the kernel waits on; prefetching the next
+    center's rows while training the current one hides part of that wait.
+    """
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        row = context.cast(builder, args[1], sig.args[1], types.intp)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [row, zero], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0i8")
+        base = builder.bitcast(ptr, i8p)
+        n_bytes = builder.mul(builder.extract_value(ary.shape, 1),
+                              context.get_constant(types.intp, aryty.dtype.bitwidth // 8))
+        for off in range(0, 64 * 16, 64):  # rows of up to 1 KB (d = 256 float32)
+            with builder.if_then(builder.icmp_signed("<", context.get_constant(types.intp, off), n_bytes)):
+                builder.call(fn, [builder.gep(base, [ir.Constant(ir.IntType(64), off)]), i32(1), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.void(arr, row), codegen
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -349,7 +380,14 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     hidden = np.empty(d, dtype=np.float32)
     grad = np.empty(d, dtype=np.float32)
     sent = np.empty(MAX_SENTENCE_LENGTH, dtype=np.int32)
-    rows = np.empty(cfg.negative + 1, dtype=np.int32)
+    # CBOW and batch_window draw a center's negatives one center ahead, so that their rows can be
+    # prefetched: plan_rows[b] holds [center, negatives...] of center pos (b = pos & 1). Classic
+    # skip-gram draws per pair, just before use (drawing ahead cost it 6-8%, docs/performance.md).
+    per_pair = cfg.sg and not cfg.batch_window
+    plan_rows = np.empty((2, cfg.negative + 1), dtype=np.int32)
+    plan_n = np.zeros(2, dtype=np.int64)
+    plan_reduced = np.zeros(2, dtype=np.int64)
+    pair_rows = np.empty(cfg.negative + 1, dtype=np.int32)
     labels = np.zeros(cfg.negative + 1, dtype=np.float32)
     labels[0] = 1.0
     scores = np.empty(w_out_ns.shape[0] if cfg.softmax else 1, dtype=np.float64)
@@ -386,16 +424,30 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
             n += 1
         raw += bounds[s + 1] - bounds[s]
         effective += n
-        for pos in range(n):
-            rng = _lcg(rng)
-            reduced = cfg.window - np.int64((rng >> np.uint64(33)) % window)
+        for pos in range(-1, n):
+            nxt = pos + 1
+            if nxt < n:  # plan the next center: its reduced window, negatives, and prefetches
+                b = nxt & 1
+                rng = _lcg(rng)
+                red = cfg.window - np.int64((rng >> np.uint64(33)) % window)
+                plan_reduced[b] = red
+                if cfg.negative > 0 and not per_pair:
+                    cnt, rng = draw_negatives(tables.noise, sent[nxt], cfg.negative, plan_rows[b], rng)
+                    _to_private(plan_rows[b], cnt, n_hot, first_ns)
+                    plan_n[b] = cnt
+                    for q in range(cnt):
+                        prefetch_row(w_out_ns, plan_rows[b, q])
+                if not per_pair and nxt + cfg.window < n:  # the word entering the window
+                    prefetch_row(w_in, sent_in[nxt + cfg.window])
+            if pos < 0:
+                continue
+            b = pos & 1
+            reduced = plan_reduced[b]
             lo = max(pos - reduced, 0)
             hi = min(pos + reduced + 1, n)
             center = sent[pos]
-            n_rows = 0
-            if cfg.negative > 0 and (cfg.batch_window or not cfg.sg):
-                n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
-                _to_private(rows, n_rows, n_hot, first_ns)
+            rows = plan_rows[b]
+            n_rows = plan_n[b] if cfg.negative > 0 else 0
             if cfg.sg and cfg.batch_window:
                 m = 0
                 for c in range(lo, hi):
@@ -418,6 +470,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                         w_in[ctx, j] += window_grad[i, j]
                 n_pred += m
             elif cfg.sg:
+                rows = pair_rows
                 for c in range(lo, hi):
                     if c == pos:
                         continue
