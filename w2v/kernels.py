@@ -74,7 +74,7 @@ class Config(NamedTuple):
     cbow_mean: int
     softmax: int
     batch_window: int  # skip-gram: each window is one minibatch (shared negatives, one output update)
-    hot_rows: int = 0  # T: rows of each output matrix kept as private copies per thread (0: none)
+    hot_rows: int = 0  # T: rows of each matrix kept as private copies per thread (0: none)
     hot_slot: int = 0  # this thread's block of T private rows, appended after the real rows
 
 
@@ -363,19 +363,18 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     """
     d = w_in.shape[1]
     v = tables.keep_prob.shape[0]
-    # private rows (see the module docstring): NS words 0..T-1 live at first_ns.., the last T
-    # inner nodes (v-1-T..v-2) at first_hs..
+    # private rows (see the module docstring): the rows of words 0..T-1 of w_in and w_out_ns
+    # (v real rows each) live at first_words.., the last T inner nodes (v-1-T..v-2) at first_hs..
     n_hot = cfg.hot_rows
     lo_hs = v - 1 - n_hot
-    first_ns = v + cfg.hot_slot * n_hot
+    first_words = v + cfg.hot_slot * n_hot
     first_hs = v - 1 + cfg.hot_slot * n_hot
     base_ns = np.empty((n_hot if cfg.negative > 0 else 0, d), dtype=np.float32)
     base_hs = np.empty((n_hot if cfg.hs else 0, d), dtype=np.float32)
     base_in = np.empty((n_hot, d), dtype=np.float32)
-    first_in = v + cfg.hot_slot * n_hot
-    start_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
+    start_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
     start_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
-    start_hot(w_in, 0, first_in, n_hot, base_in)
+    start_hot(w_in, 0, first_words, n_hot, base_in)
     sent_in = np.empty(MAX_SENTENCE_LENGTH, dtype=np.int32)  # sent's rows of w_in, private ones mapped
     hidden = np.empty(d, dtype=np.float32)
     grad = np.empty(d, dtype=np.float32)
@@ -406,9 +405,9 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     loss = 0.0
     for s in range(s0, s1):
         if n_hot and raw - merged_at >= SYNC_WORDS:
-            merge_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
+            merge_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
             merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
-            merge_hot(w_in, 0, first_in, n_hot, base_in)
+            merge_hot(w_in, 0, first_words, n_hot, base_in)
             merged_at = raw
         lr = lr0 + (lr1 - lr0) * (raw / total)
         n = 0
@@ -420,7 +419,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                 if np.float32(rng >> np.uint64(40)) * np.float32(1.0 / 16777216.0) >= p:
                     continue
             sent[n] = w
-            sent_in[n] = w + first_in if w < n_hot else w
+            sent_in[n] = w + first_words if w < n_hot else w
             n += 1
         raw += bounds[s + 1] - bounds[s]
         effective += n
@@ -433,7 +432,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                 plan_reduced[b] = red
                 if cfg.negative > 0 and not per_pair:
                     cnt, rng = draw_negatives(tables.noise, sent[nxt], cfg.negative, plan_rows[b], rng)
-                    _to_private(plan_rows[b], cnt, n_hot, first_ns)
+                    _to_private(plan_rows[b], cnt, n_hot, first_words)
                     plan_n[b] = cnt
                     for q in range(cnt):
                         prefetch_row(w_out_ns, plan_rows[b, q])
@@ -477,7 +476,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                     ctx = sent_in[c]
                     if cfg.negative > 0:
                         n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
-                        _to_private(rows, n_rows, n_hot, first_ns)
+                        _to_private(rows, n_rows, n_hot, first_words)
                     grad[:] = 0.0
                     loss += predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows,
                                     n_rows, labels, scores, coef)
@@ -510,7 +509,7 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
                     ctx = sent_in[c]
                     for j in range(d):
                         w_in[ctx, j] += grad[j]
-    merge_hot(w_out_ns, 0, first_ns, base_ns.shape[0], base_ns)
+    merge_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
     merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
-    merge_hot(w_in, 0, first_in, n_hot, base_in)
+    merge_hot(w_in, 0, first_words, n_hot, base_in)
     return raw, effective, loss, n_pred
