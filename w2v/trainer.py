@@ -30,9 +30,9 @@ from . import kernels
 logger = logging.getLogger(__name__)
 
 CHUNK_WORDS = 50_000
-# Output rows each thread keeps private copies of when several threads train (kernels.Config.hot_rows):
-# the Huffman nodes nearest the root and the most frequent words, which every thread would
-# otherwise keep writing (docs/performance.md).
+# Rows of each matrix each thread keeps private copies of when several threads train
+# (kernels.Config.hot_rows): the Huffman nodes nearest the root and the input and output rows of
+# the most frequent words, which every thread would otherwise keep writing (docs/performance.md).
 HOT_ROWS = 256
 _MASK64 = (1 << 64) - 1
 
@@ -85,9 +85,10 @@ class _Progress:
 def _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot: int, n_threads: int) -> list[tuple]:
     """Per thread: (w_in, w_out_hs, w_out_ns, tables, cfg) for kernels.train_chunk.
 
-    With hot > 0, the output matrices get one block of `hot` private rows per thread after the
-    real ones (shared by all threads: one array each; w_in too), and each thread its Huffman paths mapped
-    to its block (kernels module docstring). Without, every thread gets the model's arrays.
+    With hot > 0, w_in, w_out_hs and w_out_ns are each extended by one block of `hot` private rows
+    per thread after the real ones (one array per matrix, shared by all threads), and each thread
+    gets its Huffman paths mapped to its block (kernels module docstring). Without, every thread
+    gets the model's arrays.
     """
     if hot == 0:
         return [(w_in, w_out_hs, w_out_ns, tables, cfg)] * n_threads
