@@ -105,6 +105,8 @@ def main():
     p.add_argument("--w2v-extra", default="{}", help="JSON of extra Word2Vec keywords for w2v (e.g. options under test)")
     p.add_argument("--window-batch", action="store_true",
                    help="also run w2v with batch_window=True (skip-gram configs), as the system w2v-window")
+    p.add_argument("--seeds", default="1", help="comma-separated seeds; with several, each system runs once per seed "
+                   "and a 'mean' row follows (quality differs by seed: compare means)")
     p.add_argument("--json", help="also write the rows to this file")
     args = p.parse_args()
     corpus = str(decompressed(Path(args.corpus), REPO / "bench-out"))
@@ -122,21 +124,39 @@ def main():
     rows = []
     header = f"{'config':8} {'system':16} {'thr':>3} {'wall s':>7} {'words/s':>9} {'vs gensim-file':>14} " \
              f"{'RSS MB':>7} {'analogy':>7} {'WS353':>6} {'SimLex':>6}"
+    seeds = [int(s) for s in args.seeds.split(",")]
     print(header, flush=True)
+
+    def show(r, label, ratio):
+        print(f"{r['config']:8} {label:16} {r['threads']:>3} {r['seconds']:7.1f} {r['words_per_s']:9.0f} {ratio:>14} "
+              f"{r['peak_rss_mb']:7.0f} {r['analogy']:7.3f} {r['ws353']:6.3f} {r['simlex']:6.3f}", flush=True)
+
     for config in args.configs.split(","):
         for threads in map(int, args.threads.split(",")):
-            ref = None
-            for system in reversed(systems):  # gensim first, so the ratio is known when w2v prints
-                if system == "w2v-window" and not CONFIGS[config]["sg"]:
-                    continue  # batch_window only changes skip-gram
-                r = subprocess_run(system, config, corpus, threads, data_dir,
-                                   extra if system.startswith("w2v") else {})
-                if system == "gensim-file":
-                    ref = r["seconds"]
-                ratio = f"{ref / r['seconds']:.2f}x" if ref else "-"
-                rows.append(r)
-                print(f"{config:8} {system:16} {threads:>3} {r['seconds']:7.1f} {r['words_per_s']:9.0f} {ratio:>14} "
-                      f"{r['peak_rss_mb']:7.0f} {r['analogy']:7.3f} {r['ws353']:6.3f} {r['simlex']:6.3f}", flush=True)
+            runs = {}
+            for seed in seeds:
+                ref = None
+                for system in reversed(systems):  # gensim first, so the ratio is known when w2v prints
+                    if system == "w2v-window" and not CONFIGS[config]["sg"]:
+                        continue  # batch_window only changes skip-gram
+                    r = subprocess_run(system, config, corpus, threads, data_dir,
+                                       dict(extra if system.startswith("w2v") else {}, seed=seed))
+                    r["seed"] = seed
+                    if system == "gensim-file":
+                        ref = r["seconds"]
+                    rows.append(r)
+                    runs.setdefault(system, []).append(r)
+                    label = system if len(seeds) == 1 else f"{system} s{seed}"
+                    show(r, label, f"{ref / r['seconds']:.2f}x" if ref else "-")
+            if len(seeds) > 1:  # the mean of each system over the seeds; the ratio of mean times
+                means = {system: {k: (sum(r[k] for r in rs) / len(rs) if isinstance(rs[0][k], float) else rs[0][k])
+                                  for k in rs[0]} for system, rs in runs.items()}
+                ref = means.get("gensim-file", {}).get("seconds")
+                for system in reversed(systems):
+                    if system in means:
+                        m = means[system]
+                        rows.append(dict(m, system=system + " mean", seed=None))
+                        show(m, system + " mean", f"{ref / m['seconds']:.2f}x" if ref else "-")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
