@@ -40,10 +40,13 @@ def test_c_defaults(monkeypatch, tmp_path, demo_file):
     with pytest.raises(SystemExit):
         cli.main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o")])
     assert seen["sg"] == 0 and seen["alpha"] == 0.05 and seen["vector_size"] == 100 and seen["negative"] == 5
+    assert seen["shuffle"] is True and seen["batch_window"] is False
     seen.clear()
     with pytest.raises(SystemExit):
-        cli.main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o"), "-cbow", "0"])
+        cli.main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o"), "-cbow", "0",
+                  "-shuffle", "0", "--batch-window", "1"])
     assert seen["sg"] == 1 and seen["alpha"] == 0.025
+    assert seen["shuffle"] is False and seen["batch_window"] is True
 
 
 @pytest.mark.parametrize("args, msg", [

@@ -102,12 +102,12 @@ def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_me
     cfg = kernels.Config(sg=sg, hs=hs, negative=negative, window=window, cbow_mean=cbow_mean, softmax=softmax,
                          batch_window=batch_window)
     if not hot_rows:
-        return kernels.train_chunk(ids, bounds, 0, len(bounds) - 1, w_in, w_hs, w_ns, tables, cfg, lr, lr,
+        return kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), w_in, w_hs, w_ns, tables, cfg, lr, lr,
                                    np.uint64(seed))
     out_in, out_hs, out_ns, tables_t, cfg_t = trainer._thread_private(w_in, w_hs, w_ns, tables, cfg, hot_rows, 2)[1]
     assert cfg_t.hot_slot == 1 and cfg_t.hot_rows == hot_rows
     out_in[:len(w_in)], out_hs[:len(w_hs)], out_ns[:len(w_ns)] = w_in, w_hs, w_ns
-    result = kernels.train_chunk(ids, bounds, 0, len(bounds) - 1, out_in, out_hs, out_ns, tables_t, cfg_t, lr, lr,
+    result = kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), out_in, out_hs, out_ns, tables_t, cfg_t, lr, lr,
                                  np.uint64(seed))
     w_in[:], w_hs[:], w_ns[:] = out_in[:len(w_in)], out_hs[:len(w_hs)], out_ns[:len(w_ns)]
     return result
@@ -218,13 +218,14 @@ def test_chunk_kernel_full_softmax_equals_reference(sg):
     _assert_step((w_in_k, w_out_k), (ref_in, ref_out), loss, ref_loss, tol=1e-6)
 
 
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "file-order"])
 @pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
-def test_reported_epoch_loss_equals_reference_loss(sg):
+def test_reported_epoch_loss_equals_reference_loss(sg, shuffle):
     """Through the public API: per-epoch loss in epoch_stats == reference loss over the same steps."""
     sentences = [["a", "b", "c", "b", "d"], ["c", "a", "b"], ["d", "d", "a"]]
     lr = 0.05
     kw = dict(vector_size=6, window=1, min_count=1, sample=0, hs=1, negative=0, sg=sg, workers=1, seed=4,
-              alpha=lr, min_alpha=lr, epochs=2, progress=False)
+              alpha=lr, min_alpha=lr, epochs=2, progress=False, shuffle=shuffle)
     model = Word2Vec(sentences, **kw)
     start = Word2Vec(**kw)
     start.build_vocab(sentences)  # the same seeded initial weights
@@ -236,8 +237,8 @@ def test_reported_epoch_loss_equals_reference_loss(sg):
     w_in, w_hs = start.wv.vectors.astype(np.float64), start.syn1.astype(np.float64)
     for epoch in range(2):
         epoch_loss = 0.0
-        for s in ids:
-            w_in, w_hs, loss = _reference_steps(s, w_in, w_hs, sg, pair_loss, lr)
+        for i in trainer.sentence_order(len(ids), 4, epoch, shuffle):  # the order the model took
+            w_in, w_hs, loss = _reference_steps(ids[i], w_in, w_hs, sg, pair_loss, lr)
             epoch_loss += loss
         np.testing.assert_allclose(model.epoch_stats[epoch]["loss"], epoch_loss, rtol=TOL)
     np.testing.assert_allclose(model.wv.vectors, w_in, atol=TOL)

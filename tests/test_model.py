@@ -32,10 +32,11 @@ def test_every_model_and_objective_learns_far_above_chance(name, demo_sentences)
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_every_epoch_trains_the_whole_corpus(workers, demo_file):
+def test_every_epoch_trains_the_whole_corpus(workers, shuffle, demo_file):
     model = Word2Vec(corpus_file=demo_file, vector_size=20, min_count=5, workers=workers, epochs=4,
-                     sg=1, negative=2, sample=1e-3)
+                     sg=1, negative=2, sample=1e-3, shuffle=shuffle)
     in_vocab = sum(1 for line in open(demo_file) for w in line.split() if w in model.wv)
     assert len(model.epoch_stats) == 4
     for e in model.epoch_stats:

@@ -47,6 +47,10 @@ def _add_train(sub):
           help="1: exact full softmax (small vocabularies; needs -hs 0 -negative 0)")
     _flag(p, "-cbow-mean", "--cbow-mean", type=int, default=1, choices=(0, 1), dest="cbow_mean")
     _flag(p, "-seed", "--seed", type=int, default=1)
+    _flag(p, "-shuffle", "--shuffle", type=int, default=1, choices=(0, 1),
+          help="1: visit the sentences in a new random order every epoch (default); 0: file order, as word2vec.c")
+    _flag(p, "-batch-window", "--batch-window", type=int, default=0, choices=(0, 1), dest="batch_window",
+          help="skip-gram: 1 trains each window as one minibatch (faster; shared negatives)")
     _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size")
     _flag(p, "-phrases", "--phrases", type=int, default=0, metavar="N",
           help="join frequent word pairs first: N passes of w2v phrases (thresholds 200, then 100)")
@@ -61,7 +65,8 @@ def _train_kwargs(args) -> dict:
     return dict(vector_size=args.size, window=args.window, sample=args.sample, hs=args.hs,
                 negative=args.negative, workers=args.threads, epochs=args.iter,
                 min_count=args.min_count, alpha=alpha, sg=sg, cbow_mean=args.cbow_mean,
-                softmax=bool(args.softmax), seed=args.seed, max_vocab_size=args.max_vocab_size)
+                softmax=bool(args.softmax), seed=args.seed, max_vocab_size=args.max_vocab_size,
+                shuffle=bool(args.shuffle), batch_window=bool(args.batch_window))
 
 
 def cmd_train(args):

@@ -32,6 +32,9 @@ class Settings:
     # skip-gram: train each window as one minibatch (HogBatch, Ji et al. 2016): negatives drawn
     # once per center word, output rows updated once per window; False is word2vec.c's order
     batch_window: bool = False
+    # visit the sentences in a new random order every epoch (drawn from seed and epoch); False is
+    # file order, as word2vec.c and gensim read
+    shuffle: bool = True
 
     def __post_init__(self):
         def need(cond, msg):

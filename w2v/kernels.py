@@ -353,10 +353,12 @@ def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, ro
 
 
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
-def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed):
-    """Train on sentences s0..s1-1 of the encoded corpus; weights are updated in place.
+def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed):
+    """Train on the sentences sents[0], sents[1], ... of the encoded corpus, in that order;
+    weights are updated in place.
 
-    ids: int32 (N,) token ids; bounds: int64 (S+1,) sentence boundaries.
+    ids: int32 (N,) token ids; bounds: int64 (S+1,) sentence boundaries; sents: int64 (k,)
+    sentence numbers (a slice of a permutation of 0..S-1 when the trainer shuffles).
     The learning rate goes linearly from lr0 to lr1 over the chunk's words.
     Returns (raw_words, effective_words, loss, n_predictions): words read, words kept by
     subsampling, the summed loss (float64) and the number of predictions made.
@@ -397,13 +399,17 @@ def train_chunk(ids, bounds, s0, s1, w_in, w_out_hs, w_out_ns, tables, cfg, lr0,
     keep_prob = tables.keep_prob
     rng = np.uint64(seed)
     window = np.uint64(cfg.window)
-    total = max(bounds[s1] - bounds[s0], 1)
+    total = 0
+    for q in range(sents.shape[0]):
+        total += bounds[sents[q] + 1] - bounds[sents[q]]
+    total = max(total, 1)
     raw = 0
     merged_at = 0
     effective = 0
     n_pred = 0
     loss = 0.0
-    for s in range(s0, s1):
+    for q in range(sents.shape[0]):
+        s = sents[q]
         if n_hot and raw - merged_at >= SYNC_WORDS:
             merge_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
             merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)

@@ -42,13 +42,13 @@ class Word2Vec:
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
                  min_count=5, max_vocab_size=None, max_final_vocab=None, sample=1e-3, seed=1,
                  workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1,
-                 epochs=5, callbacks=(), softmax=False, batch_window=False, progress=None):
+                 epochs=5, callbacks=(), softmax=False, batch_window=False, shuffle=True, progress=None):
         self.settings = Settings(
             vector_size=vector_size, alpha=alpha, window=window, min_count=min_count,
             max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
             workers=workers, min_alpha=min_alpha, sg=sg, hs=hs, negative=negative,
             ns_exponent=ns_exponent, cbow_mean=cbow_mean, epochs=epochs, softmax=bool(softmax),
-            batch_window=bool(batch_window))
+            batch_window=bool(batch_window), shuffle=bool(shuffle))
         self.callbacks = tuple(callbacks)
         self.progress = progress
         self.wv = KeyedVectors(vector_size)
@@ -201,7 +201,7 @@ class Word2Vec:
             start_alpha=s.alpha if start_alpha is None else start_alpha,
             end_alpha=s.min_alpha if end_alpha is None else end_alpha, seed=s.seed,
             on_epoch_begin=hook("on_epoch_begin"), on_epoch_end=hook("on_epoch_end"),
-            progress=self.progress)
+            progress=self.progress, shuffle=s.shuffle)
         self.epoch_stats.extend(stats)
         self.wv.vectors = self.wv.vectors  # invalidate cached norms: the weights moved in place
         hook("on_train_end")(None)

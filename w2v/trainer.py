@@ -2,18 +2,25 @@
 
 Python owns the loops over epochs and chunks; numba owns one chunk (`kernels.train_chunk`,
 which releases the GIL). The corpus is an int32 id array encoded once, so every epoch reads
-exactly the same words whatever the number of threads: each epoch is cut into chunks of about
-`CHUNK_WORDS` words (whole sentences), and worker threads take chunks from a shared counter
-until none is left. `epoch_stats` records, per epoch, the words read and kept, the loss and the
+exactly the same words whatever the number of threads: each epoch puts the sentences in an
+order, cuts that order into chunks of about `CHUNK_WORDS` words, and worker threads take chunks
+from a shared counter until none is left. `epoch_stats` records, per epoch, the words read and kept, the loss and the
 time, so an epoch that skipped part of the corpus (word2vec.c's end-of-file bug) cannot go
 unnoticed.
 
+With `shuffle` (the default), each epoch visits the sentences in a new random order drawn from
+(seed, epoch); without, in corpus order, as word2vec.c and gensim read the file. Real corpora are
+often concatenations of sources (the dev corpus: news, fiction, ..., then 1.5M words of WordNet
+glosses), and in file order every epoch ends, at its lowest learning rates, on the same source
+(docs/performance.md measures what shuffling gives).
+
 The learning rate decays linearly from `start_alpha` to `end_alpha` over all epochs' words. A
-chunk's rate is fixed by its position in the corpus, not by when a thread picks it up, and its
+chunk's rate is fixed by its place in the epoch's order, not by when a thread picks it up, and its
 random stream by (seed, epoch, chunk): with one worker, a run is bit-for-bit reproducible.
 
-This is the seam for other backends: `train_chunk(ids, bounds, s0, s1, w_in, w_out_hs,
-w_out_ns, tables, cfg, lr0, lr1, seed) -> (raw, effective, loss, n_predictions)`.
+This is the seam for other backends: `train_chunk(ids, bounds, sents, w_in, w_out_hs,
+w_out_ns, tables, cfg, lr0, lr1, seed) -> (raw, effective, loss, n_predictions)`, sents being the
+chunk's sentence numbers in order.
 """
 from __future__ import annotations
 
@@ -45,8 +52,29 @@ def chunk_seed(seed: int, epoch: int, chunk: int) -> int:
     return z ^ (z >> 31)
 
 
+def sentence_order(n_sentences: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
+    """int64 (S,): the order in which an epoch visits the sentences, a permutation drawn from
+    (seed, epoch), or 0..S-1 without shuffle."""
+    if not shuffle:
+        return np.arange(n_sentences, dtype=np.int64)
+    return np.random.default_rng([seed & _MASK64, epoch, 0x5EED]).permutation(n_sentences).astype(np.int64)
+
+
+def epoch_chunks(bounds: np.ndarray, order: np.ndarray, chunk_words: int = CHUNK_WORDS):
+    """Cut the sentences, taken in `order`, into chunks of about chunk_words words.
+
+    Returns (starts, words_before): chunk k trains order[starts[k]:starts[k+1]], and the epoch has
+    read words_before[k] words before it.
+    """
+    ordered = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum((bounds[1:] - bounds[:-1])[order], out=ordered[1:])
+    starts = chunk_starts(ordered, chunk_words)
+    return starts, ordered[starts]
+
+
 def chunk_starts(bounds: np.ndarray, chunk_words: int = CHUNK_WORDS) -> np.ndarray:
-    """Sentence indices that cut the corpus into chunks of about chunk_words words."""
+    """Sentence indices that cut sentences with these boundaries into chunks of about chunk_words
+    words."""
     n_words = int(bounds[-1])
     targets = np.arange(chunk_words, n_words, chunk_words)
     cuts = np.searchsorted(bounds, targets, side="left")
@@ -108,13 +136,14 @@ def _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot: int, n_threads: 
 
 def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers: int,
           start_alpha: float, end_alpha: float, seed: int, on_epoch_begin=None, on_epoch_end=None,
-          progress: bool | None = None, chunk_words: int = CHUNK_WORDS, hot_rows: int = HOT_ROWS) -> list[dict]:
+          progress: bool | None = None, chunk_words: int = CHUNK_WORDS, hot_rows: int = HOT_ROWS,
+          shuffle: bool = True) -> list[dict]:
     """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch."""
     ids, bounds = corpus.ids, corpus.bounds
     n_words = int(bounds[-1])
-    starts = chunk_starts(bounds, chunk_words)
-    n_chunks = len(starts) - 1
-    n_threads = min(workers, max(n_chunks, 1))
+    n_sentences = len(bounds) - 1
+    # the thread count from file order's chunks (an epoch's order changes the count by a chunk or two)
+    n_threads = min(workers, max(len(chunk_starts(bounds, chunk_words)) - 1, 1))
     v = len(tables.keep_prob)
     # one thread shares rows with no one; a small vocabulary has no rows worth copying
     hot = hot_rows if n_threads > 1 and not cfg.softmax and v > 4 * hot_rows else 0
@@ -134,6 +163,9 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
             acc = {"raw_words": 0, "effective_words": 0, "loss": 0.0, "predictions": 0}
             lock = threading.Lock()
             next_chunk = itertools.count()
+            order = sentence_order(n_sentences, seed, epoch, shuffle)
+            starts, words_before = epoch_chunks(bounds, order, chunk_words)
+            n_chunks = len(starts) - 1
             errors = []
 
             if hot:  # the shared rows, as the model holds them (a callback may have changed them)
@@ -149,12 +181,11 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                         c = next(next_chunk)
                         if c >= n_chunks:
                             return
-                        s0, s1 = int(starts[c]), int(starts[c + 1])
-                        done_before = epoch * n_words + int(bounds[s0])
+                        done_before = epoch * n_words + int(words_before[c])
                         lr0 = lr_at(done_before)
-                        lr1 = lr_at(done_before + int(bounds[s1] - bounds[s0]))
+                        lr1 = lr_at(epoch * n_words + int(words_before[c + 1]))
                         raw, eff, loss, n_pred = kernels.train_chunk(
-                            ids, bounds, s0, s1, in_t, out_hs, out_ns, tables_t, cfg_t,
+                            ids, bounds, order[starts[c]:starts[c + 1]], in_t, out_hs, out_ns, tables_t, cfg_t,
                             lr0, lr1, np.uint64(chunk_seed(seed, epoch, c)))
                         with lock:
                             acc["raw_words"] += int(raw)
