@@ -118,10 +118,18 @@ class Word2Vec:
         self.vocab = vocab
         v, d = len(vocab), s.vector_size
         rng = np.random.default_rng(s.seed)
-        w_in = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
+        # each matrix is the leading rows of an array with room for the threads' private rows,
+        # which training then uses in place instead of copying the matrix (trainer.spare_rows)
+        spare = trainer.spare_rows(v, s.workers, s.softmax)
+
+        def matrix(rows):
+            return np.zeros((rows + spare if rows else 0, d), dtype=np.float32)[:rows]
+
+        w_in = matrix(v)
+        w_in[:] = (rng.random((v, d), dtype=np.float32) - 0.5) / d
         self.wv = KeyedVectors(d, vocab.index_to_key, w_in)
-        self.w_out_ns = np.zeros((v if (s.negative > 0 or s.softmax) else 0, d), dtype=np.float32)
-        self.w_out_hs = np.zeros((max(v - 1, 0) if s.hs else 0, d), dtype=np.float32)
+        self.w_out_ns = matrix(v if (s.negative > 0 or s.softmax) else 0)
+        self.w_out_hs = matrix(max(v - 1, 0) if s.hs else 0)
         self._tables = None
         self.epoch_stats = []
 

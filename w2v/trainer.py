@@ -110,19 +110,45 @@ class _Progress:
             self.bar.close()
 
 
+def spare_rows(v: int, workers: int, softmax: bool, hot_rows: int = HOT_ROWS) -> int:
+    """Rows to allocate after the V real rows of each matrix, so that training with `workers`
+    threads finds its private rows in place (see `train`): hot_rows per thread, or 0."""
+    return hot_rows * workers if workers > 1 and not softmax and v > 4 * hot_rows else 0
+
+
+def _in_place_extension(w, rows: int):
+    """The first `rows` rows of the array that w is the leading rows of, or None.
+
+    A model allocates its matrices with spare rows and trains their leading rows (spare_rows):
+    then the private rows are already there and nothing is copied.
+    """
+    base = w.base
+    if (not isinstance(base, np.ndarray) or base.ndim != 2 or base.shape[0] < rows or base.shape[1] != w.shape[1]
+            or base.dtype != w.dtype or not base.flags.c_contiguous or not w.flags.c_contiguous
+            or base.ctypes.data != w.ctypes.data):
+        return None
+    return base[:rows]
+
+
 def _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot: int, n_threads: int) -> list[tuple]:
     """Per thread: (w_in, w_out_hs, w_out_ns, tables, cfg) for kernels.train_chunk.
 
     With hot > 0, w_in, w_out_hs and w_out_ns are each extended by one block of `hot` private rows
     per thread after the real ones (one array per matrix, shared by all threads), and each thread
-    gets its Huffman paths mapped to its block (kernels module docstring). Without, every thread
-    gets the model's arrays.
+    gets its Huffman paths mapped to its block (kernels module docstring). A matrix that is the
+    leading rows of a larger array (spare_rows) is extended in place; any other is copied into a
+    new extended array for the time of training. Without hot rows, every thread gets the
+    model's arrays.
     """
     if hot == 0:
         return [(w_in, w_out_hs, w_out_ns, tables, cfg)] * n_threads
 
     def extended(w):
-        return np.zeros((len(w) + hot * n_threads if len(w) else 0, w.shape[1]), dtype=w.dtype)
+        if not len(w):
+            return np.zeros((0, w.shape[1]), dtype=w.dtype)
+        rows = len(w) + hot * n_threads
+        in_place = _in_place_extension(w, rows)
+        return in_place if in_place is not None else np.zeros((rows, w.shape[1]), dtype=w.dtype)
 
     ext_in, ext_hs, ext_ns = extended(w_in), extended(w_out_hs), extended(w_out_ns)
     v = len(tables.keep_prob)
@@ -146,8 +172,11 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     n_threads = min(workers, max(len(chunk_starts(bounds, chunk_words)) - 1, 1))
     v = len(tables.keep_prob)
     # one thread shares rows with no one; a small vocabulary has no rows worth copying
-    hot = hot_rows if n_threads > 1 and not cfg.softmax and v > 4 * hot_rows else 0
+    hot = hot_rows if spare_rows(v, n_threads, cfg.softmax, hot_rows) else 0
     thread_args = _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot, n_threads)
+    # the model's matrices and the extended ones: shared memory when extended in place
+    pairs = [(w, ext) for w, ext in zip((w_in, w_out_hs, w_out_ns), thread_args[0][:3])
+             if hot and len(w) and not np.shares_memory(w, ext)]
     grand_total = max(n_words * epochs, 1)
 
     def lr_at(words_done: int) -> float:
@@ -168,11 +197,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
             n_chunks = len(starts) - 1
             errors = []
 
-            if hot:  # the shared rows, as the model holds them (a callback may have changed them)
-                ext_in, ext_hs, ext_ns = thread_args[0][:3]
-                ext_in[:len(w_in)] = w_in
-                ext_hs[:len(w_out_hs)] = w_out_hs
-                ext_ns[:len(w_out_ns)] = w_out_ns
+            for w, ext in pairs:  # copies: the rows as the model holds them (a callback may have changed them)
+                ext[:len(w)] = w
 
             def work(slot):
                 in_t, out_hs, out_ns, tables_t, cfg_t = thread_args[slot]
@@ -208,10 +234,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                                    mean_loss, epoch)
             if errors:
                 raise errors[0]
-            if hot:
-                w_in[:] = ext_in[:len(w_in)]
-                w_out_hs[:] = ext_hs[:len(w_out_hs)]
-                w_out_ns[:] = ext_ns[:len(w_out_ns)]
+            for w, ext in pairs:
+                w[:] = ext[:len(w)]
             acc["seconds"] = time.perf_counter() - t0
             acc.pop("lr", None)
             stats.append(acc)
