@@ -53,7 +53,7 @@ def main():
                                                 map(int, args.hot_rows.split(","))):
         if workers == 1 and hot != int(args.hot_rows.split(",")[0]):
             continue  # one thread keeps no private rows: one row is enough
-        model = Word2Vec(vector_size=100, window=5, min_count=5, sample=1e-3, workers=1, epochs=1,
+        model = Word2Vec(vector_size=100, window=5, min_count=5, sample=1e-3, workers=workers, epochs=1,
                          **CONFIGS[name], **extra)
         model.build_vocab(sents)
         corpus = model._encoded(sents, None)
@@ -63,7 +63,7 @@ def main():
             stats = trainer.train(corpus, model.wv.vectors, model.w_out_hs, model.w_out_ns,
                                   model._kernel_tables(), model._kernel_config(), epochs=1, workers=workers,
                                   start_alpha=model.alpha, end_alpha=model.min_alpha, seed=rep,
-                                  progress=False, hot_rows=hot)[0]
+                                  progress=False, hot_rows=hot, shuffle=model.settings.shuffle)[0]
             dt = time.perf_counter() - t0
             if rep and (best is None or dt < best[0]):
                 best = (dt, stats)
