@@ -4,15 +4,15 @@ Python owns the loops over epochs and chunks; numba owns one chunk (`kernels.tra
 which releases the GIL). The corpus is an int32 id array encoded once, so every epoch reads
 exactly the same words whatever the number of threads: each epoch puts the sentences in an
 order, cuts that order into chunks of about `CHUNK_WORDS` words, and worker threads take chunks
-from a shared counter until none is left. `epoch_stats` records, per epoch, the words read and kept, the loss and the
-time, so an epoch that skipped part of the corpus (word2vec.c's end-of-file bug) cannot go
-unnoticed.
+from a shared counter until none is left. `epoch_stats` records, per epoch, the words read and
+kept, the loss and the time, so an epoch that skipped part of the corpus (word2vec.c's
+end-of-file bug) cannot go unnoticed.
 
 With `shuffle` (the default), each epoch visits the sentences in a new random order drawn from
 (seed, epoch); without, in corpus order, as word2vec.c and gensim read the file. Real corpora are
 often concatenations of sources (the dev corpus: news, fiction, ..., then 1.5M words of WordNet
 glosses), and in file order every epoch ends, at its lowest learning rates, on the same source
-(docs/performance.md measures what shuffling gives).
+(docs/compat.md: what shuffling gave).
 
 The learning rate decays linearly from `start_alpha` to `end_alpha` over all epochs' words. A
 chunk's rate is fixed by its place in the epoch's order, not by when a thread picks it up, and its
@@ -176,7 +176,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     thread_args = _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot, n_threads)
     # the model's matrices and the extended ones: shared memory when extended in place
     pairs = [(w, ext) for w, ext in zip((w_in, w_out_hs, w_out_ns), thread_args[0][:3])
-             if hot and len(w) and not np.shares_memory(w, ext)]
+             if hot and len(w) and not np.may_share_memory(w, ext)]
     grand_total = max(n_words * epochs, 1)
 
     def lr_at(words_done: int) -> float:
