@@ -28,6 +28,7 @@ CONFIGS = {
 
 def main():
     from w2v import Word2Vec, trainer
+    from w2v.backends.threads import HOT_ROWS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=str(REPO.parent / "shared" / "data" / "dev.txt.gz"))
     p.add_argument("--words", type=int, default=1_000_000)
@@ -35,8 +36,8 @@ def main():
     p.add_argument("--repeat", type=int, default=2, help="best of N epochs")
     p.add_argument("--extra", default="{}", help="JSON of extra Word2Vec keywords")
     p.add_argument("--workers", default="1", help="comma-separated thread counts, e.g. 1,2")
-    p.add_argument("--hot-rows", default=str(trainer.HOT_ROWS),
-                   help="comma-separated private hot-row counts per thread (trainer.HOT_ROWS), e.g. 0,64")
+    p.add_argument("--hot-rows", default=str(HOT_ROWS),
+                   help="comma-separated private hot-row counts per thread (backends.threads.HOT_ROWS), e.g. 0,64")
     args = p.parse_args()
     extra = json.loads(args.extra)
     opener = gzip.open if args.corpus.endswith(".gz") else open

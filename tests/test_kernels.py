@@ -7,7 +7,8 @@ the negatives are known. Steps are then replayed one by one with the reference.
 import numpy as np
 import pytest
 
-from w2v import huffman, kernels, objectives, sampling, trainer
+from w2v import huffman, kernels, objectives, plan, sampling
+from w2v.backends import threads
 from w2v import Word2Vec
 
 TOL = 1e-5  # the kernel's interpolated sigmoid is within 3e-6 of the exact one
@@ -94,7 +95,7 @@ def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_me
                hot_rows=0, window=1, bounds=None, seed=3):
     """kernels.train_chunk on one sentence (or on sentences cut by `bounds`), weights in place.
 
-    With hot_rows, it runs as the second of two threads does in trainer.train: on output
+    With hot_rows, it runs as the second of two threads does in the threads backend: on output
     matrices extended by the threads' private rows, with its Huffman paths mapped to its own.
     """
     ids = np.array(sentence, dtype=np.int32)
@@ -104,7 +105,7 @@ def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_me
     if not hot_rows:
         return kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), w_in, w_hs, w_ns, tables, cfg, lr, lr,
                                    np.uint64(seed))
-    out_in, out_hs, out_ns, tables_t, cfg_t = trainer._thread_private(w_in, w_hs, w_ns, tables, cfg, hot_rows, 2)[1]
+    out_in, out_hs, out_ns, tables_t, cfg_t = threads._thread_private(w_in, w_hs, w_ns, tables, cfg, hot_rows, 2)[1]
     assert cfg_t.hot_slot == 1 and cfg_t.hot_rows == hot_rows
     out_in[:len(w_in)], out_hs[:len(w_hs)], out_ns[:len(w_ns)] = w_in, w_hs, w_ns
     result = kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), out_in, out_hs, out_ns, tables_t, cfg_t, lr, lr,
@@ -237,7 +238,7 @@ def test_reported_epoch_loss_equals_reference_loss(sg, shuffle):
     w_in, w_hs = start.wv.vectors.astype(np.float64), start.syn1.astype(np.float64)
     for epoch in range(2):
         epoch_loss = 0.0
-        for i in trainer.sentence_order(len(ids), 4, epoch, shuffle):  # the order the model took
+        for i in plan.sentence_order(len(ids), 4, epoch, shuffle):  # the order the model took
             w_in, w_hs, loss = _reference_steps(ids[i], w_in, w_hs, sg, pair_loss, lr)
             epoch_loss += loss
         np.testing.assert_allclose(model.epoch_stats[epoch]["loss"], epoch_loss, rtol=TOL)

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import corpus as corpus_mod
 from . import huffman, kernels, sampling, trainer
+from .backends import threads
 from .config import Settings
 from .formats import atomic_output
 from .vectors import KeyedVectors
@@ -119,11 +120,11 @@ class Word2Vec:
         v, d = len(vocab), s.vector_size
         rng = np.random.default_rng(s.seed)
         # each matrix is the leading rows of an array with room for the threads' private rows,
-        # which training then uses in place instead of copying the matrix (trainer.spare_rows)
-        spare = trainer.spare_rows(v, s.workers, s.softmax)
+        # which training then uses in place instead of copying the matrix (threads.spare_rows)
+        spare = threads.spare_rows(v, s.workers, s.softmax)
 
         def matrix(rows):
-            return np.zeros((rows + spare if rows else 0, d), dtype=np.float32)[:rows]
+            return threads.allocate(rows, d, spare)
 
         w_in = matrix(v)
         w_in[:] = (rng.random((v, d), dtype=np.float32) - 0.5) / d
@@ -195,24 +196,33 @@ class Word2Vec:
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
 
         def hook(name):
-            def call(_epoch):
+            def call():
                 for cb in callbacks:
                     fn = getattr(cb, name, None)
                     if fn is not None:
                         fn(self)
             return call
 
-        hook("on_train_begin")(None)
-        stats = trainer.train(
-            corpus, self.wv.vectors, self.w_out_hs, self.w_out_ns, self._kernel_tables(),
-            self._kernel_config(), epochs=epochs, workers=s.workers,
-            start_alpha=s.alpha if start_alpha is None else start_alpha,
-            end_alpha=s.min_alpha if end_alpha is None else end_alpha, seed=s.seed,
-            on_epoch_begin=hook("on_epoch_begin"), on_epoch_end=hook("on_epoch_end"),
-            progress=self.progress, shuffle=s.shuffle)
-        self.epoch_stats.extend(stats)
-        self.wv.vectors = self.wv.vectors  # invalidate cached norms: the weights moved in place
-        hook("on_train_end")(None)
+        def epoch_end(_e, stats):
+            # recorded before the callbacks run, so that they (and get_latest_training_loss) see it
+            self.epoch_stats.append(stats)
+            self.wv.vectors = self.wv.vectors  # invalidate cached norms: the weights moved in place
+            hook("on_epoch_end")()
+
+        first_epoch = len(self.epoch_stats)
+        hook("on_train_begin")()
+        try:
+            trainer.train(
+                corpus, self.wv.vectors, self.w_out_hs, self.w_out_ns, self._kernel_tables(),
+                self._kernel_config(), epochs=epochs, workers=s.workers,
+                start_alpha=s.alpha if start_alpha is None else start_alpha,
+                end_alpha=s.min_alpha if end_alpha is None else end_alpha, seed=s.seed, first_epoch=first_epoch,
+                on_epoch_begin=lambda _e: hook("on_epoch_begin")(), on_epoch_end=epoch_end,
+                progress=self.progress, shuffle=s.shuffle)
+        finally:
+            self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too
+        hook("on_train_end")()
+        stats = self.epoch_stats[first_epoch:]
         return sum(e["raw_words"] for e in stats), sum(e["effective_words"] for e in stats)
 
     def get_latest_training_loss(self) -> float:

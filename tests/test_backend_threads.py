@@ -1,0 +1,53 @@
+"""The threads backend: private hot rows in place or in a copy, stopping, and what threads train."""
+import numpy as np
+import pytest
+
+from w2v import kernels
+from w2v.backends import threads
+
+
+def test_private_rows_extend_a_model_matrix_in_place_or_else_a_copy():
+    v, d, hot, n_threads = 2000, 8, 16, 2
+    tables = kernels.Tables(np.ones(v, np.float32), np.zeros(v, np.uint64), np.zeros((v, 1), np.int32),
+                            np.zeros((v, 1), np.float32), np.ones(v, np.int32))
+    cfg = kernels.Config(sg=1, hs=0, negative=5, window=5, cbow_mean=1, softmax=0, batch_window=0)
+    spare = threads.spare_rows(v, n_threads, False, hot)
+    assert spare == hot * n_threads and threads.spare_rows(v, 1, False, hot) == 0
+    assert threads.spare_rows(v, n_threads, True, hot) == 0 and threads.spare_rows(4 * hot, n_threads, False, hot) == 0
+    roomy = np.zeros((v + spare, d), np.float32)[:v]
+    plain = np.zeros((v, d), np.float32)
+    no_hs = np.zeros((0, d), np.float32)
+    ext_in, _, ext_ns, _, cfg_t = threads._thread_private(roomy, no_hs, plain, tables, cfg, hot, n_threads)[1]
+    assert cfg_t.hot_rows == hot and cfg_t.hot_slot == 1
+    assert ext_in.shape == (v + spare, d) and np.shares_memory(ext_in, roomy)  # in place
+    assert ext_ns.shape == (v + spare, d) and not np.shares_memory(ext_ns, plain)  # copied
+    # too little room, or not the leading rows: copied
+    assert threads._in_place_extension(np.zeros((v + 1, d), np.float32)[:v], v + spare) is None
+    assert threads._in_place_extension(np.zeros((v + spare + 1, d), np.float32)[1:v + 1], v + spare) is None
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["spare-rows", "loaded-copy"])
+def test_two_threads_train_the_model_matrices(saved, tmp_path, demo_sentences):
+    """With private rows in place (a fresh model) or in a copy (a loaded model has exact arrays),
+    what two threads learn ends up in the model's matrices."""
+    from w2v import Word2Vec
+    kw = dict(vector_size=16, min_count=2, workers=2, sg=0, hs=1, negative=3, epochs=1, progress=False)
+    model = Word2Vec(**kw)
+    model.build_vocab(demo_sentences)
+    assert len(model.wv) > 4 * threads.HOT_ROWS
+    if saved:
+        model.save(tmp_path / "m.npz")
+        model = Word2Vec.load(tmp_path / "m.npz")
+    rows = len(model.wv) + 2 * threads.HOT_ROWS
+    assert (threads._in_place_extension(model.wv.vectors, rows) is None) == saved
+    before = model.wv.vectors.copy()
+    model.train(demo_sentences)
+    assert model.epoch_stats[-1]["raw_words"] > 0
+    for w in (model.wv.vectors, model.syn1neg, model.syn1):
+        assert np.isfinite(w).all()
+    # the most frequent words' rows are private rows during training: their change must arrive too
+    top = slice(0, threads.HOT_ROWS)
+    assert np.abs(model.wv.vectors[top] - before[top]).max() > 1e-3
+    assert np.abs(model.syn1neg[top]).max() > 1e-3 and np.abs(model.syn1[-threads.HOT_ROWS:]).max() > 1e-3
+    changed = (np.abs(model.wv.vectors - before).max(axis=1) > 0).mean()
+    assert changed > 0.95, changed  # nearly every word's row trained (a few have no context)
