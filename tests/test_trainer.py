@@ -1,0 +1,84 @@
+"""The driver: what each train() call hands the kernel, and what callbacks see."""
+import _thread
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from w2v import Word2Vec, kernels
+
+
+@pytest.fixture
+def recorded_units(monkeypatch):
+    """Record (lr0, lr1, seed, first sentence) of every unit the backend runs, training nothing."""
+    calls = []
+
+    def fake_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed):
+        calls.append((lr0, lr1, int(seed), int(sents[0])))
+        raw = int((bounds[sents + 1] - bounds[sents]).sum())
+        return raw, raw, 0.0, 1
+
+    monkeypatch.setattr(kernels, "train_chunk", fake_chunk)
+    return calls
+
+
+def test_each_train_call_decays_alpha_over_its_own_epochs_and_draws_new_streams(recorded_units, demo_sentences):
+    model = Word2Vec(vector_size=8, min_count=2, workers=1, epochs=2, alpha=0.03, min_alpha=0.001, progress=False)
+    model.build_vocab(demo_sentences)
+    model.train(demo_sentences)
+    first = list(recorded_units)
+    recorded_units.clear()
+    model.train(demo_sentences, start_alpha=0.01, end_alpha=0.0005)
+    second = list(recorded_units)
+    assert len(first) == len(second) > 4
+    for calls, (a0, a1) in ((first, (0.03, 0.001)), (second, (0.01, 0.0005))):
+        assert calls[0][0] == pytest.approx(a0) and calls[-1][1] == pytest.approx(a1)
+        lr = np.array([c[:2] for c in calls])
+        assert np.all(np.diff(lr[:, 0]) < 0) and np.allclose(lr[1:, 0], lr[:-1, 1])  # falls, no jumps
+    # the second call continues the random streams: no unit seed and no epoch order repeats
+    assert not {c[2] for c in first} & {c[2] for c in second}
+    assert [c[3] for c in first] != [c[3] for c in second]
+    assert len(model.epoch_stats) == 4
+
+
+def test_callbacks_see_the_epoch_they_are_called_for(demo_sentences):
+    seen = []
+
+    class LossLogger:  # gensim's per-epoch loss idiom
+        def on_epoch_end(self, model):
+            seen.append((len(model.epoch_stats), model.get_latest_training_loss(),
+                         model.epoch_stats[-1]["raw_words"]))
+
+    model = Word2Vec(demo_sentences[:3000], vector_size=8, min_count=2, workers=1, epochs=3, progress=False,
+                     callbacks=[LossLogger()])
+    assert [s[0] for s in seen] == [1, 2, 3]
+    assert [s[1] for s in seen] == [e["loss"] for e in model.epoch_stats]
+    assert all(s[1] > 0 and s[2] > 0 for s in seen)
+    model.train(demo_sentences[:3000], epochs=1, callbacks=[LossLogger()])
+    assert seen[-1][:2] == (4, model.epoch_stats[3]["loss"])
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["in-place", "copied"])
+def test_keyboard_interrupt_stops_the_threads_and_leaves_the_model_consistent(saved, tmp_path, demo_sentences):
+    """Ctrl-C in a notebook: train() raises KeyboardInterrupt once its threads have stopped, with
+    the private rows merged into the model's matrices; nothing writes the weights afterwards."""
+    model = Word2Vec(vector_size=16, min_count=2, workers=2, epochs=200, sg=0, progress=False)
+    model.build_vocab(demo_sentences)
+    if saved:  # a loaded model's matrices have no spare rows: training works on copies
+        model.save(tmp_path / "m.npz")
+        model = Word2Vec.load(tmp_path / "m.npz")
+    before = model.wv.vectors.copy()
+    alive = set(threading.enumerate())
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    with pytest.raises(KeyboardInterrupt):
+        timer.start()
+        model.train(demo_sentences)
+    timer.cancel()
+    assert set(threading.enumerate()) == alive  # every training thread has ended
+    after = model.wv.vectors.copy()
+    assert 1 <= len(model.epoch_stats) < 200
+    # the most frequent words' rows were private during training: their progress was merged
+    assert np.abs(after[:256] - before[:256]).max() > 1e-3 and np.isfinite(after).all()
+    time.sleep(0.5)
+    assert np.array_equal(model.wv.vectors, after)
