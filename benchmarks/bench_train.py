@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -105,8 +106,9 @@ def main():
     p.add_argument("--w2v-extra", default="{}", help="JSON of extra Word2Vec keywords for w2v (e.g. options under test)")
     p.add_argument("--window-batch", action="store_true",
                    help="also run w2v with batch_window=True (skip-gram configs), as the system w2v-window")
-    p.add_argument("--seeds", default="1", help="comma-separated seeds; with several, each system runs once per seed "
-                   "and a 'mean' row follows (quality differs by seed: compare means)")
+    p.add_argument("--seeds", default="1", help="comma-separated seeds; with several, each seed is one paired repeat "
+                   "(gensim, then w2v, back to back) and a 'median' row follows per system: quality averaged over the "
+                   "seeds, the median time, and the median of the paired time ratios (quality differs by seed)")
     p.add_argument("--json", help="also write the rows to this file")
     args = p.parse_args()
     corpus = str(decompressed(Path(args.corpus), REPO / "bench-out"))
@@ -148,15 +150,20 @@ def main():
                     runs.setdefault(system, []).append(r)
                     label = system if len(seeds) == 1 else f"{system} s{seed}"
                     show(r, label, f"{ref / r['seconds']:.2f}x" if ref else "-")
-            if len(seeds) > 1:  # the mean of each system over the seeds; the ratio of mean times
-                means = {system: {k: (sum(r[k] for r in rs) / len(rs) if isinstance(rs[0][k], float) else rs[0][k])
-                                  for k in rs[0]} for system, rs in runs.items()}
-                ref = means.get("gensim-file", {}).get("seconds")
+            if len(seeds) > 1:  # per system: quality means over the seeds, median time, median paired ratio
+                ref_runs = {r["seed"]: r["seconds"] for r in runs.get("gensim-file", [])}
                 for system in reversed(systems):
-                    if system in means:
-                        m = means[system]
-                        rows.append(dict(m, system=system + " mean", seed=None))
-                        show(m, system + " mean", f"{ref / m['seconds']:.2f}x" if ref else "-")
+                    rs = runs.get(system)
+                    if not rs:
+                        continue
+                    m = {k: (statistics.mean(r[k] for r in rs) if isinstance(rs[0][k], float) else rs[0][k])
+                         for k in rs[0]}
+                    m["seconds"] = statistics.median(r["seconds"] for r in rs)
+                    m["words_per_s"] = statistics.median(r["words_per_s"] for r in rs)
+                    ratios = [ref_runs[r["seed"]] / r["seconds"] for r in rs if r["seed"] in ref_runs]
+                    m["ratio"] = statistics.median(ratios) if ratios else None
+                    rows.append(dict(m, system=system + " median", seed=None))
+                    show(m, system + " median", f"{m['ratio']:.2f}x" if ratios else "-")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
