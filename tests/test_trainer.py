@@ -36,7 +36,9 @@ def test_each_train_call_decays_alpha_over_its_own_epochs_and_draws_new_streams(
         assert calls[0][0] == pytest.approx(a0) and calls[-1][1] == pytest.approx(a1)
         lr = np.array([c[:2] for c in calls])
         assert np.all(np.diff(lr[:, 0]) < 0) and np.allclose(lr[1:, 0], lr[:-1, 1])  # falls, no jumps
-    # the second call continues the random streams: no unit seed and no epoch order repeats
+    # every unit the kernel ran had its own stream, and the second call continued them: no unit
+    # seed and no epoch order repeats
+    assert len({c[2] for c in first + second}) == len(first + second)
     assert not {c[2] for c in first} & {c[2] for c in second}
     assert [c[3] for c in first] != [c[3] for c in second]
     assert len(model.epoch_stats) == 4

@@ -253,14 +253,54 @@ class Word2Vec:
             meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
             raise ValueError(f"not a w2v model file, or a damaged one: {path} ({e})") from None
-        if meta.get("format") != "w2v.Word2Vec":
+        if not isinstance(meta, dict) or meta.get("format") != "w2v.Word2Vec":
             raise ValueError(f"not a w2v model file: {path}")
-        model = cls(**meta["settings"])
-        model.vocab = Vocab(meta["index_to_key"], arrays["counts"])
-        model.wv = KeyedVectors(model.settings.vector_size, meta["index_to_key"], arrays["w_in"])
-        model.w_out_ns, model.w_out_hs = arrays["w_out_ns"], arrays["w_out_hs"]
+        settings, words, counts, w_in, w_out_ns, w_out_hs = _checked_model(path, meta, arrays)
+        model = cls(**settings.to_dict())
+        model.vocab = Vocab(words, counts)
+        model.wv = KeyedVectors(settings.vector_size, words, w_in)
+        model.w_out_ns, model.w_out_hs = w_out_ns, w_out_hs
         model.epoch_stats = meta.get("epoch_stats", [])
         return model
 
+
+def _checked_model(path, meta: dict, arrays: dict):
+    """Everything a model file holds, checked for what training relies on before any kernel reads
+    it: version, settings, unique words, counts (non-negative, in vocabulary order) and every
+    matrix's dtype and shape against the vocabulary. Raises ValueError naming the file."""
+    def bad(what):
+        return ValueError(f"damaged w2v model file {path}: {what}")
+
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise bad(f"format version {version!r} is not a version number")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{path} is a w2v model of format version {version}; this w2v reads versions up to "
+                         f"{FORMAT_VERSION}: upgrade w2v")
+    try:
+        settings = Settings(**meta["settings"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise bad(f"settings: {e}") from None
+    words = meta.get("index_to_key")
+    if (not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words)
+            or len(set(words)) != len(words)):
+        raise bad("the vocabulary is not a list of unique, non-empty words")
+    v, d = len(words), settings.vector_size
+    counts = arrays.get("counts")
+    if (counts is None or counts.dtype.kind not in "iu" or counts.shape != (v,) or (counts < 0).any()
+            or (np.diff(counts) > 0).any()):
+        raise bad(f"counts must be {v} non-negative integers in descending order")
+    uses_ns = settings.negative > 0 or settings.softmax
+    expected = {"w_in": v, "w_out_ns": v if uses_ns else 0, "w_out_hs": max(v - 1, 0) if settings.hs else 0}
+    matrices = []
+    for name, rows in expected.items():
+        w = arrays.get(name)
+        if w is None or w.dtype != np.float32 or w.shape != (rows, d):
+            got = "missing" if w is None else f"{w.dtype} {w.shape}"
+            raise bad(f"{name} must be float32 ({rows}, {d}) for {v} words, got {got}")
+        if not np.isfinite(w).all():
+            raise bad(f"{name} holds non-finite values (NaN or inf)")
+        matrices.append(w)
+    return (settings, words, counts.astype(np.int64), *matrices)
 
 __all__ = ["Word2Vec"]
