@@ -84,3 +84,24 @@ def test_keyboard_interrupt_stops_the_threads_and_leaves_the_model_consistent(sa
     assert np.abs(after[:256] - before[:256]).max() > 1e-3 and np.isfinite(after).all()
     time.sleep(0.5)
     assert np.array_equal(model.wv.vectors, after)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_divergence_stops_training_with_a_clear_error(workers, demo_sentences):
+    from w2v.errors import TrainingDivergedError
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1 at learning rate .*lower alpha"):
+        Word2Vec(demo_sentences[:5000], vector_size=16, min_count=2, alpha=5.0, workers=workers, epochs=3,
+                 progress=False)
+    model = Word2Vec(vector_size=16, min_count=2, workers=workers, epochs=1, progress=False)
+    model.build_vocab(demo_sentences[:5000])
+    model.wv.vectors[len(model.wv) - 1, 0] = np.inf  # a bad custom initialisation of a rare word
+    with pytest.raises(FloatingPointError, match="became NaN or infinite in epoch 1"):
+        model.train(demo_sentences[:5000])
+
+
+def test_cli_reports_divergence_without_a_traceback(tmp_path, demo_file):
+    from w2v.cli import main
+    out = tmp_path / "v.txt"
+    rc = main(["train", "-train", str(demo_file), "-output", str(out), "-alpha", "5", "-size", "8", "-iter", "1",
+               "-threads", "1", "-min-count", "2"])
+    assert rc != 0 and not out.exists()

@@ -23,10 +23,14 @@ draws new numbers.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 
+import numpy as np
+
 from .backends.threads import HOT_ROWS, ThreadsBackend
+from .errors import TrainingDivergedError
 from .plan import UNIT_WORDS, Plan
 
 logger = logging.getLogger(__name__)
@@ -61,6 +65,12 @@ class _Progress:
             self.bar.close()
 
 
+def _diverged(what, e: int, lr: float) -> TrainingDivergedError:
+    return TrainingDivergedError(
+        f"training diverged: {what} became NaN or infinite in epoch {e + 1} at learning rate {lr:.6g}; "
+        f"lower alpha (or check a custom initialisation)")
+
+
 def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers: int,
           start_alpha: float, end_alpha: float, seed: int, first_epoch: int = 0, on_epoch_begin=None,
           on_epoch_end=None, progress: bool | None = None, chunk_words: int = UNIT_WORDS,
@@ -86,6 +96,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
 
             def on_result(unit, result):
                 raw, eff, loss, n_pred = result
+                if not math.isfinite(loss):
+                    raise _diverged("the loss", e, unit.lr0)
                 stats["raw_words"] += int(raw)
                 stats["effective_words"] += int(eff)
                 stats["loss"] += float(loss)
@@ -97,6 +109,9 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                            stats["loss"] / max(stats["predictions"], 1), e)
 
             backend.run(plan.units(e), on_result, poll)
+            for w in (w_in, w_out_hs, w_out_ns):  # a few ms per epoch for millions of rows
+                if not np.isfinite(w).all():
+                    raise _diverged("the weights", e, lr[0])
             stats["seconds"] = time.perf_counter() - t0
             all_stats.append(stats)
             logger.info("epoch %d: %d words read, %d kept, loss %.4f per prediction, %.1f s (%.0f words/s)",
