@@ -235,3 +235,21 @@ def test_hand_written_file_agrees_with_gensim(questions, kwargs):
     assert ours[0] == pytest.approx(theirs[0], abs=1e-12)
     assert [(len(s["correct"]), len(s["incorrect"])) for s in ours[1]] == \
            [(len(s["correct"]), len(s["incorrect"])) for s in theirs[1]]
+
+
+def test_compressed_question_and_pair_files(questions, tmp_path):
+    import bz2
+    import gzip
+    kv = planted_kv()
+    with gzip.open(tmp_path / "q.txt.gz", "wb") as f:
+        f.write(questions.read_bytes())
+    assert kv.evaluate_word_analogies(tmp_path / "q.txt.gz") == kv.evaluate_word_analogies(questions)
+    pairs = "athens\tgreece\t9\r\nathens\tberlin\t2\r\nquick\tslow\t5\r\nrome\titaly\t8\r\n"
+    (tmp_path / "p.txt").write_text(pairs, newline="")
+    with bz2.open(tmp_path / "p.txt.bz2", "wb") as f:
+        f.write(pairs.encode())
+    assert kv.evaluate_word_pairs(tmp_path / "p.txt.bz2") == kv.evaluate_word_pairs(tmp_path / "p.txt")
+    with pytest.raises(FileNotFoundError, match="analogies file not found: .*nope"):
+        kv.evaluate_word_analogies(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="word pairs file not found: .*nope"):
+        kv.evaluate_word_pairs(tmp_path / "nope")

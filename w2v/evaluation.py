@@ -13,6 +13,7 @@ The bundled sets live in w2v/data (see SOURCES.md); `data_path(name)` finds them
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .corpus import open_binary
 from .vectors import top_k
 
 logger = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ class _Questions:
 
 def _read_questions(path, ok, fold):
     names, rows, section, words, skipped, unknown = [], [], [], [], [], []
-    with open(path, "rb") as f:
+    with open_binary(path, "analogies") as f:
         for line_no, raw in enumerate(f, 1):
             line = raw.decode("utf-8")
             if line.startswith(": "):
@@ -138,7 +140,7 @@ def evaluate_word_analogies(kv, analogies=None, restrict_vocab=300000, case_inse
                             dummy4unknown=False, method="add"):
     """Accuracy on an analogy file (": section" lines, then "a b c expected" lines).
 
-    analogies: path, default the bundled questions-words.txt. method: "add" (3CosAdd, gensim's
+    analogies: path (plain, .gz or .bz2), default the bundled questions-words.txt. method: "add" (3CosAdd, gensim's
     answers exactly) or "mul" (3CosMul). dummy4unknown: count skipped questions as incorrect.
 
     Returns gensim's shape `(accuracy, sections)`: `sections` is a list of dicts
@@ -193,7 +195,7 @@ def evaluate_word_analogies(kv, analogies=None, restrict_vocab=300000, case_inse
 # ---------------------------------------------------------------- word pairs
 def _read_pairs(path, delimiter, encoding, fold):
     pairs, bad = [], 0
-    with open(path, encoding=encoding) as f:
+    with io.TextIOWrapper(open_binary(path, "word pairs"), encoding=encoding) as f:
         for line_no, line in enumerate(f, 1):
             if not line or line.startswith("#"):
                 continue
@@ -234,7 +236,7 @@ def evaluate_word_pairs(kv, pairs=None, delimiter="\t", encoding="utf8", restric
                         case_insensitive=True, dummy4unknown=False):
     """Correlation of cosine similarities with human scores ("word1 word2 score" lines).
 
-    pairs: path, default the bundled wordsim353.tsv; "#" lines are comments; fields split by
+    pairs: path (plain, .gz or .bz2), default the bundled wordsim353.tsv; "#" lines are comments; fields split by
     `delimiter`, or by whitespace when that does not give 3. Returns gensim's shape
     `((pearson, p_value), (spearman, p_value), oov_ratio_percent)`.
     """
