@@ -80,3 +80,23 @@ def test_only_corpus_opens_compressed_files_for_reading():
                     and isinstance(node.func.value, ast.Name):
                 call = f"{node.func.value.id}.{node.func.attr}"
                 assert call not in ("gzip.open", "bz2.open"), f"{path.name} calls {call}"
+
+
+def test_corpus_imports_nothing_of_ours_and_formats_only_corpus():
+    """The opener's home is a ground module, so its readers can import it without cycles."""
+    import ast
+
+    from w2v import formats
+
+    def ours(module):
+        found = set()
+        for node in ast.walk(ast.parse(open(module.__file__).read())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("w2v")):
+                base = (node.module or "").removeprefix("w2v").lstrip(".")
+                found |= {base} if base else {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("w2v")}
+        return found
+
+    assert ours(corpus) == set()
+    assert ours(formats) == {"corpus"}
