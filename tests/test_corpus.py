@@ -51,3 +51,52 @@ def test_missing_file_and_bad_arguments(tmp_path):
         list(corpus.iter_sentences(["a sentence as a string"]))
     with pytest.raises(ValueError, match="no files"):
         corpus.corpus_files(tmp_path)
+
+
+def test_open_binary_names_the_path_and_what_it_is(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"vectors file not found: .*nope\.txt\.gz"):
+        corpus.open_binary(tmp_path / "nope.txt.gz", "vectors")
+    with pytest.raises(IsADirectoryError, match=f"corpus path is a directory: {tmp_path}"):
+        corpus.open_binary(tmp_path)
+    with gzip.open(tmp_path / "a.gz", "wb") as f:
+        f.write(b"x y\n")
+    with bz2.open(tmp_path / "a.bz2", "wb") as f:
+        f.write(b"x y\n")
+    (tmp_path / "a").write_bytes(b"x y\n")
+    for name in ("a", "a.gz", "a.bz2"):
+        with corpus.open_binary(tmp_path / name) as f:
+            assert f.read() == b"x y\n"
+
+
+def test_only_corpus_opens_compressed_files_for_reading():
+    """One opener: every other module reads .gz/.bz2 through corpus.open_binary."""
+    import ast
+    import pathlib
+    for path in pathlib.Path(corpus.__file__).parent.glob("*.py"):
+        if path.name == "corpus.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name):
+                call = f"{node.func.value.id}.{node.func.attr}"
+                assert call not in ("gzip.open", "bz2.open"), f"{path.name} calls {call}"
+
+
+def test_corpus_imports_nothing_of_ours_and_formats_only_corpus():
+    """The opener's home is a ground module, so its readers can import it without cycles."""
+    import ast
+
+    from w2v import formats
+
+    def ours(module):
+        found = set()
+        for node in ast.walk(ast.parse(open(module.__file__).read())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("w2v")):
+                base = (node.module or "").removeprefix("w2v").lstrip(".")
+                found |= {base} if base else {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("w2v")}
+        return found
+
+    assert ours(corpus) == set()
+    assert ours(formats) == {"corpus"}

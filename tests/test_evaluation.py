@@ -217,7 +217,7 @@ def test_word_pairs_agree_with_gensim(kv_and_gensim, name, dummy4unknown):
 
 def test_evaluate_summary_and_table(kv_and_gensim):
     kv, _ = kv_and_gensim
-    result = evaluation.evaluate(kv, restrict_vocab=3000)
+    result = evaluation.evaluate(kv.get_normed_vectors(), kv.index_to_key, restrict_vocab=3000)
     assert result["analogies"]["answered"] + result["analogies"]["skipped"] == 19544
     assert [os.path.basename(p["file"]) for p in result["pairs"]] == list(evaluation.PAIRS)
     table = evaluation.format_table(result)
@@ -235,3 +235,115 @@ def test_hand_written_file_agrees_with_gensim(questions, kwargs):
     assert ours[0] == pytest.approx(theirs[0], abs=1e-12)
     assert [(len(s["correct"]), len(s["incorrect"])) for s in ours[1]] == \
            [(len(s["correct"]), len(s["incorrect"])) for s in theirs[1]]
+
+
+def test_compressed_question_and_pair_files(questions, tmp_path):
+    import bz2
+    import gzip
+    kv = planted_kv()
+    with gzip.open(tmp_path / "q.txt.gz", "wb") as f:
+        f.write(questions.read_bytes())
+    assert kv.evaluate_word_analogies(tmp_path / "q.txt.gz") == kv.evaluate_word_analogies(questions)
+    pairs = "athens\tgreece\t9\r\nathens\tberlin\t2\r\nquick\tslow\t5\r\nrome\titaly\t8\r\n"
+    (tmp_path / "p.txt").write_text(pairs, newline="")
+    with bz2.open(tmp_path / "p.txt.bz2", "wb") as f:
+        f.write(pairs.encode())
+    assert kv.evaluate_word_pairs(tmp_path / "p.txt.bz2") == kv.evaluate_word_pairs(tmp_path / "p.txt")
+    with pytest.raises(FileNotFoundError, match="analogies file not found: .*nope"):
+        kv.evaluate_word_analogies(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="word pairs file not found: .*nope"):
+        kv.evaluate_word_pairs(tmp_path / "nope")
+
+
+# ---------------------------------------------------------------- arrays in, one analogy arithmetic
+def _our_imports(module_file):
+    """Modules of ours that a source file imports, at any depth (function-level imports too)."""
+    import ast
+    found = set()
+    for node in ast.walk(ast.parse(open(module_file).read())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and not (node.module or "").startswith("w2v"):
+                continue
+            base = (node.module or "").removeprefix("w2v").lstrip(".")
+            found |= {base} if base else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.removeprefix("w2v.") for a in node.names if a.name.startswith("w2v")}
+    return found
+
+
+def test_evaluation_imports_only_ground_modules():
+    """evaluation takes arrays and a lookup: vectors imports it, never the other way round."""
+    from w2v import vectors
+    ours = _our_imports(evaluation.__file__)
+    assert "vectors" not in ours
+    assert ours <= {"config", "kernels", "huffman", "sampling", "corpus"}, ours
+    assert "evaluation" in _our_imports(vectors.__file__)
+
+
+def unit_rows(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def test_cos_add_scores_equal_brute_force():
+    rng = np.random.default_rng(5)
+    n, d, b, t = 300, 16, 6, 4
+    candidates = unit_rows(rng.standard_normal((n, d))).astype(np.float32)
+    terms = unit_rows(rng.standard_normal((b, t, d))).astype(np.float32)
+    weights = rng.choice([-1.0, 1.0], (b, t)) * rng.uniform(0.2, 2.0, (b, t))
+    got = evaluation.cos_add_scores(candidates, terms, weights)
+    assert got.shape == (b, n) and got.dtype == np.float32
+    c64 = candidates.astype(np.float64)
+    for i in range(b):
+        q = sum(weights[i, j] * terms[i, j].astype(np.float64) for j in range(t))
+        want = [c @ q / (np.linalg.norm(c) * np.linalg.norm(q)) for c in c64]
+        np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-6)
+        assert evaluation.top_k(got[i:i + 1], 10)[0].tolist() == np.argsort(want)[::-1][:10].tolist()
+    # one weight vector (T,) for all queries; a zero sum scores 0, not NaN
+    same = evaluation.cos_add_scores(candidates, terms, weights[0])
+    np.testing.assert_allclose(same[0], got[0], rtol=1e-6, atol=1e-7)
+    zero = evaluation.cos_add_scores(candidates, np.stack([terms[:1, 0]] * 2, axis=1), (1, -1))
+    assert np.all(zero == 0)
+
+
+def test_cos_mul_scores_equal_brute_force():
+    rng = np.random.default_rng(6)
+    n, d, b = 300, 16, 6
+    candidates = unit_rows(rng.standard_normal((n, d)))
+    positive = unit_rows(rng.standard_normal((b, 2, d)))
+    negative = unit_rows(rng.standard_normal((b, 2, d)))
+    # query 0's negatives are nearly equal and candidate 0 nearly opposite both: the 1e-6
+    # below then outweighs their product (a missing 1e-6 multiplies that score by ~40)
+    negative[0, 1] = unit_rows(negative[0, 0] + 0.05 * rng.standard_normal(d))
+    candidates[0] = unit_rows(-(negative[0, 0] + negative[0, 1]))
+    candidates, positive, negative = (x.astype(np.float32) for x in (candidates, positive, negative))
+
+    def brute(pos, neg):
+        out = np.empty((b, n))
+        for i in range(b):
+            for k, c in enumerate(candidates.astype(np.float64)):
+                above = np.prod([(1 + c @ p) / 2 for p in pos[i].astype(np.float64)])
+                below = np.prod([(1 + c @ m) / 2 for m in neg[i].astype(np.float64)])
+                out[i, k] = above / (below + 1e-6)
+        return out
+
+    for neg in (negative, negative[:, :1], negative[:, :0]):
+        got = evaluation.cos_mul_scores(candidates, positive, neg)
+        assert got.shape == (b, n) and got.dtype == np.float32
+        np.testing.assert_allclose(got, brute(positive, neg), rtol=2e-3)
+    assert evaluation.cos_mul_scores(candidates, positive, negative)[0, 0] > 0.01
+
+
+def test_functions_take_arrays_and_a_lookup(questions, tmp_path):
+    kv = planted_kv()
+    normed, keys = kv.get_normed_vectors(), kv.index_to_key
+    assert evaluation.evaluate_word_analogies(normed, keys, questions, method="mul") == \
+        kv.evaluate_word_analogies(questions, method="mul")
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("athens\tgreece\t9\nathens\tberlin\t2\nquick\tslow\t5\nrome\titaly\t8\n")
+    assert evaluation.evaluate_word_pairs(normed, keys, pairs) == kv.evaluate_word_pairs(pairs)
+    with pytest.raises(ValueError, match="unit-normalised"):
+        evaluation.evaluate_word_analogies(kv.vectors, keys, questions)
+    with pytest.raises(ValueError, match="unit-normalised"):
+        evaluation.evaluate_word_pairs(kv.vectors, keys, pairs)
+    with pytest.raises(ValueError, match=r"must be \(48, d\) for 48 words"):
+        evaluation.evaluate_word_analogies(normed[:-1], keys, questions)

@@ -181,7 +181,7 @@ def cmd_eval(args):
             raise FileNotFoundError(f"evaluation file not found: {path}")
     kv = load_vectors(args.vectors)
     result = evaluation.evaluate(
-        kv, analogies=False if args.no_analogies else args.analogies, pairs=args.pairs,
+        kv.get_normed_vectors(), kv.index_to_key, analogies=False if args.no_analogies else args.analogies, pairs=args.pairs,
         restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive,
         method="mul" if args.mul else "add")
     print(evaluation.to_json(result) if args.json else evaluation.format_table(result))

@@ -19,11 +19,20 @@ MAX_SENTENCE_LENGTH = 10_000
 BLOCK_BYTES = 1 << 20
 
 
-def open_binary(path):
-    """Open a plain, .gz or .bz2 file for binary reading (FileNotFoundError with the path)."""
+COMPRESSED_SUFFIXES = (".gz", ".bz2")
+
+
+def open_binary(path, what="corpus"):
+    """Open a plain, .gz or .bz2 file for binary reading: every reader of ours goes through here.
+
+    A missing path or a directory raises FileNotFoundError / IsADirectoryError naming the path
+    and what it was meant to be ("corpus", "vectors", ...).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"corpus file not found: {path}")
+        raise FileNotFoundError(f"{what} file not found: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{what} path is a directory: {path}")
     if path.endswith(".gz"):
         return gzip.open(path, "rb")
     if path.endswith(".bz2"):

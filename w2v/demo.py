@@ -35,6 +35,6 @@ def run(output="demo-vectors.txt", workers=2, epochs=5, out=print) -> int:
         if q in model.wv:
             near = ", ".join(f"{w} {s:.2f}" for w, s in model.wv.most_similar(q, topn=6))
             out(f"  {q:8} {near}")
-    (_, _), (rho, _), oov = evaluation.evaluate_word_pairs(model.wv, evaluation.data_path("wordsim353.tsv"))
+    (_, _), (rho, _), oov = model.wv.evaluate_word_pairs(evaluation.data_path("wordsim353.tsv"))
     out(f"WordSim-353 Spearman: {rho:.3f} ({oov:.1f}% of pairs out of vocabulary)")
     return 0

@@ -1,8 +1,13 @@
 """Evaluation: word analogies (questions-words) and word-pair similarity (WordSim-353, SimLex-999).
 
-The answers are gensim's (`KeyedVectors.evaluate_word_analogies` / `evaluate_word_pairs`), but
-all analogy questions are answered in blocks of matrix products instead of one most_similar
-call each. gensim's rules, kept exactly:
+The functions take arrays and a lookup, never a KeyedVectors: `normed`, the unit-normalised
+float32 (V, d) matrix (`KeyedVectors.get_normed_vectors()`), and `index_to_key`, its V words in
+order. `KeyedVectors.evaluate_word_analogies` / `evaluate_word_pairs` call them. The analogy
+arithmetic (`cos_add_scores`, `cos_mul_scores`, `top_k`) lives here too and is what
+`KeyedVectors.most_similar` / `most_similar_cosmul` use.
+
+The answers are gensim's, but all analogy questions are answered in blocks of matrix products
+instead of one most_similar call each. gensim's rules, kept exactly:
 - only the first `restrict_vocab` words count; with case_insensitive, words are compared
   upper-cased and a folded word means its first (most frequent) spelling;
 - a question with any word outside that vocabulary is skipped (counted in `skipped`);
@@ -13,6 +18,7 @@ The bundled sets live in w2v/data (see SOURCES.md); `data_path(name)` finds them
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .vectors import top_k
+from .corpus import open_binary
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +46,74 @@ def data_path(name):
     return path
 
 
-def _vocabulary(kv, restrict_vocab, case_insensitive):
+def _vocabulary(index_to_key, restrict_vocab, case_insensitive):
     """(folded word -> row of its first spelling, canon (R,) row of each row's first spelling)."""
-    keys = kv.index_to_key[:restrict_vocab or None]
+    keys = index_to_key[:restrict_vocab or None]
     fold = str.upper if case_insensitive else (lambda w: w)
     ok = {}
     canon = np.empty(len(keys), dtype=np.int64)
     for i, key in enumerate(keys):
         canon[i] = ok.setdefault(fold(key), i)
     return ok, canon, fold
+
+
+def _check_unit(normed, index_to_key, rows=None):
+    """ValueError unless `normed` matches `index_to_key` and its `rows` (default all) are unit
+    length or zero: raw vectors would give plausible but wrong answers."""
+    if normed.ndim != 2 or len(normed) != len(index_to_key):
+        raise ValueError(f"normed must be ({len(index_to_key)}, d) for {len(index_to_key)} words, "
+                         f"got shape {normed.shape}")
+    sample = normed if rows is None else normed[rows]
+    n = np.sqrt(np.einsum("ij,ij->i", sample, sample, dtype=np.float64))
+    if not np.all((np.abs(n - 1) < 1e-3) | (n == 0)):
+        raise ValueError("normed must hold unit-normalised rows "
+                         "(KeyedVectors.get_normed_vectors()), not raw vectors")
+
+
+# ---------------------------------------------------------------- analogy arithmetic
+def top_k(scores, k):
+    """Indices of the k largest entries of each row of `scores` (B, n), best first: (B, min(k, n))."""
+    n = scores.shape[1]
+    k = min(k, n)
+    if k <= 0:
+        return np.empty((scores.shape[0], 0), dtype=np.int64)
+    if k < n:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.broadcast_to(np.arange(n), scores.shape).copy()
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def cos_add_scores(candidates, terms, weights):
+    """3CosAdd (Mikolov et al. 2013): cosine of each candidate with the weighted sum of the terms.
+
+    candidates: float32 (n, d) unit rows. terms: (B, T, d), each query's vectors (unit vectors
+    of words, for gensim's answers); weights: (T,) or (B, T), +1 positive, -1 negative.
+    Returns float32 (B, n). The sum is normalised in float64 (so gensim's division by the sum
+    of |weights| changes nothing); a zero sum stays zero and scores 0 everywhere.
+    """
+    weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), terms.shape[:2])
+    total = np.einsum("bt,btd->bd", weights, terms.astype(np.float64, copy=False))
+    norm = np.linalg.norm(total, axis=1, keepdims=True)
+    query = (total / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+    return query @ candidates.T
+
+
+def cos_mul_scores(candidates, positive, negative):
+    """3CosMul (Levy and Goldberg 2014): the product of the positive cosines over the product of
+    the negative ones (plus 1e-6), each cosine shifted to [0, 1] as (1 + cos) / 2.
+
+    candidates: float32 (n, d) unit rows; positive (B, P, d) and negative (B, N, d) unit
+    vectors (N may be 0: the denominator is then 1 + 1e-6, as gensim's). Returns float32 (B, n).
+    """
+    def product(vectors):
+        out = np.ones((vectors.shape[0], len(candidates)), dtype=np.float32)
+        for j in range(vectors.shape[1]):
+            out *= (1 + vectors[:, j].astype(np.float32, copy=False) @ candidates.T) / 2
+        return out
+
+    return product(positive) / (product(negative) + np.float32(1e-6))
 
 
 # ---------------------------------------------------------------- analogies
@@ -64,7 +129,7 @@ class _Questions:
 
 def _read_questions(path, ok, fold):
     names, rows, section, words, skipped, unknown = [], [], [], [], [], []
-    with open(path, "rb") as f:
+    with open_binary(path, "analogies") as f:
         for line_no, raw in enumerate(f, 1):
             line = raw.decode("utf-8")
             if line.startswith(": "):
@@ -105,14 +170,10 @@ def _answer(normed, canon, rows, method):
         a, b, c = (rows[start: start + block, j] for j in range(3))
         if method == "add":
             # gensim: cosine with the normalised mean of b + c - a over unit vectors
-            q = normed[b] + normed[c] - normed[a]
-            q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), np.float32(1e-30))
-            scores = q @ normed.T
+            scores = cos_add_scores(normed, normed[rows[start: start + block, [1, 2, 0]]], (1, 1, -1))
         else:
-            # 3CosMul, cosines shifted to [0, 1] as gensim's most_similar_cosmul
-            scores = (1 + normed[b] @ normed.T) / 2
-            scores *= (1 + normed[c] @ normed.T) / 2
-            scores /= (1 + normed[a] @ normed.T) / 2 + 1e-6
+            scores = cos_mul_scores(normed, normed[rows[start: start + block, 1:3]],
+                                    normed[rows[start: start + block, :1]])
         here = np.arange(len(a))
         for col in (a, b, c):
             scores[here, col] = -np.inf
@@ -134,11 +195,14 @@ def _tally(correct, incorrect):
             "accuracy": correct / total if total else 0.0}
 
 
-def evaluate_word_analogies(kv, analogies=None, restrict_vocab=300000, case_insensitive=True,
-                            dummy4unknown=False, method="add"):
+def evaluate_word_analogies(normed, index_to_key, analogies=None, restrict_vocab=300000,
+                            case_insensitive=True, dummy4unknown=False, method="add"):
     """Accuracy on an analogy file (": section" lines, then "a b c expected" lines).
 
-    analogies: path, default the bundled questions-words.txt. method: "add" (3CosAdd, gensim's
+    normed: float32 (V, d) unit rows of the words `index_to_key` (a list of V words, most
+    frequent first).
+
+    analogies: path (plain, .gz or .bz2), default the bundled questions-words.txt. method: "add" (3CosAdd, gensim's
     answers exactly) or "mul" (3CosMul). dummy4unknown: count skipped questions as incorrect.
 
     Returns gensim's shape `(accuracy, sections)`: `sections` is a list of dicts
@@ -150,9 +214,10 @@ def evaluate_word_analogies(kv, analogies=None, restrict_vocab=300000, case_inse
     if method not in ("add", "mul"):
         raise ValueError(f"method must be 'add' (3CosAdd) or 'mul' (3CosMul), got {method!r}")
     path = os.fspath(analogies) if analogies is not None else data_path(ANALOGIES)
-    ok, canon, fold = _vocabulary(kv, restrict_vocab, case_insensitive)
+    ok, canon, fold = _vocabulary(index_to_key, restrict_vocab, case_insensitive)
+    _check_unit(normed, index_to_key, slice(len(canon)))
     qs = _read_questions(path, ok, fold)
-    normed = kv.get_normed_vectors()[: len(canon)]
+    normed = normed[: len(canon)]
     preds = _answer(normed, canon, qs.rows, method) if len(qs.rows) else np.empty(0, np.int64)
     right = preds == qs.rows[:, 3]
 
@@ -193,7 +258,7 @@ def evaluate_word_analogies(kv, analogies=None, restrict_vocab=300000, case_inse
 # ---------------------------------------------------------------- word pairs
 def _read_pairs(path, delimiter, encoding, fold):
     pairs, bad = [], 0
-    with open(path, encoding=encoding) as f:
+    with io.TextIOWrapper(open_binary(path, "word pairs"), encoding=encoding) as f:
         for line_no, line in enumerate(f, 1):
             if not line or line.startswith("#"):
                 continue
@@ -210,19 +275,19 @@ def _read_pairs(path, delimiter, encoding, fold):
     return pairs, bad
 
 
-def _pair_similarities(kv, path, delimiter, encoding, restrict_vocab, case_insensitive,
-                       dummy4unknown):
+def _pair_similarities(normed, index_to_key, path, delimiter, encoding, restrict_vocab,
+                       case_insensitive, dummy4unknown):
     """(human scores, model cosines, number of pairs with unknown words) of a pairs file."""
-    ok, _, fold = _vocabulary(kv, restrict_vocab, case_insensitive)
+    ok, _, fold = _vocabulary(index_to_key, restrict_vocab, case_insensitive)
     read, _ = _read_pairs(path, delimiter, encoding, fold)
     known = [(ok[a], ok[b], s) for a, b, s in read if a in ok and b in ok]
     oov = len(read) - len(known)
     gold = [s for _, _, s in known]
     model = []
     if known:
-        normed = kv.get_normed_vectors()
         ia = np.array([a for a, _, _ in known])
         ib = np.array([b for _, b, _ in known])
+        _check_unit(normed, index_to_key, np.concatenate([ia, ib]))
         model = (normed[ia] * normed[ib]).sum(axis=1).astype(np.float64).tolist()
     if dummy4unknown:
         gold += [s for a, b, s in read if a not in ok or b not in ok]
@@ -230,19 +295,21 @@ def _pair_similarities(kv, path, delimiter, encoding, restrict_vocab, case_insen
     return gold, model, oov
 
 
-def evaluate_word_pairs(kv, pairs=None, delimiter="\t", encoding="utf8", restrict_vocab=300000,
-                        case_insensitive=True, dummy4unknown=False):
+def evaluate_word_pairs(normed, index_to_key, pairs=None, delimiter="\t", encoding="utf8",
+                        restrict_vocab=300000, case_insensitive=True, dummy4unknown=False):
     """Correlation of cosine similarities with human scores ("word1 word2 score" lines).
 
-    pairs: path, default the bundled wordsim353.tsv; "#" lines are comments; fields split by
+    normed, index_to_key: as in evaluate_word_analogies.
+
+    pairs: path (plain, .gz or .bz2), default the bundled wordsim353.tsv; "#" lines are comments; fields split by
     `delimiter`, or by whitespace when that does not give 3. Returns gensim's shape
     `((pearson, p_value), (spearman, p_value), oov_ratio_percent)`.
     """
     from scipy import stats
 
     path = os.fspath(pairs) if pairs is not None else data_path(PAIRS[0])
-    gold, model, oov = _pair_similarities(kv, path, delimiter, encoding, restrict_vocab,
-                                          case_insensitive, dummy4unknown)
+    gold, model, oov = _pair_similarities(normed, index_to_key, path, delimiter, encoding,
+                                          restrict_vocab, case_insensitive, dummy4unknown)
     if len(gold) < 2:
         raise ValueError(f"{path}: {len(gold)} similarity judgements with known words, "
                          f"need at least 2 ({oov} pairs with unknown words)")
@@ -254,19 +321,20 @@ def evaluate_word_pairs(kv, pairs=None, delimiter="\t", encoding="utf8", restric
 
 
 # ---------------------------------------------------------------- everything at once
-def evaluate(kv, analogies=None, pairs=None, restrict_vocab=300000, case_insensitive=True,
-             method="add"):
+def evaluate(normed, index_to_key, analogies=None, pairs=None, restrict_vocab=300000,
+             case_insensitive=True, method="add"):
     """All evaluations as one JSON-ready dict (what `w2v eval` prints).
 
+    normed, index_to_key: as in evaluate_word_analogies.
     analogies: a path, default the bundled questions-words.txt, or False for none. pairs: paths,
     default the bundled WordSim-353 and SimLex-999.
     """
-    result = {"vocabulary": len(kv), "restrict_vocab": restrict_vocab, "analogies": None,
+    result = {"vocabulary": len(index_to_key), "restrict_vocab": restrict_vocab, "analogies": None,
               "pairs": []}
     if analogies is not False:
         path = analogies if analogies is not None else data_path(ANALOGIES)
         accuracy, sections = evaluate_word_analogies(
-            kv, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+            normed, index_to_key, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
             method=method)
         total = sections[-1]
         result["analogies"] = {
@@ -279,15 +347,15 @@ def evaluate(kv, analogies=None, pairs=None, restrict_vocab=300000, case_insensi
         }
     for path in (pairs if pairs is not None else [data_path(p) for p in PAIRS]):
         entry = {"file": os.fspath(path)}
-        gold, _, oov = _pair_similarities(kv, path, "\t", "utf8", restrict_vocab,
-                                          case_insensitive, False)
+        gold, _, oov = _pair_similarities(normed, index_to_key, path, "\t", "utf8",
+                                          restrict_vocab, case_insensitive, False)
         if len(gold) < 2:
             # a set the vectors do not cover is a result, not an error, in a summary
             entry.update(pearson=None, pearson_p=None, spearman=None, spearman_p=None,
                          oov_ratio=100.0 * oov / max(1, len(gold) + oov))
         else:
             (pr, pp), (sr, sp), oov = evaluate_word_pairs(
-                kv, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
+                normed, index_to_key, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
             entry.update(pearson=pr, pearson_p=pp, spearman=sr, spearman_p=sp, oov_ratio=oov)
         result["pairs"].append(entry)
     return result

@@ -30,6 +30,8 @@ import zipfile
 import numba
 import numpy as np
 
+from .corpus import COMPRESSED_SUFFIXES, open_binary
+
 logger = logging.getLogger(__name__)
 
 NATIVE_SUFFIX = ".npz"
@@ -76,7 +78,7 @@ def check_writable(path):
 
 # ---------------------------------------------------------------- format detection
 def _strip_compression(path: str) -> str:
-    for suffix in (".gz", ".bz2"):
+    for suffix in COMPRESSED_SUFFIXES:
         if path.endswith(suffix):
             return path[: -len(suffix)]
     return path
@@ -101,7 +103,7 @@ def sniff_format(path):
     a binary row's raw float32 bytes essentially never look like that.
     """
     path = os.fspath(path)
-    with _open_raw(path) as f:
+    with open_binary(path, "vectors") as f:
         head = f.read(1 << 16)
     if head.startswith(b"PK\x03\x04"):
         return "native"
@@ -129,26 +131,13 @@ def detect_format(path):
 
 
 # ---------------------------------------------------------------- word2vec format: reading
-def _open_raw(path):
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if path.endswith(".bz2"):
-        return bz2.open(path, "rb")
-    return open(path, "rb")
-
-
 @contextlib.contextmanager
 def _file_bytes(path):
     """The whole file as a bytes-like object: memory-mapped when plain, decompressed otherwise."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"vectors file not found: {path}")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"vectors path is a directory: {path}")
-    if path.endswith((".gz", ".bz2")):
-        with _open_raw(path) as f:
+    with open_binary(path, "vectors") as f:
+        if path.endswith(COMPRESSED_SUFFIXES):
             yield f.read()
-        return
-    with open(path, "rb") as f:
+            return
         if os.fstat(f.fileno()).st_size == 0:
             yield b""
             return

@@ -2,7 +2,9 @@
 
 Queries use the unit-normalised matrix, computed once and cached; assigning `vectors` drops the
 cache, and code that edits `vectors` in place calls `fill_norms(force=True)`. A batch of queries
-is one matrix product, and top-k is taken with argpartition, never a full sort.
+is one matrix product, and top-k is taken with argpartition, never a full sort. The analogy
+arithmetic (3CosAdd, 3CosMul, top-k) is `w2v.evaluation`'s, shared with the batched analogy
+evaluation; evaluation takes arrays and imports nothing of this module.
 """
 from __future__ import annotations
 
@@ -12,23 +14,10 @@ from numbers import Integral
 
 import numpy as np
 
-from . import formats
+from . import evaluation, formats
+from .evaluation import cos_add_scores, cos_mul_scores, top_k
 
 logger = logging.getLogger(__name__)
-
-
-def top_k(scores, k):
-    """Indices of the k largest entries of each row of `scores` (B, n), best first: (B, min(k, n))."""
-    n = scores.shape[1]
-    k = min(k, n)
-    if k <= 0:
-        return np.empty((scores.shape[0], 0), dtype=np.int64)
-    if k < n:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.broadcast_to(np.arange(n), scores.shape).copy()
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
 
 
 def _as_list(value):
@@ -148,18 +137,16 @@ class KeyedVectors:
 
     # ------------------------------------------------------------ similarity queries
     def _query(self, positive, negative):
-        """Unit query vector and the rows of the query words: gensim's weighted mean.
+        """The 3CosAdd terms (T, d), their weights (T,) and the rows of the query words.
 
         Words count as their unit vectors, given vectors as they are; (item, weight) pairs
-        override the default weight (1 positive, -1 negative).
+        override the default weight (1 positive, -1 negative), as in gensim.
         """
         items = [(p, 1.0) for p in _as_list(positive)] + [(n, -1.0) for n in _as_list(negative)]
         if not items:
             raise ValueError("cannot compute similarity with no input")
         normed = self.get_normed_vectors()
-        total = np.zeros(self.vector_size, dtype=np.float64)
-        weight_sum = 0.0
-        rows = []
+        terms, weights, rows = [], [], []
         for item, weight in items:
             if isinstance(item, tuple):
                 item, weight = item
@@ -172,13 +159,9 @@ class KeyedVectors:
                 row = self.get_index(item)
                 rows.append(row)
                 vec = normed[row]
-            total += weight * vec
-            weight_sum += abs(weight)
-        if weight_sum > 0:
-            total /= weight_sum
-        norm = np.linalg.norm(total)
-        query = (total / norm if norm > 0 else total).astype(np.float32)
-        return query, rows
+            terms.append(vec)
+            weights.append(weight)
+        return np.stack(terms), np.array(weights, dtype=np.float64), rows
 
     def _ranked(self, scores, exclude, topn):
         """[(word, score)] of the `topn` best of `scores` (V',) leaving out the rows `exclude`."""
@@ -197,9 +180,9 @@ class KeyedVectors:
         """
         if isinstance(topn, Integral) and topn < 1:
             return []
-        query, rows = self._query(positive, negative)
-        normed = self.get_normed_vectors()[:restrict_vocab or None]
-        scores = normed @ query
+        terms, weights, rows = self._query(positive, negative)
+        searched = self.get_normed_vectors()[:restrict_vocab or None]
+        scores = cos_add_scores(searched, terms[None], weights)[0]
         if not topn:
             return scores
         return self._ranked(scores, rows, int(topn))
@@ -252,12 +235,8 @@ class KeyedVectors:
             return normed[rows[-1]]
 
         pos = np.stack([unit(p) for p in positive]).astype(np.float32)
-        neg = np.stack([unit(n) for n in negative]).astype(np.float32) if negative else None
-        scores = np.prod((1 + searched @ pos.T) / 2, axis=1)
-        if neg is not None:
-            scores = scores / (np.prod((1 + searched @ neg.T) / 2, axis=1) + 1e-6)
-        else:
-            scores = scores / (1 + 1e-6)
+        neg = np.array([unit(n) for n in negative], dtype=np.float32).reshape(len(negative), self.vector_size)
+        scores = cos_mul_scores(searched, pos[None], neg[None])[0]
         if not topn:
             return scores
         return self._ranked(scores, rows, int(topn))
@@ -330,17 +309,15 @@ class KeyedVectors:
     def evaluate_word_analogies(self, analogies=None, restrict_vocab=300000, case_insensitive=True,
                                 dummy4unknown=False, method="add"):
         """gensim's analogy evaluation, batched: (accuracy, sections); see w2v.evaluation."""
-        from . import evaluation
         return evaluation.evaluate_word_analogies(
-            self, analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+            self.get_normed_vectors(), self.index_to_key, analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
             dummy4unknown=dummy4unknown, method=method)
 
     def evaluate_word_pairs(self, pairs=None, delimiter="\t", encoding="utf8", restrict_vocab=300000,
                             case_insensitive=True, dummy4unknown=False):
         """gensim's word-pair evaluation: ((pearson, p), (spearman, p), oov percent)."""
-        from . import evaluation
         return evaluation.evaluate_word_pairs(
-            self, pairs, delimiter=delimiter, encoding=encoding, restrict_vocab=restrict_vocab,
+            self.get_normed_vectors(), self.index_to_key, pairs, delimiter=delimiter, encoding=encoding, restrict_vocab=restrict_vocab,
             case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
 
     # ------------------------------------------------------------ files
