@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import threading
 import time
 
 import numpy as np
 
 from .backends.threads import HOT_ROWS, ThreadsBackend
 from .errors import TrainingDivergedError
-from .plan import UNIT_WORDS, Plan
+from .plan import UNIT_WORDS, Cursor, Plan
 
 logger = logging.getLogger(__name__)
 
@@ -74,24 +75,38 @@ def _diverged(what, e: int, lr: float) -> TrainingDivergedError:
 def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers: int,
           start_alpha: float, end_alpha: float, seed: int, first_epoch: int = 0, on_epoch_begin=None,
           on_epoch_end=None, progress: bool | None = None, chunk_words: int = UNIT_WORDS,
-          hot_rows: int = HOT_ROWS, shuffle: bool = True) -> list[dict]:
-    """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch.
+          hot_rows: int = HOT_ROWS, shuffle: bool = True, cursor: Cursor | None = None,
+          epoch_so_far: dict | None = None, checkpoint=None, checkpoint_every: float | None = None) -> list[dict]:
+    """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch trained.
 
     on_epoch_begin(e) and on_epoch_end(e, stats) are called with this call's epoch number e;
     stats is that epoch's dict (raw_words, effective_words, loss, predictions, seconds).
+
+    Checkpoints: checkpoint(cursor, stats_so_far) is called at a unit boundary, with every thread
+    stopped and the weights consistent, every `checkpoint_every` seconds, after the last epoch,
+    and when a KeyboardInterrupt stops the run (then the interrupt is raised again). Resuming:
+    the same arguments, with the checkpoint's `cursor` and `epoch_so_far` (the stats of the
+    cursor's epoch so far), train exactly the units after the cursor.
     """
     plan = Plan(corpus.bounds, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
                 shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words)
     backend = ThreadsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
                              max_units=plan.max_parallel_units(), hot_rows=hot_rows)
     bar = _Progress(max(plan.total_words, 1), progress)
+    pause = threading.Event()
+    last_checkpoint = [time.monotonic()]
+    start = cursor if cursor is not None else Cursor(0, 0)
     all_stats = []
     try:
-        for e in range(epochs):
-            if on_epoch_begin is not None:
+        for e in range(start.epoch, epochs):
+            resumed = e == start.epoch and start.units_done > 0
+            if on_epoch_begin is not None and not resumed:
                 on_epoch_begin(e)
             t0 = time.perf_counter()
-            stats = {"raw_words": 0, "effective_words": 0, "loss": 0.0, "predictions": 0}
+            stats = {"raw_words": 0, "effective_words": 0, "loss": 0.0, "predictions": 0, "seconds": 0.0}
+            if resumed and epoch_so_far:
+                stats.update(epoch_so_far)
+            seconds_before = stats["seconds"]
             lr = [plan.lr_at(e * plan.n_words)]
 
             def on_result(unit, result):
@@ -107,12 +122,30 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
             def poll():
                 bar.update(e * plan.n_words + stats["raw_words"], lr[0],
                            stats["loss"] / max(stats["predictions"], 1), e)
+                if checkpoint_every is not None and time.monotonic() - last_checkpoint[0] >= checkpoint_every:
+                    pause.set()
 
-            backend.run(plan.units(e), on_result, poll)
+            def save(units_done):
+                stats["seconds"] = seconds_before + time.perf_counter() - t0
+                checkpoint(Cursor(e, units_done), dict(stats))
+                last_checkpoint[0] = time.monotonic()
+
+            units = plan.units(e)
+            k = start.units_done if resumed else 0
+            while k < len(units):
+                pause.clear()
+                try:
+                    k += backend.run(units[k:], on_result, poll, pause)
+                except KeyboardInterrupt:
+                    if checkpoint is not None:
+                        save(k + backend.units_done)
+                    raise
+                if k < len(units):
+                    save(k)
             for w in (w_in, w_out_hs, w_out_ns):  # a few ms per epoch for millions of rows
                 if not np.isfinite(w).all():
                     raise _diverged("the weights", e, lr[0])
-            stats["seconds"] = time.perf_counter() - t0
+            stats["seconds"] = seconds_before + time.perf_counter() - t0
             all_stats.append(stats)
             logger.info("epoch %d: %d words read, %d kept, loss %.4f per prediction, %.1f s (%.0f words/s)",
                         e + 1, stats["raw_words"], stats["effective_words"],
@@ -120,6 +153,9 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                         stats["raw_words"] / max(stats["seconds"], 1e-9))
             if on_epoch_end is not None:
                 on_epoch_end(e, stats)
+            if checkpoint is not None and (e == epochs - 1 or pause.is_set()):
+                checkpoint(Cursor(e + 1, 0), None)
+                last_checkpoint[0] = time.monotonic()
     finally:
         bar.close()
     return all_stats

@@ -101,27 +101,36 @@ class ThreadsBackend:
         hot = hot_rows if spare_rows(len(tables.keep_prob), self.n_threads, cfg.softmax, hot_rows) else 0
         self.thread_args = _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot, self.n_threads)
         # the model's matrices and their extended copies, where extending needed a copy
+        self.units_done = 0  # units of the last run() trained (see run)
         self.copies = [(w, ext) for w, ext in zip((w_in, w_out_hs, w_out_ns), self.thread_args[0][:3])
                        if hot and len(w) and not np.may_share_memory(w, ext)]
 
-    def run(self, units, on_result, poll=None) -> None:
+    def run(self, units, on_result, poll=None, pause=None) -> int:
         """Train `units`; on_result(unit, (raw, effective, loss, n_predictions)) is called for each
         unit as it finishes, from its thread, one call at a time; poll() is called from the
-        calling thread every POLL_SECONDS while units run."""
+        calling thread every POLL_SECONDS while units run.
+
+        pause: a threading.Event; once it is set, no thread starts another unit. Returns k, the
+        number of units trained: units[:k], since threads take units in order and finish the ones
+        in hand (k < len(units) only when paused), so a checkpoint can be written at unit k.
+        The same k is left in `units_done`, also when the run ends by an exception.
+        """
         for w, ext in self.copies:  # the rows as the model holds them (a callback may have changed them)
             ext[:len(w)] = w
         next_unit = itertools.count()
         lock = threading.Lock()
         stop = threading.Event()
         errors = []
+        taken = [0] * self.n_threads  # per thread: 1 + the last unit it took
 
         def work(slot):
             w_in, w_out_hs, w_out_ns, tables, cfg = self.thread_args[slot]
             try:
-                while not stop.is_set():
+                while not stop.is_set() and not (pause is not None and pause.is_set()):
                     k = next(next_unit)
                     if k >= len(units):
                         return
+                    taken[slot] = k + 1
                     u = units[k]
                     result = kernels.train_chunk(self.ids, self.bounds, u.sents, w_in, w_out_hs, w_out_ns, tables,
                                                  cfg, u.lr0, u.lr1, np.uint64(u.seed))
@@ -146,10 +155,13 @@ class ThreadsBackend:
             for t in threads:  # each finishes the unit in hand; a second Ctrl-C stops the wait
                 t.join()
             self._copy_back()
+            self.units_done = min(max(taken), len(units))
             raise
         self._copy_back()
+        self.units_done = min(max(taken), len(units))
         if errors:
             raise errors[0]
+        return self.units_done
 
     def _copy_back(self):
         for w, ext in self.copies:
