@@ -6,9 +6,16 @@
 
 The corpus is read once: `build_vocab` counts the words and encodes the text to int32 ids in
 the same pass; `train` on the same corpus reuses those ids for every epoch.
+
+Every keyword of gensim 4's `Word2Vec`, `build_vocab` and `train` is either implemented, or
+listed in `GENSIM_KEYWORDS` below: accepted and ignored where it means nothing here, else
+accepted only with the value that is what w2v does (NotImplementedError for any other).
+Keywords that are neither raise TypeError, as Python does.
 """
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 import logging
 import os
@@ -29,6 +36,67 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _SETTING_NAMES = {f.name for f in fields(Settings)}
 
+IGNORED = "ignored"
+# gensim 4's keywords that w2v's signatures do not name, per method (for build_vocab, those of
+# prepare_vocab, which gensim's build_vocab passes its **kwargs to). Each maps to IGNORED and
+# why it means nothing here, or to (the value that is what w2v does, what to do instead): any
+# other value raises NotImplementedError. Implemented keywords are in the signatures; the
+# ignored ones that w2v always accepted (total_examples, total_words, progress_per) too.
+GENSIM_KEYWORDS = {
+    "__init__": {
+        "hashfxn": (IGNORED, "initial vectors are drawn from `seed`, no word is hashed"),
+        "null_word": (0, "w2v has no padding word"),
+        "trim_rule": (None, "drop the words from the sentences first, or use min_count / max_final_vocab"),
+        "sorted_vocab": (1, "the vocabulary is always sorted by descending count"),
+        "batch_words": (IGNORED, "the trainer sizes its own chunks; sentences are split at 10,000 "
+                                 "tokens, never truncated"),
+        "compute_loss": (IGNORED, "the loss is always computed (epoch_stats, get_latest_training_loss)"),
+        "comment": (IGNORED, "w2v keeps no lifecycle log"),
+        "shrink_windows": (True, "the window is always shrunk at random, as word2vec.c does"),
+    },
+    "build_vocab": {
+        "update": (False, "growing a trained model's vocabulary is the gensim drop-in issue (#25); to "
+                          "train on more text with this vocabulary call train(more), to add words "
+                          "build a new model on all the text"),
+        "keep_raw_vocab": (False, "w2v keeps no raw vocabulary (model.vocab has the kept words' counts)"),
+        "trim_rule": (None, "drop the words from the sentences first, or use min_count / max_final_vocab"),
+        "min_count": (None, "set min_count in Word2Vec(...)"),
+        "sample": (None, "set sample in Word2Vec(...)"),
+        "dry_run": (False, "w2v.vocab.scan and Vocab.from_counts give the counts without a model"),
+    },
+    "train": {
+        "word_count": (0, "each train() call decays its rate from start_alpha to end_alpha: set those"),
+        "queue_factor": (IGNORED, "w2v has no job queue: threads take chunks of the encoded corpus"),
+        "report_delay": (IGNORED, "progress is shown by Word2Vec(progress=...)"),
+        "compute_loss": (IGNORED, "the loss is always computed (epoch_stats, get_latest_training_loss)"),
+    },
+}
+
+
+def _check_gensim_keywords(method, given: dict, known) -> None:
+    """Raise TypeError for a keyword that is not gensim's either, NotImplementedError for a gensim
+    keyword with a value w2v does not implement; accept the rest (they change nothing)."""
+    table = GENSIM_KEYWORDS[method]
+    qualname = "Word2Vec()" if method == "__init__" else f"Word2Vec.{method}()"
+    for name, value in given.items():
+        if name not in table:
+            close = difflib.get_close_matches(name, [*known, *table], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{qualname} got an unexpected keyword argument {name!r}{hint}")
+        default, note = table[name]
+        if default is IGNORED:
+            continue
+        same = value is None if default is None else (
+            isinstance(value, (bool, int, float, np.integer, np.bool_)) and value == default)
+        if not same:
+            raise NotImplementedError(
+                f"{qualname}: gensim's {name}={value!r} is not implemented in w2v ({name}={default!r} "
+                f"is what w2v does): {note}")
+
+
+def _parameters(method) -> list:
+    return [p for p in inspect.signature(method).parameters if p not in ("self", "gensim_kwargs")]
+
 
 class Word2Vec:
     """word2vec: skip-gram (sg=1) or CBOW (sg=0) with negative sampling (negative=K),
@@ -37,12 +105,20 @@ class Word2Vec:
     Trained weights: `wv.vectors` (= w_in, the embeddings), `w_out_ns` (syn1neg) and
     `w_out_hs` (syn1). `epoch_stats` has one dict per trained epoch: raw_words,
     effective_words, loss (summed, float64), predictions and seconds.
+
+    The arguments up to cbow_mean may be given by position, in gensim's order; the rest are
+    keyword-only, so that a gensim call by position never lands on another parameter. gensim's
+    hashfxn, batch_words, compute_loss and comment are accepted and ignored; null_word=0,
+    trim_rule=None, sorted_vocab=1 and shrink_windows=True are what w2v does, other values
+    raise NotImplementedError (`GENSIM_KEYWORDS`).
     """
 
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
-                 min_count=5, max_vocab_size=None, max_final_vocab=None, sample=1e-3, seed=1,
-                 workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1,
-                 epochs=5, callbacks=(), softmax=False, batch_window=False, shuffle=True, progress=None):
+                 min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
+                 sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
+                 max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
+                 **gensim_kwargs):
+        _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
         self.settings = Settings(
             vector_size=vector_size, alpha=alpha, window=window, min_count=min_count,
             max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
@@ -84,13 +160,19 @@ class Word2Vec:
             return ("file", os.path.abspath(os.fspath(corpus_file)))
         return ("iterable", id(corpus_iterable))
 
-    def build_vocab(self, corpus_iterable=None, corpus_file=None, vocab_file=None, progress_per=None,
-                    **_gensim_only):
+    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, vocab_file=None, progress_per=None,
+                    **gensim_kwargs):
         """Count the words of a corpus (one pass, which also encodes it) and set up the weights.
 
         vocab_file: take the words and counts from a `word count` file instead (word2vec.c's
         -read-vocab); min_count and max_final_vocab still apply.
+
+        gensim's progress_per is accepted and ignored. update=True (growing the vocabulary of a
+        trained model) is not implemented yet and raises NotImplementedError, as do
+        keep_raw_vocab=True, trim_rule, dry_run=True and prepare_vocab's min_count / sample
+        (set those in Word2Vec()): a model is never reset by a keyword it did not understand.
         """
+        _check_gensim_keywords("build_vocab", gensim_kwargs, _BUILD_VOCAB_PARAMETERS)
         s = self.settings
         source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
         result = scan(source, max_vocab_size=s.max_vocab_size)
@@ -174,16 +256,18 @@ class Word2Vec:
         corpus = encode(scan(source), self.vocab)
         if corpus.n_words == 0:
             raise ValueError("the corpus has no words of the vocabulary")
-        self._corpus = (key, corpus)
+        self._corpus = (self._source_key(corpus_iterable, corpus_file), corpus)
         return corpus
 
     def train(self, corpus_iterable=None, corpus_file=None, total_examples=None, total_words=None,
-              epochs=None, start_alpha=None, end_alpha=None, callbacks=None, **_gensim_only):
+              epochs=None, start_alpha=None, end_alpha=None, *, callbacks=None, **gensim_kwargs):
         """Train on a corpus (by default the one given to build_vocab). Returns (raw, effective) words.
 
-        total_examples / total_words are accepted for gensim compatibility and not needed: the
-        corpus is encoded, so its size is known.
+        total_examples / total_words are accepted for gensim compatibility and not needed: the corpus is encoded, so its size is
+        known; so are queue_factor, report_delay and compute_loss (the loss is always computed).
+        word_count other than 0 raises NotImplementedError.
         """
+        _check_gensim_keywords("train", gensim_kwargs, _TRAIN_PARAMETERS)
         self._need_vocab()
         if corpus_iterable is None and corpus_file is None:
             raise ValueError("give the corpus to train on: corpus_iterable or corpus_file")
@@ -252,5 +336,9 @@ class Word2Vec:
         model.epoch_stats = meta.get("epoch_stats", [])
         return model
 
+
+_INIT_PARAMETERS = _parameters(Word2Vec.__init__)
+_BUILD_VOCAB_PARAMETERS = _parameters(Word2Vec.build_vocab)
+_TRAIN_PARAMETERS = _parameters(Word2Vec.train)
 
 __all__ = ["Word2Vec"]
