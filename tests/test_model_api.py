@@ -1,5 +1,4 @@
-"""Word2Vec's API between calls: no keyword is swallowed."""
-import gc
+"""Word2Vec's API between calls: no keyword is swallowed, and train() never trains on a stale corpus."""
 import inspect
 import os
 
@@ -131,3 +130,97 @@ def test_arguments_by_position_follow_gensims_order_or_are_refused(demo_sentence
         Word2Vec(None, None, 8, 0.025, 5, 2, None, 1e-4, 1, 1, 1e-4, 0, 0, 5, 0.75, 1, hash)
     with pytest.raises(TypeError):  # gensim's 3rd is update
         model.build_vocab(demo_sentences[:300], None, True)
+
+
+# ---------------------------------------------------------------- no stale corpus
+def test_a_list_extended_after_build_vocab_is_trained_whole(demo_sentences):
+    sents = list(demo_sentences[:2000])
+    model = Word2Vec(**SMALL)
+    model.build_vocab(sents)
+    sents.extend(demo_sentences[2000:5000])
+    assert trained_words(model, corpus_iterable=sents) == in_vocab_tokens(model, sents)
+    assert in_vocab_tokens(model, sents) > in_vocab_tokens(model, demo_sentences[:2000])
+
+
+def test_a_list_reusing_a_freed_lists_id_is_not_mistaken_for_it(demo_sentences):
+    model = Word2Vec(**SMALL)
+    first, content = list(demo_sentences[:2000]), demo_sentences[2000:3000]
+    model.build_vocab(first)
+    freed_id = id(first)
+    # CPython keeps up to 80 freed lists for reuse, last in first out: empty that stock, so that
+    # the next list made takes `first`'s memory once it is freed (at `del`: it is in no cycle)
+    stock = [[] for _ in range(200)]
+    held = []  # each candidate stays alive, so the next one gets another address
+    del first  # no list may be made between this line and the copy
+    for _ in range(100):
+        candidate = content.copy()  # exactly one new list object
+        if id(candidate) == freed_id:
+            break
+        held.append(candidate)
+    else:
+        pytest.skip("no new list took the freed list's id")
+    assert trained_words(model, corpus_iterable=candidate) == in_vocab_tokens(model, content)
+
+
+@pytest.mark.parametrize("same_size", [False, True])
+def test_a_file_rewritten_between_build_vocab_and_train_is_read_again(tmp_path, demo_sentences, same_size):
+    path = tmp_path / "corpus.txt"
+    old, new = demo_sentences[:1000], demo_sentences[1000:2000]
+    path.write_text("\n".join(" ".join(s) for s in old) + "\n")
+    model = Word2Vec(**SMALL)
+    model.build_vocab(corpus_file=path)
+    text = "\n".join(" ".join(s) for s in new) + "\n"
+    if same_size:
+        # same size, new content and a later mtime (no sleep: the clock tick may be coarse)
+        size, mtime = path.stat().st_size, path.stat().st_mtime_ns
+        text = (text * 2)[:size - 1] + "\n"
+        with open(path, "r+") as f:  # in place: the same inode
+            f.write(text)
+        os.utime(path, ns=(mtime + 10**9, mtime + 10**9))
+        assert path.stat().st_size == size
+    else:
+        path.write_text(text)
+    expected = sum(1 for line in text.splitlines() for w in line.split() if w in model.wv)
+    assert trained_words(model, corpus_file=path) == expected
+
+
+def test_an_unchanged_file_is_read_once(tmp_path, demo_sentences, count_scans):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(" ".join(s) for s in demo_sentences[:1000]) + "\n")
+    model = Word2Vec(**SMALL)
+    model.build_vocab(corpus_file=path)
+    trained_words(model, corpus_file=path)
+    trained_words(model, corpus_file=str(path))
+    assert len(count_scans) == 1
+
+
+def test_a_list_is_read_once_by_the_constructor_and_again_by_each_train(demo_sentences, count_scans):
+    sents = demo_sentences[:1000]
+    model = Word2Vec(sents, **SMALL)
+    assert len(count_scans) == 1
+    trained_words(model, corpus_iterable=sents)
+    assert len(count_scans) == 2
+
+
+def test_train_without_a_corpus_trains_on_the_one_build_vocab_read(demo_sentences, tmp_path, count_scans):
+    sents = list(demo_sentences[:1000])
+    model = Word2Vec(**SMALL)
+    model.build_vocab(sents)
+    expected = in_vocab_tokens(model, sents)
+    sents.extend(demo_sentences[1000:2000])  # not seen: the snapshot is build_vocab's
+    assert trained_words(model) == expected and len(count_scans) == 1
+    model.save(tmp_path / "m.w2v")
+    with pytest.raises(ValueError, match="give the corpus to train on"):
+        Word2Vec.load(tmp_path / "m.w2v").train()
+
+
+def test_a_generator_read_by_build_vocab_is_trained_from_its_encoding(demo_sentences):
+    sents = demo_sentences[:1000]
+    model = Word2Vec(**SMALL)
+    gen = (s for s in sents)
+    model.build_vocab(gen)
+    assert trained_words(model, corpus_iterable=gen) == in_vocab_tokens(model, sents)
+    other = (s for s in sents)
+    list(other)
+    with pytest.raises(ValueError, match="no words"):  # another, exhausted generator is empty
+        model.train(other, epochs=1)
