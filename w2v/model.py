@@ -5,10 +5,18 @@
     model.wv.most_similar("king")
 
 The corpus is read once: `build_vocab` counts the words and encodes the text to int32 ids in
-the same pass; `train` on the same corpus reuses those ids for every epoch.
+the same pass; `train` reuses those ids for every epoch, and across calls when it is provably
+the same corpus (see `Word2Vec._encoded`).
+
+Every keyword of gensim 4's `Word2Vec`, `build_vocab` and `train` is either implemented, or
+listed in `GENSIM_KEYWORDS` below: accepted and ignored where it means nothing here, else
+accepted only with the value that is what w2v does (NotImplementedError for any other).
+Keywords that are neither raise TypeError, as Python does.
 """
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 import logging
 import os
@@ -30,6 +38,67 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _SETTING_NAMES = {f.name for f in fields(Settings)}
 
+IGNORED = "ignored"
+# gensim 4's keywords that w2v's signatures do not name, per method (for build_vocab, those of
+# prepare_vocab, which gensim's build_vocab passes its **kwargs to). Each maps to IGNORED and
+# why it means nothing here, or to (the value that is what w2v does, what to do instead): any
+# other value raises NotImplementedError. Implemented keywords are in the signatures; the
+# ignored ones that w2v always accepted (total_examples, total_words, progress_per) too.
+GENSIM_KEYWORDS = {
+    "__init__": {
+        "hashfxn": (IGNORED, "initial vectors are drawn from `seed`, no word is hashed"),
+        "null_word": (0, "w2v has no padding word"),
+        "trim_rule": (None, "drop the words from the sentences first, or use min_count / max_final_vocab"),
+        "sorted_vocab": (1, "the vocabulary is always sorted by descending count"),
+        "batch_words": (IGNORED, "the trainer sizes its own chunks; sentences are split at 10,000 "
+                                 "tokens, never truncated"),
+        "compute_loss": (IGNORED, "the loss is always computed (epoch_stats, get_latest_training_loss)"),
+        "comment": (IGNORED, "w2v keeps no lifecycle log"),
+        "shrink_windows": (True, "the window is always shrunk at random, as word2vec.c does"),
+    },
+    "build_vocab": {
+        "update": (False, "growing a trained model's vocabulary is the gensim drop-in issue (#25); to "
+                          "train on more text with this vocabulary call train(more), to add words "
+                          "build a new model on all the text"),
+        "keep_raw_vocab": (False, "w2v keeps no raw vocabulary (model.vocab has the kept words' counts)"),
+        "trim_rule": (None, "drop the words from the sentences first, or use min_count / max_final_vocab"),
+        "min_count": (None, "set min_count in Word2Vec(...)"),
+        "sample": (None, "set sample in Word2Vec(...)"),
+        "dry_run": (False, "w2v.vocab.scan and Vocab.from_counts give the counts without a model"),
+    },
+    "train": {
+        "word_count": (0, "each train() call decays its rate from start_alpha to end_alpha: set those"),
+        "queue_factor": (IGNORED, "w2v has no job queue: threads take chunks of the encoded corpus"),
+        "report_delay": (IGNORED, "progress is shown by Word2Vec(progress=...)"),
+        "compute_loss": (IGNORED, "the loss is always computed (epoch_stats, get_latest_training_loss)"),
+    },
+}
+
+
+def _check_gensim_keywords(method, given: dict, known) -> None:
+    """Raise TypeError for a keyword that is not gensim's either, NotImplementedError for a gensim
+    keyword with a value w2v does not implement; accept the rest (they change nothing)."""
+    table = GENSIM_KEYWORDS[method]
+    qualname = "Word2Vec()" if method == "__init__" else f"Word2Vec.{method}()"
+    for name, value in given.items():
+        if name not in table:
+            close = difflib.get_close_matches(name, [*known, *table], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{qualname} got an unexpected keyword argument {name!r}{hint}")
+        default, note = table[name]
+        if default is IGNORED:
+            continue
+        same = value is None if default is None else (
+            isinstance(value, (bool, int, float, np.integer, np.bool_)) and value == default)
+        if not same:
+            raise NotImplementedError(
+                f"{qualname}: gensim's {name}={value!r} is not implemented in w2v ({name}={default!r} "
+                f"is what w2v does): {note}")
+
+
+def _parameters(method) -> list:
+    return [p for p in inspect.signature(method).parameters if p not in ("self", "gensim_kwargs")]
+
 
 class Word2Vec:
     """word2vec: skip-gram (sg=1) or CBOW (sg=0) with negative sampling (negative=K),
@@ -38,12 +107,20 @@ class Word2Vec:
     Trained weights: `wv.vectors` (= w_in, the embeddings), `w_out_ns` (syn1neg) and
     `w_out_hs` (syn1). `epoch_stats` has one dict per trained epoch: raw_words,
     effective_words, loss (summed, float64), predictions and seconds.
+
+    The arguments up to cbow_mean may be given by position, in gensim's order; the rest are
+    keyword-only, so that a gensim call by position never lands on another parameter. gensim's
+    hashfxn, batch_words, compute_loss and comment are accepted and ignored; null_word=0,
+    trim_rule=None, sorted_vocab=1 and shrink_windows=True are what w2v does, other values
+    raise NotImplementedError (`GENSIM_KEYWORDS`).
     """
 
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
-                 min_count=5, max_vocab_size=None, max_final_vocab=None, sample=1e-3, seed=1,
-                 workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1,
-                 epochs=5, callbacks=(), softmax=False, batch_window=False, shuffle=True, progress=None):
+                 min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
+                 sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
+                 max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
+                 **gensim_kwargs):
+        _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
         self.settings = Settings(
             vector_size=vector_size, alpha=alpha, window=window, min_count=min_count,
             max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
@@ -57,11 +134,11 @@ class Word2Vec:
         self.w_out_ns = np.zeros((0, vector_size), dtype=np.float32)
         self.w_out_hs = np.zeros((0, vector_size), dtype=np.float32)
         self.epoch_stats: list[dict] = []
-        self._corpus = None        # (key of the source, EncodedCorpus) of the last corpus read
+        self._corpus = None        # (_source_key, EncodedCorpus) of the corpus build_vocab read
         self._tables = None
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file)
-            self.train(sentences, corpus_file=corpus_file)
+            self.train()  # the corpus build_vocab just encoded: nothing can have changed it
 
     def __getattr__(self, name):
         # gensim exposes the settings as attributes: model.window, model.sg, ...
@@ -81,19 +158,43 @@ class Word2Vec:
     # ------------------------------------------------------------------ vocabulary
     @staticmethod
     def _source_key(corpus_iterable, corpus_file):
+        """What tells, without reading it, that a corpus still has the content it had when this
+        key was taken; None where nothing does."""
         if corpus_file is not None:
-            return ("file", os.path.abspath(os.fspath(corpus_file)))
-        return ("iterable", id(corpus_iterable))
+            # size and mtime change with the content; inode and device with a file replaced by a
+            # rename. Not seen: a rewrite to the same size within one mtime tick
+            return ("file", tuple((os.path.realpath(f), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                                  for f in corpus_mod.corpus_files(corpus_file) for st in [os.stat(f)]))
+        if iter(corpus_iterable) is corpus_iterable:
+            # a one-shot iterator that build_vocab read to its end yields nothing more: what it
+            # yielded is the encoded corpus. Held by reference, so no other object can take its id
+            return ("iterator", corpus_iterable)
+        # a list or a restartable stream can change between two reads (extend, a file underneath)
+        # and a freed list's id can be reused: nothing short of reading it again tells
+        return None
 
-    def build_vocab(self, corpus_iterable=None, corpus_file=None, vocab_file=None, progress_per=None,
-                    **_gensim_only):
+    @staticmethod
+    def _same_source(a, b) -> bool:
+        if a is None or b is None or a[0] != b[0]:
+            return False
+        return a[1] is b[1] if a[0] == "iterator" else a[1] == b[1]
+
+    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, vocab_file=None, progress_per=None,
+                    **gensim_kwargs):
         """Count the words of a corpus (one pass, which also encodes it) and set up the weights.
 
         vocab_file: take the words and counts from a `word count` file instead (word2vec.c's
         -read-vocab); min_count and max_final_vocab still apply.
+
+        gensim's progress_per is accepted and ignored. update=True (growing the vocabulary of a
+        trained model) is not implemented yet and raises NotImplementedError, as do
+        keep_raw_vocab=True, trim_rule, dry_run=True and prepare_vocab's min_count / sample
+        (set those in Word2Vec()): a model is never reset by a keyword it did not understand.
         """
+        _check_gensim_keywords("build_vocab", gensim_kwargs, _BUILD_VOCAB_PARAMETERS)
         s = self.settings
         source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
+        key = self._source_key(corpus_iterable, corpus_file)  # stamped before reading
         result = scan(source, max_vocab_size=s.max_vocab_size)
         if vocab_file is not None:
             pairs = Vocab.read_counts(vocab_file)
@@ -111,7 +212,7 @@ class Word2Vec:
                     len(vocab), s.min_count, int(np.count_nonzero(result.counts)), corpus.n_words,
                     corpus.n_sentences)
         self._set_vocab(vocab)
-        self._corpus = (self._source_key(corpus_iterable, corpus_file), corpus)
+        self._corpus = (key, corpus)
         return self
 
     def _set_vocab(self, vocab: Vocab):
@@ -168,26 +269,43 @@ class Word2Vec:
 
     # ------------------------------------------------------------------ training
     def _encoded(self, corpus_iterable, corpus_file) -> EncodedCorpus:
-        key = self._source_key(corpus_iterable, corpus_file)
-        if self._corpus is not None and self._corpus[0] == key:
+        """The corpus to train on as ids. No corpus given: the one build_vocab read, as it was
+        then. A file, or the very iterator build_vocab read: build_vocab's ids while the file is
+        unchanged. Any other iterable (a list, a restartable stream): read and encoded again.
+
+        Why re-encode rather than key an iterable by a fingerprint (token count and a hash taken
+        while scanning): checking a fingerprint reads the whole iterable again anyway, and a
+        mismatch then needs one more pass; encoding again is one pass, right whatever the tokens'
+        hashes, and cheap next to training: 0.13 s for the demo corpus as a list (1.47M tokens),
+        where one 2-thread epoch takes 1.7 s and gensim reads an iterable once per epoch.
+        """
+        if corpus_iterable is None and corpus_file is None:
+            if self._corpus is None:
+                raise ValueError("give the corpus to train on: corpus_iterable or corpus_file "
+                                 "(this model has no corpus read by build_vocab)")
             return self._corpus[1]
         source, _ = corpus_mod.resolve(corpus_iterable, corpus_file)
+        key = self._source_key(corpus_iterable, corpus_file)
+        if self._corpus is not None and self._same_source(self._corpus[0], key):
+            return self._corpus[1]
         corpus = encode(scan(source), self.vocab)
         if corpus.n_words == 0:
             raise ValueError("the corpus has no words of the vocabulary")
-        self._corpus = (key, corpus)
         return corpus
 
     def train(self, corpus_iterable=None, corpus_file=None, total_examples=None, total_words=None,
-              epochs=None, start_alpha=None, end_alpha=None, callbacks=None, **_gensim_only):
-        """Train on a corpus (by default the one given to build_vocab). Returns (raw, effective) words.
+              epochs=None, start_alpha=None, end_alpha=None, *, callbacks=None, **gensim_kwargs):
+        """Train on a corpus; with none given, on the one build_vocab read (as it was then).
+        Returns (raw, effective) words.
 
-        total_examples / total_words are accepted for gensim compatibility and not needed: the
-        corpus is encoded, so its size is known.
+        A list or other restartable iterable is read again (it may have changed since
+        build_vocab); a file is read again only if it changed. total_examples / total_words are
+        accepted for gensim compatibility and not needed: the corpus is encoded, so its size is
+        known; so are queue_factor, report_delay and compute_loss (the loss is always computed).
+        word_count other than 0 raises NotImplementedError.
         """
+        _check_gensim_keywords("train", gensim_kwargs, _TRAIN_PARAMETERS)
         self._need_vocab()
-        if corpus_iterable is None and corpus_file is None:
-            raise ValueError("give the corpus to train on: corpus_iterable or corpus_file")
         s = self.settings
         epochs = s.epochs if epochs is None else epochs
         if not isinstance(epochs, int) or epochs < 1:
@@ -262,6 +380,11 @@ class Word2Vec:
         model.w_out_ns, model.w_out_hs = w_out_ns, w_out_hs
         model.epoch_stats = meta.get("epoch_stats", [])
         return model
+
+
+_INIT_PARAMETERS = _parameters(Word2Vec.__init__)
+_BUILD_VOCAB_PARAMETERS = _parameters(Word2Vec.build_vocab)
+_TRAIN_PARAMETERS = _parameters(Word2Vec.train)
 
 
 def _checked_model(path, meta: dict, arrays: dict):
