@@ -13,6 +13,8 @@ write first waits for the previous one. Every write is atomic (formats.atomic_ou
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -22,27 +24,39 @@ import numpy as np
 CHECKPOINT_VERSION = 1
 
 
-def corpus_fingerprint(corpus_file) -> dict:
-    """What identifies a corpus on disk: each file's resolved path, size and mtime (ns)."""
-    from .corpus import corpus_files
-    files = corpus_files(corpus_file)
-    return {"files": [[str(Path(f).resolve()), os.stat(f).st_size, os.stat(f).st_mtime_ns] for f in files]}
+def corpus_fingerprint(corpus, corpus_file=None) -> dict:
+    """What identifies the encoded corpus a run trains on: its size and a hash of its ids and
+    sentence bounds (blake2b, about 1 GB/s), and, for a file or directory, each file's resolved
+    path, size and mtime (ns), to say what changed when the hash differs."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(corpus.ids).data)
+    h.update(np.ascontiguousarray(corpus.bounds).data)
+    out = {"n_words": corpus.n_words, "n_sentences": corpus.n_sentences, "hash": h.hexdigest()}
+    if corpus_file is not None:
+        from .corpus import corpus_files
+        out["files"] = [[str(Path(f).resolve()), os.stat(f).st_size, os.stat(f).st_mtime_ns]
+                        for f in corpus_files(corpus_file)]
+    return out
 
 
-def fingerprint_differences(saved: dict, current: dict) -> list[str]:
-    """What differs between two fingerprints, in words (empty if they are the same corpus)."""
-    a, b = saved.get("files", []), current.get("files", [])
+def corpus_differences(saved: dict, current: dict) -> list[str]:
+    """What differs between the checkpoint's corpus and this one, in words; empty if they encode to
+    the same ids (the same corpus, wherever its file now lies)."""
+    if saved.get("hash") == current.get("hash"):
+        return []
+    out = [f"{current[k]} {k[2:]} where the checkpoint's corpus had {saved.get(k)}"
+           for k in ("n_words", "n_sentences") if saved.get(k) != current[k]]
+    a, b = saved.get("files") or [], current.get("files") or []
     if len(a) != len(b):
-        return [f"the checkpoint's corpus has {len(a)} file(s), this one {len(b)}"]
-    out = []
+        out.append(f"{len(b)} file(s) where the checkpoint's corpus had {len(a)}")
     for (pa, sa, ma), (pb, sb, mb) in zip(a, b):
         if pa != pb:
-            out.append(f"file {pb} is not {pa}")
+            out.append(f"file {pb} where the checkpoint's corpus had {pa}")
         if sa != sb:
-            out.append(f"{pb} has {sb} bytes, the checkpoint's corpus {sa}")
+            out.append(f"{pb} has {sb} bytes where the checkpoint's corpus had {sa}")
         elif ma != mb:
             out.append(f"{pb} was modified after the checkpoint's run read it")
-    return out
+    return out or ["the words differ (same size, another content)"]
 
 
 class CheckpointWriter:
@@ -64,7 +78,6 @@ class CheckpointWriter:
 
     def _write(self, arrays, meta):
         from .formats import atomic_output
-        import json
         try:
             arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
             with atomic_output(self.path) as f:

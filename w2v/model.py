@@ -15,6 +15,7 @@ Keywords that are neither raise TypeError, as Python does.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import json
@@ -25,8 +26,10 @@ from dataclasses import fields
 
 import numpy as np
 
+from . import checkpoint as checkpoint_mod
 from . import corpus as corpus_mod
 from . import huffman, kernels, sampling, trainer
+from . import plan as plan_mod
 from .backends import threads
 from .config import Settings
 from .formats import atomic_output
@@ -119,7 +122,7 @@ class Word2Vec:
                  min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
                  max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
-                 **gensim_kwargs):
+                 checkpoint=None, checkpoint_every=600.0, **gensim_kwargs):
         _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
         self.settings = Settings(
             vector_size=vector_size, alpha=alpha, window=window, min_count=min_count,
@@ -129,12 +132,17 @@ class Word2Vec:
             batch_window=bool(batch_window), shuffle=bool(shuffle))
         self.callbacks = tuple(callbacks)
         self.progress = progress
+        if not (isinstance(checkpoint_every, (int, float)) and not isinstance(checkpoint_every, bool)
+                and checkpoint_every > 0):
+            raise ValueError(f"checkpoint_every must be a number of seconds > 0, got {checkpoint_every!r}")
+        self.checkpoint, self.checkpoint_every = checkpoint, float(checkpoint_every)
         self.wv = KeyedVectors(vector_size)
         self.vocab: Vocab | None = None
         self.w_out_ns = np.zeros((0, vector_size), dtype=np.float32)
         self.w_out_hs = np.zeros((0, vector_size), dtype=np.float32)
         self.epoch_stats: list[dict] = []
         self._corpus = None        # (_source_key, EncodedCorpus) of the corpus build_vocab read
+        self._corpus_file = None   # its path, if it was a file (for checkpoints' fingerprints)
         self._tables = None
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file)
@@ -213,6 +221,7 @@ class Word2Vec:
                     corpus.n_sentences)
         self._set_vocab(vocab)
         self._corpus = (key, corpus)
+        self._corpus_file = corpus_file
         return self
 
     def _set_vocab(self, vocab: Vocab):
@@ -311,7 +320,17 @@ class Word2Vec:
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
         corpus = self._encoded(corpus_iterable, corpus_file)
-        callbacks = self.callbacks if callbacks is None else tuple(callbacks)
+        if corpus_iterable is None and corpus_file is None:
+            corpus_file = self._corpus_file
+        return self._train(corpus, corpus_file, epochs=epochs,
+                           start_alpha=s.alpha if start_alpha is None else start_alpha,
+                           end_alpha=s.min_alpha if end_alpha is None else end_alpha,
+                           callbacks=self.callbacks if callbacks is None else tuple(callbacks))
+
+    def _train(self, corpus, corpus_file, *, epochs, start_alpha, end_alpha, callbacks, first_epoch=None,
+               cursor=None, epoch_so_far=None):
+        """Run the driver over an encoded corpus; with `cursor`, resume a call from a checkpoint."""
+        s = self.settings
 
         def hook(name):
             def call():
@@ -327,18 +346,32 @@ class Word2Vec:
             self.wv.vectors = self.wv.vectors  # invalidate cached norms: the weights moved in place
             hook("on_epoch_end")()
 
-        first_epoch = len(self.epoch_stats)
+        if first_epoch is None:
+            first_epoch = len(self.epoch_stats)
+        save_checkpoint, writer = None, None
+        if self.checkpoint is not None:
+            writer = checkpoint_mod.CheckpointWriter(self.checkpoint)
+            call = {"version": checkpoint_mod.CHECKPOINT_VERSION, "epochs": epochs, "start_alpha": start_alpha,
+                    "end_alpha": end_alpha, "first_epoch": first_epoch, "unit_words": plan_mod.UNIT_WORDS,
+                    "corpus": checkpoint_mod.corpus_fingerprint(corpus, corpus_file)}
+
+            def save_checkpoint(at, so_far):
+                arrays, meta = self._arrays_and_meta()
+                meta["training"] = dict(call, cursor=list(at), epoch_so_far=so_far)
+                writer.write(arrays, meta)
         hook("on_train_begin")()
         try:
             trainer.train(
                 corpus, self.wv.vectors, self.w_out_hs, self.w_out_ns, self._kernel_tables(),
-                self._kernel_config(), epochs=epochs, workers=s.workers,
-                start_alpha=s.alpha if start_alpha is None else start_alpha,
-                end_alpha=s.min_alpha if end_alpha is None else end_alpha, seed=s.seed, first_epoch=first_epoch,
+                self._kernel_config(), epochs=epochs, workers=s.workers, start_alpha=start_alpha,
+                end_alpha=end_alpha, seed=s.seed, first_epoch=first_epoch,
                 on_epoch_begin=lambda _e: hook("on_epoch_begin")(), on_epoch_end=epoch_end,
-                progress=self.progress, shuffle=s.shuffle)
+                progress=self.progress, shuffle=s.shuffle, cursor=cursor, epoch_so_far=epoch_so_far,
+                checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every)
         finally:
             self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too
+            if writer is not None:
+                writer.wait()  # the last checkpoint is on disk before train() returns or raises
         hook("on_train_end")()
         stats = self.epoch_stats[first_epoch:]
         return sum(e["raw_words"] for e in stats), sum(e["effective_words"] for e in stats)
@@ -348,20 +381,28 @@ class Word2Vec:
         return self.epoch_stats[-1]["loss"] if self.epoch_stats else 0.0
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path):
-        """Save the whole model: numpy arrays plus JSON in one uncompressed .npz, atomically."""
-        self._need_vocab()
+    def _arrays_and_meta(self) -> tuple[dict, dict]:
         meta = {"format": "w2v.Word2Vec", "version": FORMAT_VERSION, "settings": self.settings.to_dict(),
                 "index_to_key": self.vocab.index_to_key, "epoch_stats": self.epoch_stats}
         arrays = {"w_in": self.wv.vectors, "w_out_ns": self.w_out_ns, "w_out_hs": self.w_out_hs,
-                  "counts": self.vocab.counts,
-                  "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
+                  "counts": self.vocab.counts}
+        return arrays, meta
+
+    def save(self, path):
+        """Save the whole model: numpy arrays plus JSON in one uncompressed .npz, atomically."""
+        self._need_vocab()
+        arrays, meta = self._arrays_and_meta()
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         with atomic_output(path) as f:
             np.savez(f, **arrays)
 
     @classmethod
     def load(cls, path) -> "Word2Vec":
-        """Load a model written by `save`."""
+        """Load a model written by `save` (or a checkpoint: the model as it was then)."""
+        return cls._read(path)[0]
+
+    @classmethod
+    def _read(cls, path) -> tuple["Word2Vec", dict]:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"model file not found: {path}")
@@ -379,9 +420,42 @@ class Word2Vec:
         model.wv = KeyedVectors(settings.vector_size, words, w_in)
         model.w_out_ns, model.w_out_hs = w_out_ns, w_out_hs
         model.epoch_stats = meta.get("epoch_stats", [])
+        return model, meta
+
+    @classmethod
+    def resume(cls, path, corpus_iterable=None, corpus_file=None, *, workers=None, callbacks=(), progress=None,
+               checkpoint=None, checkpoint_every=600.0) -> "Word2Vec":
+        """Continue the `train()` call that wrote checkpoint `path`, on the same corpus, where it
+        stopped; returns the model once that call's epochs are done.
+
+        The checkpoint holds the settings, the weights and where the call stood; the corpus is
+        read again and must encode to the same ids (ValueError naming what differs). With
+        workers=1 (the checkpoint's workers unless given) and a seed, the result is bit-identical to
+        the uninterrupted run. Checkpoints go on being written to `checkpoint`, by default `path`.
+        """
+        model, meta = cls._read(path)
+        state = _checked_training_state(path, meta)
+        if workers is not None:
+            model.settings = dataclasses.replace(model.settings, workers=workers)
+        model.callbacks, model.progress = tuple(callbacks), progress
+        model.checkpoint = os.fspath(path) if checkpoint is None else checkpoint
+        model.checkpoint_every = float(checkpoint_every)
+        epoch, units_done = state["cursor"]
+        if epoch >= state["epochs"]:
+            return model  # the call had finished
+        source, _ = corpus_mod.resolve(corpus_iterable, corpus_file)
+        corpus = encode(scan(source), model.vocab)
+        differs = checkpoint_mod.corpus_differences(state["corpus"],
+                                                    checkpoint_mod.corpus_fingerprint(corpus, corpus_file))
+        if differs:
+            raise ValueError(f"checkpoint {path} was written for another corpus: " + "; ".join(differs))
+        model._train(corpus, corpus_file, epochs=state["epochs"], start_alpha=state["start_alpha"],
+                     end_alpha=state["end_alpha"], callbacks=model.callbacks, first_epoch=state["first_epoch"],
+                     cursor=plan_mod.Cursor(epoch, units_done), epoch_so_far=state["epoch_so_far"])
         return model
 
 
+_EPOCH_STATS_KEYS = ("raw_words", "effective_words", "loss", "predictions", "seconds")
 _INIT_PARAMETERS = _parameters(Word2Vec.__init__)
 _BUILD_VOCAB_PARAMETERS = _parameters(Word2Vec.build_vocab)
 _TRAIN_PARAMETERS = _parameters(Word2Vec.train)
@@ -425,5 +499,36 @@ def _checked_model(path, meta: dict, arrays: dict):
             raise bad(f"{name} holds non-finite values (NaN or inf)")
         matrices.append(w)
     return (settings, words, counts.astype(np.int64), *matrices)
+
+
+def _checked_training_state(path, meta: dict) -> dict:
+    """The `training` entry of a checkpoint (w2v.checkpoint), checked; ValueError naming the file."""
+    state = meta.get("training")
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is a model file, not a checkpoint: it holds no training state to resume")
+
+    def need(cond, what):
+        if not cond:
+            raise ValueError(f"damaged w2v checkpoint {path}: {what}")
+
+    def is_int(x, low=0):
+        return isinstance(x, int) and not isinstance(x, bool) and x >= low
+
+    version = state.get("version")
+    need(is_int(version, 1), f"checkpoint version {version!r} is not a version number")
+    if version > checkpoint_mod.CHECKPOINT_VERSION:
+        raise ValueError(f"{path} is a checkpoint of version {version}; this w2v reads versions up to "
+                         f"{checkpoint_mod.CHECKPOINT_VERSION}: upgrade w2v")
+    need(is_int(state.get("epochs"), 1) and is_int(state.get("first_epoch")) and state.get("unit_words") ==
+         plan_mod.UNIT_WORDS, "epochs, first_epoch or unit size")
+    need(all(isinstance(state.get(k), (int, float)) and not isinstance(state.get(k), bool)
+             for k in ("start_alpha", "end_alpha")), "learning rates")
+    cursor = state.get("cursor")
+    need(isinstance(cursor, list) and len(cursor) == 2 and is_int(cursor[0]) and is_int(cursor[1])
+         and cursor[0] <= state["epochs"], f"cursor {cursor!r}")
+    so_far = state.get("epoch_so_far")
+    need(so_far is None or (isinstance(so_far, dict) and set(so_far) == set(_EPOCH_STATS_KEYS)), "epoch stats")
+    need(isinstance(state.get("corpus"), dict) and isinstance(state["corpus"].get("hash"), str), "corpus fingerprint")
+    return state
 
 __all__ = ["Word2Vec"]

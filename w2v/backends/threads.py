@@ -121,7 +121,7 @@ class ThreadsBackend:
         lock = threading.Lock()
         stop = threading.Event()
         errors = []
-        taken = [0] * self.n_threads  # per thread: 1 + the last unit it took
+        done = [0]  # units trained: units[:done] once every thread has finished the unit in hand
 
         def work(slot):
             w_in, w_out_hs, w_out_ns, tables, cfg = self.thread_args[slot]
@@ -130,12 +130,12 @@ class ThreadsBackend:
                     k = next(next_unit)
                     if k >= len(units):
                         return
-                    taken[slot] = k + 1
                     u = units[k]
                     result = kernels.train_chunk(self.ids, self.bounds, u.sents, w_in, w_out_hs, w_out_ns, tables,
                                                  cfg, u.lr0, u.lr1, np.uint64(u.seed))
                     with lock:
                         on_result(u, result)
+                        done[0] += 1
             except BaseException as e:  # raised again by the calling thread
                 errors.append(e)
                 stop.set()
@@ -155,10 +155,10 @@ class ThreadsBackend:
             for t in threads:  # each finishes the unit in hand; a second Ctrl-C stops the wait
                 t.join()
             self._copy_back()
-            self.units_done = min(max(taken), len(units))
+            self.units_done = done[0]
             raise
         self._copy_back()
-        self.units_done = min(max(taken), len(units))
+        self.units_done = done[0]
         if errors:
             raise errors[0]
         return self.units_done
