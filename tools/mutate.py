@@ -54,15 +54,15 @@ DEFAULT_MODULES = ["w2v/kernels.py", "w2v/sampling.py", "w2v/huffman.py", "w2v/v
 # module stem -> test globs run for its mutants (the first failure stops the run, so cheap tests first)
 DEFAULT_TESTS = {
     "kernels": ["tests/test_kernels*.py", "tests/test_sampling.py", "tests/test_trainer.py",
-                "tests/test_objectives.py"],
-    "sampling": ["tests/test_sampling.py", "tests/test_kernels*.py"],
+                "tests/test_checkpoint.py", "tests/test_objectives.py", "tests/test_model.py"],
+    "sampling": ["tests/test_sampling.py", "tests/test_kernels*.py", "tests/test_model.py"],
     "huffman": ["tests/test_sampling.py", "tests/test_kernels*.py", "tests/test_objectives.py"],
-    "vocab": ["tests/test_vocab.py", "tests/test_model.py"],
-    "trainer": ["tests/test_trainer.py", "tests/test_plan*.py", "tests/test_kernels*.py",
-                "tests/test_model.py"],
-    "plan": ["tests/test_plan*.py", "tests/test_trainer.py", "tests/test_model.py"],
-    "threads": ["tests/test_threads*.py", "tests/test_backend*.py", "tests/test_trainer.py",
-                "tests/test_kernels*.py"],
+    "vocab": ["tests/test_vocab.py", "tests/test_fast_scan.py", "tests/test_model*.py"],
+    "trainer": ["tests/test_trainer.py", "tests/test_plan.py", "tests/test_checkpoint.py",
+                "tests/test_backend_threads.py", "tests/test_kernels*.py", "tests/test_model.py"],
+    "plan": ["tests/test_plan.py", "tests/test_trainer.py", "tests/test_checkpoint.py", "tests/test_model.py"],
+    "threads": ["tests/test_backend_threads.py", "tests/test_trainer.py", "tests/test_checkpoint.py",
+                "tests/test_kernels*.py", "tests/test_model.py"],
 }
 PRAGMA = "# pragma: no mutate"
 SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,

@@ -31,6 +31,7 @@ from .formats import atomic_output
 from .vocab import FirstSeenIds
 
 BLOCK_TOKENS = 1 << 20
+PHRASES_VERSION = 1  # 0: files written before versions were recorded (no "version" key)
 _MASK = np.int64(0xFFFFFFFF)
 
 
@@ -298,7 +299,7 @@ class Phrases(_Applier):
         """Counts and settings as numpy arrays + JSON in one .npz (written atomically)."""
         if callable(self.scoring):
             raise ValueError("a Phrases model with a callable scorer cannot be saved: freeze() it and save that")
-        meta = {"format": "w2v.Phrases", "min_count": self.min_count, "threshold": self.threshold,
+        meta = {"format": "w2v.Phrases", "version": PHRASES_VERSION, "min_count": self.min_count, "threshold": self.threshold,
                 "max_vocab_size": self.max_vocab_size, "delimiter": self.delimiter, "scoring": self.scoring,
                 "connector_words": sorted(self.connector_words), "words": self.words,
                 "corpus_word_count": self.corpus_word_count, "min_reduce": self.min_reduce,
@@ -319,6 +320,7 @@ class Phrases(_Applier):
             if head == b"PK":
                 with np.load(path, allow_pickle=False) as z:
                     meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+                    _check_version(path, meta)
                     arrays = {k: z[k] for k in ("word_counts", "pair_keys", "pair_counts")}
                 model = Phrases(min_count=meta["min_count"], threshold=meta["threshold"],
                                 max_vocab_size=meta["max_vocab_size"], delimiter=meta["delimiter"],
@@ -332,12 +334,29 @@ class Phrases(_Applier):
                 return model
             with open(path, encoding="utf-8") as f:
                 meta = json.load(f)
-            if meta.get("format") != "w2v.FrozenPhrases":
+            if not isinstance(meta, dict) or meta.get("format") != "w2v.FrozenPhrases":
                 raise ValueError("unknown format")
+            _check_version(path, meta)
             return FrozenPhrases({tuple(p[:-1]): float(p[-1]) for p in meta["phrases"]}, meta["delimiter"],
                                  meta["connector_words"], meta["threshold"])
+        except PhrasesVersionError:
+            raise
         except (ValueError, KeyError, OSError, UnicodeDecodeError) as e:
             raise ValueError(f"not a w2v phrases file, or a damaged one: {path} ({e})") from None
+
+
+def _check_version(path, meta: dict) -> None:
+    """Files written before versions were recorded are version 0; a newer one is refused."""
+    version = meta.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ValueError(f"format version {version!r} is not a version number")
+    if version > PHRASES_VERSION:
+        raise PhrasesVersionError(f"{path} is a w2v phrases file of format version {version}; this w2v reads "
+                                  f"versions up to {PHRASES_VERSION}: upgrade w2v")
+
+
+class PhrasesVersionError(ValueError):
+    """A phrases file from a newer w2v (not a damaged file: load() lets it through as it is)."""
 
 
 class FrozenPhrases(_Applier):
@@ -357,7 +376,7 @@ class FrozenPhrases(_Applier):
 
     def save(self, path):
         """JSON: the phrases with their scores (written atomically)."""
-        doc = {"format": "w2v.FrozenPhrases", "delimiter": self.delimiter, "threshold": self.threshold,
+        doc = {"format": "w2v.FrozenPhrases", "version": PHRASES_VERSION, "delimiter": self.delimiter, "threshold": self.threshold,
                "connector_words": sorted(self.connector_words),
                "phrases": [list(k) + [s] for k, s in self.phrasegrams.items()]}
         with atomic_output(path, "w") as f:
