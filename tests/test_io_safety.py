@@ -61,6 +61,66 @@ def assert_refused(capsys, argv, *expected):
         assert text in err, err
 
 
+# ---------------------------------------------------------------- outputs never destroy inputs
+@pytest.mark.parametrize("flags, expected", [
+    (["-output", "{corpus}"], ["-output", "-train"]),
+    (["-save-vocab", "{corpus}"], ["-save-vocab", "-train"]),
+    (["-save-model", "{corpus}"], ["-save-model", "-train"]),
+    (["-output", "{link}"], ["-output", "-train"]),        # a symlink to the corpus
+    (["-output", "{hardlink}"], ["-output", "-train"]),    # another name of the same inode
+    (["-output", "{tmp}/v.txt", "-save-model", "{tmp}/v.txt"], ["-save-model", "-output"]),
+    (["-output", "{tmp}/v.txt", "-save-vocab", "{tmp}/./v.txt"], ["-save-vocab", "-output"]),
+    (["-output", "{tmp}/vocab.txt", "-read-vocab", "{tmp}/vocab.txt"], ["-output", "-read-vocab"]),
+])
+def test_train_refuses_an_output_that_is_an_input_or_another_output(
+        tmp_path, small_corpus, capsys, no_training, flags, expected):
+    (tmp_path / "vocab.txt").write_text("w1 10\nw2 5\n")
+    os.symlink(small_corpus, tmp_path / "link.txt")
+    os.link(small_corpus, tmp_path / "hard.txt")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    names = dict(corpus=small_corpus, tmp=tmp_path, link=tmp_path / "link.txt",
+                 hardlink=tmp_path / "hard.txt")
+    argv = ["train", "-train", str(small_corpus)] + [f.format(**names) for f in flags] + TRAIN
+    assert_refused(capsys, argv, "same file", *expected)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_train_refuses_outputs_among_a_corpus_directory(tmp_path, small_corpus, capsys, no_training):
+    corpus_dir = tmp_path / "corpus"
+    corpus_dir.mkdir()
+    (corpus_dir / "a.txt").write_bytes(small_corpus.read_bytes())
+    before = (corpus_dir / "a.txt").read_bytes()
+    assert_refused(capsys, ["train", "-train", str(corpus_dir), "-output", str(corpus_dir / "a.txt")] + TRAIN,
+                   "same file", "-train directory's file")
+    # a new file there would be read as corpus by the next pass over the directory
+    assert_refused(capsys, ["train", "-train", str(corpus_dir), "-save-vocab", str(corpus_dir / "v.txt"),
+                            "-output", str(tmp_path / "vec.txt")] + TRAIN, "inside the -train directory")
+    assert sorted(p.name for p in corpus_dir.iterdir()) == ["a.txt"]
+    assert (corpus_dir / "a.txt").read_bytes() == before
+
+
+def test_phrases_and_convert_refuse_writing_over_their_input(tmp_path, small_corpus, capsys):
+    before = small_corpus.read_bytes()
+    assert_refused(capsys, ["phrases", "-train", str(small_corpus), "-output", str(small_corpus)],
+                   "same file", "-output", "-train")
+    assert small_corpus.read_bytes() == before
+    vec = tmp_path / "v.txt"
+    KeyedVectors(2, ["a", "b"], np.eye(2, dtype=np.float32)).save_word2vec_format(vec)
+    os.link(vec, tmp_path / "same.txt")
+    vec_bytes = vec.read_bytes()
+    for out in (vec, tmp_path / "same.txt"):
+        assert_refused(capsys, ["convert", str(vec), str(out), "--to", "binary"], "same file", "OUT", "IN")
+    assert vec.read_bytes() == vec_bytes
+
+
+def test_distinct_outputs_and_character_devices_pass(tmp_path, small_corpus):
+    formats.check_distinct_paths([("-output", tmp_path / "a"), ("-save-model", tmp_path / "b"),
+                                  ("-save-vocab", None)], [("-train", small_corpus)])
+    # nothing is replaced on a character device: it may take several outputs
+    formats.check_distinct_paths([("-output", "/dev/null"), ("-save-model", "/dev/null")],
+                                 [("-train", small_corpus)])
+
+
 # ---------------------------------------------------------------- special files, links, modes
 def test_fifo_is_written_through(tmp_path):
     fifo = tmp_path / "fifo"

@@ -2,8 +2,9 @@
 
 Every writer goes through `atomic_output`: the bytes go to a temporary file beside the target,
 fsynced and renamed over it only once complete, so a crash never leaves a half-written file;
-devices and FIFOs are written straight through. `check_writable` lets a command refuse, before
-any work, an output that it could not write.
+devices and FIFOs are written straight through. `check_writable` and `check_distinct_paths`
+let a command refuse, before any work, an output it could not write or one that would destroy
+an input.
 
 word2vec format: a header line "V d", then V rows. Text rows are `word v1 ... vd`; binary rows
 are `word`, a space, d little-endian float32, and (word2vec.c) a newline, which gensim omits;
@@ -35,7 +36,7 @@ import zipfile
 import numba
 import numpy as np
 
-from .corpus import COMPRESSED_SUFFIXES, open_binary
+from .corpus import COMPRESSED_SUFFIXES, corpus_files, open_binary
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +216,56 @@ def check_writable(path):
             raise PermissionError(f"cannot replace {path}: it belongs to another user (uid "
                                   f"{st.st_uid}) in a sticky directory ({directory}); "
                                   "choose another name")
+
+
+def _same_file(a, b):
+    """True if paths `a` and `b` name one file: the same resolved path, or the same inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    sa, sb = _existing(a), _existing(b)
+    return sa is not None and sb is not None and (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def _is_char_device(path):
+    st = _existing(path)
+    return st is not None and stat.S_ISCHR(st.st_mode)
+
+
+def check_distinct_paths(outputs, inputs=()):
+    """Raise ValueError, before any work, if an output would overwrite an input or another output.
+
+    outputs, inputs: (label, path) pairs such as ("-output", "vec.txt"); None paths are skipped.
+    An input directory stands for its corpus files, and for any new file written directly in it
+    (the next pass over the corpus would read that file). Paths are compared resolved and, when
+    both exist, by (device, inode), which catches hard links. A character device (/dev/null, a
+    terminal) is written through and destroys nothing, so it may be named several times.
+    """
+    outputs = [(label, os.fspath(p)) for label, p in outputs if p is not None]
+    named_inputs = []
+    for label, p in inputs:
+        if p is None:
+            continue
+        p = os.fspath(p)
+        if os.path.isdir(p):
+            named_inputs += [(f"the {label} directory's file", os.fspath(f)) for f in corpus_files(p)]
+        named_inputs.append((label, p))
+    for i, (out_label, out) in enumerate(outputs):
+        if _is_char_device(out):
+            continue
+        for in_label, inp in named_inputs:
+            if os.path.isdir(inp):
+                real_out = os.path.realpath(out)
+                if (os.path.dirname(real_out) == os.path.realpath(inp)
+                        and not os.path.basename(real_out).startswith(".")):
+                    raise ValueError(f"{out_label} {out} is inside the {in_label} directory {inp}: "
+                                     "it would be read as part of the corpus; write it elsewhere")
+            elif _same_file(out, inp):
+                raise ValueError(f"{out_label} {out} is the same file as {in_label} {inp}: writing "
+                                 "it would destroy the input; choose another output name")
+        for other_label, other in outputs[:i]:
+            if _same_file(out, other):
+                raise ValueError(f"{out_label} {out} is the same file as {other_label} {other}: "
+                                 "one would overwrite the other; choose two names")
 
 
 # ---------------------------------------------------------------- format detection
