@@ -3,6 +3,7 @@ writes are durable and leave no temporaries behind, and the pre-check fails wher
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import stat
@@ -143,10 +144,10 @@ def test_fifo_is_written_through(tmp_path):
     try:
         with formats.atomic_output(fifo) as f:
             f.write(payload)
-        reader.join(timeout=60)
+        reader.join(timeout=30)
     finally:
         os.close(keeper)
-        reader.join(timeout=60)
+        reader.join(timeout=30)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert bytes(received) == payload
     assert temporaries(tmp_path) == []
@@ -313,7 +314,10 @@ def test_a_live_writers_temporary_is_never_touched(tmp_path):
     stale_other.write_bytes(b"x")
     proc = _start_writer(path, rows=1000)
     try:
-        live = temporaries(tmp_path)
+        live = [n for n in temporaries(tmp_path) if n.startswith(f".tmp-{proc.pid}-")]
+        assert len(live) == 1
+        with open(tmp_path / live[0], "rb") as f, pytest.raises(BlockingIOError):
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # the writer holds it
         KeyedVectors(3, ["x"], np.ones((1, 3), dtype=np.float32)).save(path)
         assert set(live) <= set(temporaries(tmp_path))  # the live writer's file is still there
         assert stale_other.exists()  # a stale file of another target is that target's writer's business
@@ -450,8 +454,25 @@ def test_native_vectors_stream_through_a_fifo(tmp_path):
     reader.start()
     kv = KeyedVectors(4, ["a", "b"], np.arange(8, dtype=np.float32).reshape(2, 4))
     kv.save(fifo)  # a pipe cannot tell() its position: the zip writer counts the bytes
-    reader.join(timeout=60)
+    reader.join(timeout=30)
     (tmp_path / "copy.npz").write_bytes(received[0])
     for mmap in (None, "r"):
         loaded = KeyedVectors.load(tmp_path / "copy.npz", mmap=mmap)
         assert loaded.index_to_key == ["a", "b"] and np.array_equal(loaded.vectors, kv.vectors)
+
+
+def test_a_locked_temporary_is_live_whatever_its_pid(tmp_path):
+    # a writer in another pid namespace: its pid means nothing here, its lock does
+    path = tmp_path / "v.txt"
+    foreign = tmp_path / ".tmp-999999999-abcdef-v.txt"  # above any pid_max: no such process here
+    fd = os.open(foreign, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with formats.atomic_output(path, "w") as f:
+            f.write("new\n")
+        assert foreign.exists()
+    finally:
+        os.close(fd)
+    with formats.atomic_output(path, "w") as f:
+        f.write("newer\n")
+    assert not foreign.exists() and temporaries(tmp_path) == []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import fcntl
 import gc
 import gzip
 import hashlib
@@ -106,8 +107,9 @@ def remove_stale_temporaries(directory, basename):
     """Remove the temporary files that dead writers of `basename` left in `directory`.
 
     A writer's temporary is `.tmp-<pid>-<hex>-<basename>`; it is removed only when no process
-    with that pid is alive, so a live writer's file is never touched (a reused pid keeps a
-    stale file until that process ends too). Returns the paths removed.
+    with that pid is alive and nobody holds the file's lock (a writer locks its temporary while
+    it writes), so a live writer's file is never touched; a reused pid keeps a stale file until
+    that process ends too. Returns the paths removed.
     """
     pattern = re.compile(re.escape(_TMP_PREFIX) + r"(\d+)-[0-9a-f]+-" + re.escape(_tmp_tail(basename)) + r"\Z")
     removed = []
@@ -120,10 +122,28 @@ def remove_stale_temporaries(directory, basename):
         if m is None or int(m.group(1)) <= 0 or _pid_alive(int(m.group(1))):
             continue
         stale = os.path.join(directory, name)
-        with contextlib.suppress(FileNotFoundError):  # another writer cleaned it first
+        try:
+            fd = os.open(stale, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            continue  # another writer cleaned it first
+        except OSError:
+            fd = None  # not ours to read: the pid alone decides
+        try:
+            if fd is not None:
+                # a writer holds its temporary locked: this catches a live writer whose pid
+                # means nothing here (another pid namespace on the same kernel)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.unlink(stale)
-            removed.append(stale)
-            logger.info("removed %s, left by a writer that no longer runs", stale)
+        except (BlockingIOError, FileNotFoundError):
+            continue
+        except OSError as e:
+            logger.warning("could not remove %s, left by a writer that no longer runs: %s", stale, e)
+            continue
+        finally:
+            if fd is not None:
+                os.close(fd)
+        removed.append(stale)
+        logger.info("removed %s, left by a writer that no longer runs", stale)
     return removed
 
 
@@ -169,6 +189,7 @@ def atomic_output(path, mode="wb"):
     tmp = _tmp_name(directory, basename)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until closed: "a writer is here"
         if st is not None:
             _copy_ownership_and_mode(fd, st)
         with os.fdopen(fd, mode) as f:
