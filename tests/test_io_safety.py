@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from w2v import KeyedVectors, formats
+from w2v import KeyedVectors, Word2Vec, formats
 from w2v.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,8 +165,15 @@ def test_character_device_is_written_through_not_replaced(tmp_path):
     formats.check_writable(node)
     with formats.atomic_output(node) as f:
         f.write(b"x" * 100_000)
-    kv = KeyedVectors(3, ["a"], np.ones((1, 3), dtype=np.float32))
+    # every writer, zip files too: /dev/null "seeks" and always tells 0
+    kv = KeyedVectors(3, ["a", "b"], np.ones((2, 3), dtype=np.float32))
     kv.save_word2vec_format(node)
+    kv.save_word2vec_format(node, binary=True)
+    kv.save(node)
+    model = Word2Vec(vector_size=4, min_count=1, workers=1)
+    model.build_vocab(corpus_iterable=[["a", "b", "a"]] * 5)
+    model.save(node)
+    model.save_vocab(node)
     after = os.lstat(node)
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
@@ -263,7 +270,7 @@ def test_fsync_file_before_rename_and_directory_after(tmp_path, monkeypatch):
 
 _SLOW_SAVE = """
 import sys, time
-from w2v import KeyedVectors, formats
+from w2v import KeyedVectors, Word2Vec, formats
 import numpy as np
 kv = KeyedVectors(50, [f"n{{i}}" for i in range({rows})], np.full(({rows}, 50), 7, dtype=np.float32))
 def stall(*args, **kwargs):

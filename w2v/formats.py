@@ -24,6 +24,7 @@ import fcntl
 import gc
 import gzip
 import hashlib
+import io
 import json
 import logging
 import mmap as _mmap
@@ -163,6 +164,32 @@ def _copy_ownership_and_mode(fd, st):
     os.fchmod(fd, stat.S_IMODE(st.st_mode))  # after fchown, which clears set-id bits
 
 
+class _Stream(io.RawIOBase):
+    """A device or FIFO opened for writing, shown as a stream that cannot seek or tell.
+
+    /dev/null "seeks" and always tells 0, which would lead a zip writer (np.savez, the native
+    format) to write a central directory with impossible offsets; a stream makes it count bytes.
+    """
+
+    def __init__(self, f):
+        super().__init__()
+        self._f = f
+        self.name = f.name
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        return self._f.write(data)
+
+    def flush(self):
+        if not self.closed:
+            self._f.flush()
+
+    def fileno(self):
+        return self._f.fileno()
+
+
 @contextlib.contextmanager
 def atomic_output(path, mode="wb"):
     """Yield a file object whose contents replace `path` only if the block completes.
@@ -179,7 +206,7 @@ def atomic_output(path, mode="wb"):
     st = _existing(path)
     if _writes_through(path, st):
         with open(path, mode) as f:
-            yield f
+            yield _Stream(f) if "b" in mode else f
         return
     target, directory = _replace_target(path)
     if not os.access(directory, os.W_OK):
