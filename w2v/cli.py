@@ -24,6 +24,16 @@ def _flag(parser, c_name, long_name, **kw):
     parser.add_argument(c_name, long_name, **kw)
 
 
+def _check_output_paths(outputs, inputs):
+    """Before any work: no output overwrites an input or another output, and each can be written."""
+    from . import formats
+
+    formats.check_distinct_paths(outputs, inputs)
+    for _, path in outputs:
+        if path:
+            formats.check_writable(path)
+
+
 # ---------------------------------------------------------------- train
 def _add_train(sub):
     p = sub.add_parser("train", help="train word vectors (word2vec.c flags accepted)")
@@ -70,14 +80,13 @@ def _train_kwargs(args) -> dict:
 
 
 def cmd_train(args):
-    from . import formats
     from .model import Word2Vec
 
-    for out in (args.output, args.save_vocab, args.save_model):
-        if out:
-            formats.check_writable(out)
     if not args.output and not args.save_model and not args.save_vocab:
         raise CLIError("nothing to write: give -output FILE (and/or -save-model, -save-vocab)")
+    _check_output_paths(
+        outputs=[("-output", args.output), ("-save-vocab", args.save_vocab), ("-save-model", args.save_model)],
+        inputs=[("-train", args.train), ("-read-vocab", args.read_vocab)])
     model = Word2Vec(**_train_kwargs(args))
     corpus = dict(corpus_file=args.train)
     if args.phrases:
@@ -210,7 +219,7 @@ def cmd_convert(args):
                        "use a .txt, .vec, .bin or .npz name, or --to text|binary|native")
     if args.limit is not None and args.limit < 0:
         raise CLIError(f"--limit must be >= 0, got {args.limit}")
-    formats.check_writable(args.output)
+    _check_output_paths(outputs=[("OUT", args.output)], inputs=[("IN", args.input)])
     kv = load_vectors(args.input, format=args.from_, limit=args.limit)
     save_vectors(kv, args.output, format=fmt)
     print(f"wrote {len(kv)} vectors of size {kv.vector_size} to {args.output} ({fmt})",
@@ -236,7 +245,7 @@ def cmd_phrases(args):
     from .corpus import LineSentence
     from .phrases import Phrases
 
-    formats.check_writable(args.output)
+    _check_output_paths(outputs=[("-output", args.output)], inputs=[("-train", args.train)])
     learner = Phrases(min_count=args.min_count, threshold=args.threshold, delimiter=args.delimiter,
                       scoring=args.scoring)  # settings checked before any reading
     corpus = LineSentence(args.train)

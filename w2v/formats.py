@@ -1,7 +1,10 @@
 """Files: word2vec.c text and binary vectors, w2v's native vectors file, atomic writes.
 
 Every writer goes through `atomic_output`: the bytes go to a temporary file beside the target,
-which is renamed over it only once complete, so a crash never leaves a half-written file.
+fsynced and renamed over it only once complete, so a crash never leaves a half-written file;
+devices and FIFOs are written straight through. `check_writable` and `check_distinct_paths`
+let a command refuse, before any work, an output it could not write or one that would destroy
+an input.
 
 word2vec format: a header line "V d", then V rows. Text rows are `word v1 ... vd`; binary rows
 are `word`, a space, d little-endian float32, and (word2vec.c) a newline, which gensim omits;
@@ -17,20 +20,25 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import fcntl
 import gc
 import gzip
+import hashlib
+import io
 import json
 import logging
 import mmap as _mmap
 import os
+import re
+import secrets
+import stat
 import struct
-import tempfile
 import zipfile
 
 import numba
 import numpy as np
 
-from .corpus import COMPRESSED_SUFFIXES, open_binary
+from .corpus import COMPRESSED_SUFFIXES, corpus_files, open_binary
 
 logger = logging.getLogger(__name__)
 
@@ -44,36 +52,268 @@ _ROWS_PER_BLOCK = 8192  # text rows parsed per numpy call: bounds the float64 sc
 _NUMBER_BYTES = frozenset(b"0123456789+-.eEinfatyINFATY \t\r")
 
 
-@contextlib.contextmanager
-def atomic_output(path, mode="wb"):
-    """Yield a file object whose contents replace `path` only if the block completes."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+_TMP_PREFIX = ".tmp-"
+# Names that stand for a process's streams or kernel objects, not files to replace.
+_WRITE_THROUGH_ROOTS = ("/dev/", "/proc/")
+
+
+def _existing(path):
+    """os.stat(path) following symlinks, or None if nothing is there."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _writes_through(path, st):
+    """True if `path` is written in place: a device, a FIFO, /dev/stdout; never replaced."""
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"output path is a directory: {path}")
+    return st is not None and (not stat.S_ISREG(st.st_mode)
+                               or os.path.abspath(path).startswith(_WRITE_THROUGH_ROOTS))
+
+
+def _replace_target(path):
+    """The file that a write to `path` replaces: a symlink's target (the link stays a link)."""
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"output directory does not exist: {directory}")
+    return target, directory
+
+
+def _tmp_tail(basename):
+    """The target's name as it ends a temporary's name: hashed if the whole would pass 255 bytes."""
+    if len(basename.encode("utf-8", "surrogateescape")) <= 200:
+        return basename
+    return "h" + hashlib.sha256(basename.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _tmp_name(directory, basename):
+    name = f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}-{_tmp_tail(basename)}"
+    return os.path.join(directory, name)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_stale_temporaries(directory, basename):
+    """Remove the temporary files that dead writers of `basename` left in `directory`.
+
+    A writer's temporary is `.tmp-<pid>-<hex>-<basename>`; it is removed only when no process
+    with that pid is alive and nobody holds the file's lock (a writer locks its temporary while
+    it writes), so a live writer's file is never touched; a reused pid keeps a stale file until
+    that process ends too. Returns the paths removed.
+    """
+    pattern = re.compile(re.escape(_TMP_PREFIX) + r"(\d+)-[0-9a-f]+-" + re.escape(_tmp_tail(basename)) + r"\Z")
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        m = pattern.match(name)
+        if m is None or int(m.group(1)) <= 0 or _pid_alive(int(m.group(1))):
+            continue
+        stale = os.path.join(directory, name)
+        try:
+            fd = os.open(stale, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            continue  # another writer cleaned it first
+        except OSError:
+            fd = None  # not ours to read: the pid alone decides
+        try:
+            if fd is not None:
+                # a writer holds its temporary locked: this catches a live writer whose pid
+                # means nothing here (another pid namespace on the same kernel)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(stale)
+        except (BlockingIOError, FileNotFoundError):
+            continue
+        except OSError as e:
+            logger.warning("could not remove %s, left by a writer that no longer runs: %s", stale, e)
+            continue
+        finally:
+            if fd is not None:
+                os.close(fd)
+        removed.append(stale)
+        logger.info("removed %s, left by a writer that no longer runs", stale)
+    return removed
+
+
+def _fsync_directory(directory):
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_ownership_and_mode(fd, st):
+    """Give the new file the replaced file's owner and permission bits (the owner if we may)."""
+    if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, st.st_uid, st.st_gid)
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))  # after fchown, which clears set-id bits
+
+
+class _Stream(io.RawIOBase):
+    """A device or FIFO opened for writing, shown as a stream that cannot seek or tell.
+
+    /dev/null "seeks" and always tells 0, which would lead a zip writer (np.savez, the native
+    format) to write a central directory with impossible offsets; a stream makes it count bytes.
+    """
+
+    def __init__(self, f):
+        super().__init__()
+        self._f = f
+        self.name = f.name
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        return self._f.write(data)
+
+    def flush(self):
+        if not self.closed:
+            self._f.flush()
+
+    def fileno(self):
+        return self._f.fileno()
+
+
+@contextlib.contextmanager
+def atomic_output(path, mode="wb"):
+    """Yield a file object whose contents replace `path` only if the block completes.
+
+    A regular file (or a new one) is written to `.tmp-<pid>-<hex>-<name>` beside it, fsynced,
+    renamed over it and the directory fsynced: after a crash or a power cut the path holds the
+    old file or the new one, whole. A symlink is followed: its target is replaced and the link
+    stays a link. The replaced file's permission bits (and owner, when we may) are kept; a new
+    file gets 0666 less the umask. Anything else that exists (a character device such as
+    /dev/null, a FIFO) and names under /dev and /proc (/dev/stdout) are written straight through,
+    never replaced. Temporaries that dead writers left for the same target are removed first.
+    """
+    path = os.fspath(path)
+    st = _existing(path)
+    if _writes_through(path, st):
+        with open(path, mode) as f:
+            yield _Stream(f) if "b" in mode else f
+        return
+    target, directory = _replace_target(path)
     if not os.access(directory, os.W_OK):
         raise PermissionError(f"output directory is not writable: {directory}")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    basename = os.path.basename(target)
+    remove_stale_temporaries(directory, basename)
+    tmp = _tmp_name(directory, basename)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until closed: "a writer is here"
+        if st is not None:
+            _copy_ownership_and_mode(fd, st)
         with os.fdopen(fd, mode) as f:
+            fd = None  # the file object owns it now
             yield f
-        os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
     except BaseException:
+        if fd is not None:
+            os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_directory(directory)
 
 
 def check_writable(path):
-    """Raise now, before a long run, if `path` could not be written later."""
+    """Raise now, before a long run, if `path` could not be written later.
+
+    Tries what `atomic_output` will do: a file written through must be writable; otherwise a
+    temporary file is created (and removed) in the target's directory, and replacing an
+    existing file that the sticky bit protects from us (another user's file in /tmp) is refused
+    as the kernel's rename would refuse it.
+    """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"output directory does not exist: {directory}")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"output path is a directory: {path}")
-    if not os.access(directory, os.W_OK):
-        raise PermissionError(f"output directory is not writable: {directory}")
+    st = _existing(path)
+    if _writes_through(path, st):
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"output is not writable: {path}")
+        return
+    target, directory = _replace_target(path)
+    tmp = _tmp_name(directory, os.path.basename(target))
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as e:
+        raise PermissionError(f"cannot create a file in the output directory {directory}: "
+                              f"{e.strerror}") from None
+    os.unlink(tmp)
+    if st is not None:
+        dir_st = os.stat(directory)
+        euid = os.geteuid()
+        if (dir_st.st_mode & stat.S_ISVTX and euid != 0
+                and st.st_uid != euid and dir_st.st_uid != euid):
+            raise PermissionError(f"cannot replace {path}: it belongs to another user (uid "
+                                  f"{st.st_uid}) in a sticky directory ({directory}); "
+                                  "choose another name")
+
+
+def _same_file(a, b):
+    """True if paths `a` and `b` name one file: the same resolved path, or the same inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    sa, sb = _existing(a), _existing(b)
+    return sa is not None and sb is not None and (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def _is_char_device(path):
+    st = _existing(path)
+    return st is not None and stat.S_ISCHR(st.st_mode)
+
+
+def check_distinct_paths(outputs, inputs=()):
+    """Raise ValueError, before any work, if an output would overwrite an input or another output.
+
+    outputs, inputs: (label, path) pairs such as ("-output", "vec.txt"); None paths are skipped.
+    An input directory stands for its corpus files, and for any new file written directly in it
+    (the next pass over the corpus would read that file). Paths are compared resolved and, when
+    both exist, by (device, inode), which catches hard links. A character device (/dev/null, a
+    terminal) is written through and destroys nothing, so it may be named several times.
+    """
+    outputs = [(label, os.fspath(p)) for label, p in outputs if p is not None]
+    named_inputs = []
+    for label, p in inputs:
+        if p is None:
+            continue
+        p = os.fspath(p)
+        if os.path.isdir(p):
+            named_inputs += [(f"the {label} directory's file", os.fspath(f)) for f in corpus_files(p)]
+        named_inputs.append((label, p))
+    for i, (out_label, out) in enumerate(outputs):
+        if _is_char_device(out):
+            continue
+        for in_label, inp in named_inputs:
+            if os.path.isdir(inp):
+                real_out = os.path.realpath(out)
+                if (os.path.dirname(real_out) == os.path.realpath(inp)
+                        and not os.path.basename(real_out).startswith(".")):
+                    raise ValueError(f"{out_label} {out} is inside the {in_label} directory {inp}: "
+                                     "it would be read as part of the corpus; write it elsewhere")
+            elif _same_file(out, inp):
+                raise ValueError(f"{out_label} {out} is the same file as {in_label} {inp}: writing "
+                                 "it would destroy the input; choose another output name")
+        for other_label, other in outputs[:i]:
+            if _same_file(out, other):
+                raise ValueError(f"{out_label} {out} is the same file as {other_label} {other}: "
+                                 "one would overwrite the other; choose two names")
 
 
 # ---------------------------------------------------------------- format detection
@@ -424,7 +664,7 @@ def save_native(path, keys, vectors):
     with atomic_output(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
         info = zipfile.ZipInfo("vectors.npy", date_time=(1980, 1, 1, 0, 0, 0))
         with zf.open(info, "w", force_zip64=True) as member:
-            data_start = f.tell()  # the local header is written: the member's bytes start here
+            data_start = zf.fp.tell()  # after the local header; zf.fp counts bytes on a pipe too
             member.write(_npy_header(vectors, data_start))
             flat = vectors.reshape(-1)
             step = 1 << 22
