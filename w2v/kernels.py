@@ -34,12 +34,6 @@ own updates at once, as without copies; other threads see them at most SYNC_WORD
 a bounded Hogwild staleness. The update functions are unchanged: only the row ids they are
 given differ.
 
-Structure: train_chunk -> per sentence: subsample, then train_sentence -> per center word:
-plan_center (the next center's reduced window and negatives, drawn one ahead), then one of
-sg_pair_steps, sg_window_step, cbow_step. Each builds its inputs and hands the outputs to
-predict (one hidden vector) or logistic_update_window (a window's rows), which visit the
-configured losses through one dispatch (output_targets). Work arrays live in one Scratch.
-
 Random numbers come from a 64-bit LCG kept in a local variable, seeded per chunk by the trainer,
 so a chunk's subsampling, windows and negatives depend only on (seed, epoch, chunk).
 """
@@ -149,7 +143,7 @@ def _sigmoid_terms(f):
     return sig, nls, nls + f
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True)
 def _logistic_step(score, label, lr):
     """For one score u . h and its label: (lr * (label - sigma(score)) as float32, the loss term)."""
     sig, loss_pos, loss_neg = _sigmoid_terms(np.float64(score))
@@ -341,14 +335,14 @@ def sample_noise(noise, n, seed):
     return out
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True)
 def reduced_window(rng, window):
     """word2vec.c's dynamic window: a radius b uniform on 1..window. Returns (b, new rng state)."""
     rng = _lcg(rng)
     return window - np.int64((rng >> np.uint64(33)) % np.uint64(window)), rng
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True)
 def keep_word(rng, keep_prob):
     """Subsampling: keep a word with probability keep_prob. Returns (kept, new rng state); a word
     with keep_prob >= 1 draws nothing, so rare words leave the random stream as it was."""
@@ -358,240 +352,40 @@ def keep_word(rng, keep_prob):
     return np.float32(rng >> np.uint64(40)) * np.float32(1.0 / 16777216.0) < keep_prob, rng
 
 
-class Scratch(NamedTuple):
-    """train_chunk's work arrays, allocated once per chunk (make_scratch), so threads share none."""
-    sent: np.ndarray          # int32 (n_max,) the sentence's kept word ids
-    sent_in: np.ndarray       # int32 (n_max,) their rows of w_in, hot words mapped to private rows
-    hidden: np.ndarray        # float32 (d,) CBOW's context mean or sum
-    grad_hidden: np.ndarray   # float32 (d,)
-    plan_rows: np.ndarray     # int32 (2, negative+1) [center, negatives...] of center pos at [pos & 1]
-    plan_n: np.ndarray        # int64 (2,) rows filled in plan_rows
-    plan_reduced: np.ndarray  # int64 (2,) reduced window of center pos at [pos & 1]
-    pair_rows: np.ndarray     # int32 (negative+1,) classic skip-gram's per-pair [center, negatives...]
-    labels: np.ndarray        # float32 (negative+1,) [1, 0, 0, ...]
-    scores: np.ndarray        # float64 (V,) full softmax scores, (1,) without it
-    coef: np.ndarray          # float32 (max(negative+1, L),) logistic_update's coefficients
-    window_ctx: np.ndarray    # int32 (2 window,) batch_window's context rows
-    window_grad: np.ndarray   # float32 (2 window, d) their gradients; (1, d) without batch_window
-    window_coef: np.ndarray   # float32 (2 window * coef size,)
-    base_in: np.ndarray       # float32 (T, d) private rows of w_in as of the last merge
-    base_hs: np.ndarray       # float32 (T or 0, d) ... of w_out_hs
-    base_ns: np.ndarray       # float32 (T or 0, d) ... of w_out_ns
-
-
 @njit(nogil=True, cache=True)
-def make_scratch(n_max, d, tables, cfg, n_out):
-    """Scratch for sentences of up to n_max kept words; n_out: rows of w_out_ns (the softmax's V)."""
-    n_hot = cfg.hot_rows
-    n_coef = max(cfg.negative + 1, tables.hs_points.shape[1])
-    labels = np.zeros(cfg.negative + 1, dtype=np.float32)
-    labels[0] = 1.0
-    return Scratch(np.empty(n_max, dtype=np.int32), np.empty(n_max, dtype=np.int32),
-                   np.empty(d, dtype=np.float32), np.empty(d, dtype=np.float32),
-                   np.empty((2, cfg.negative + 1), dtype=np.int32), np.zeros(2, dtype=np.int64),
-                   np.zeros(2, dtype=np.int64), np.empty(cfg.negative + 1, dtype=np.int32), labels,
-                   np.empty(n_out if cfg.softmax else 1, dtype=np.float64), np.empty(n_coef, dtype=np.float32),
-                   np.empty(2 * cfg.window, dtype=np.int32),
-                   np.empty((2 * cfg.window if cfg.batch_window else 1, d), dtype=np.float32),
-                   np.empty(2 * cfg.window * n_coef if cfg.batch_window else 1, dtype=np.float32),
-                   np.empty((n_hot, d), dtype=np.float32),
-                   np.empty((n_hot if cfg.hs else 0, d), dtype=np.float32),
-                   np.empty((n_hot if cfg.negative > 0 else 0, d), dtype=np.float32))
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _first_word_row(tables, cfg):
-    """Row of word 0's private copy in w_in and w_out_ns (the v real rows come first)."""
-    return tables.keep_prob.shape[0] + cfg.hot_slot * cfg.hot_rows
-
-
-@njit(nogil=True, cache=True)
-def sync_hot_rows(w_in, w_out_hs, w_out_ns, tables, cfg, scratch, merge):
+def sync_hot_rows(w_in, w_out_hs, w_out_ns, v, cfg, base_in, base_hs, base_ns, merge):
     """Start (merge=False: copy the shared rows in) or merge (merge=True, merge_hot) this thread's
     private rows of all three matrices: words 0..T-1 of w_in and w_out_ns, inner nodes
-    v-1-T..v-2 of w_out_hs (module docstring)."""
-    v = tables.keep_prob.shape[0]
-    first_words = _first_word_row(tables, cfg)
+    v-1-T..v-2 of w_out_hs (module docstring). base_*: float32 (T or 0, d), the rows as of the
+    last merge."""
+    first_words = v + cfg.hot_slot * cfg.hot_rows
     first_hs = v - 1 + cfg.hot_slot * cfg.hot_rows
     lo_hs = v - 1 - cfg.hot_rows
-    for w, lo, first, base in ((w_in, 0, first_words, scratch.base_in), (w_out_hs, lo_hs, first_hs, scratch.base_hs),
-                               (w_out_ns, 0, first_words, scratch.base_ns)):
+    for w, lo, first, base in ((w_in, 0, first_words, base_in), (w_out_hs, lo_hs, first_hs, base_hs),
+                               (w_out_ns, 0, first_words, base_ns)):
         if merge:
             merge_hot(w, lo, first, base.shape[0], base)
         else:
             start_hot(w, lo, first, base.shape[0], base)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def subsample(ids, start, stop, keep_prob, first_words, n_hot, scratch, rng):
-    """Keep the words ids[start:stop] that subsampling keeps in scratch.sent (their w_in rows, hot
-    words mapped to private rows, in scratch.sent_in). Returns (words kept, new rng state)."""
-    n = 0
-    for t in range(start, stop):
-        w = ids[t]
-        keep, rng = keep_word(rng, keep_prob[w])
-        if keep:
-            scratch.sent[n] = w
-            scratch.sent_in[n] = w + first_words if w < n_hot else w
-            n += 1
-    return n, rng
-
-
-@njit(nogil=True, cache=True, inline="always")
-def output_targets(k, target, rows, n_rows, w_out_hs, w_out_ns, tables, cfg, labels):
-    """The k-th logistic loss of predicting `target` (k = 0: hierarchical softmax, 1: negative
-    sampling): (w_out, its rows, their labels, n rows), n = 0 when that loss is off.
-    rows[:n_rows] = [target, negatives...], drawn by the caller."""
-    if k == 0:
-        return w_out_hs, tables.hs_points[target], tables.hs_labels[target], \
-            np.int64(tables.hs_lengths[target]) if cfg.hs else np.int64(0)
-    return w_out_ns, rows, labels, np.int64(n_rows) if cfg.negative > 0 else np.int64(0)
-
-
-N_LOGISTIC = 2  # the logistic losses output_targets knows
-
-
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
-def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, rows, n_rows, scratch):
+def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, rows, n_rows, labels,
+            scores, coef):
     """All configured losses of `hidden` predicting word `target`; grad_hidden accumulates.
 
-    rows[:n_rows] = [target, negatives...] for negative sampling. Returns the loss.
+    rows[:n_rows] = [target, negatives...] for negative sampling, drawn by the caller.
+    scores, coef: scratch of softmax_update and logistic_update. Returns the loss.
     """
     loss = 0.0
-    for k in range(N_LOGISTIC):
-        w_out, out_rows, labels, n = output_targets(k, target, rows, n_rows, w_out_hs, w_out_ns, tables, cfg,
-                                                    scratch.labels)
-        if n > 0:
-            loss += logistic_update(hidden, w_out, out_rows, labels, n, lr, grad_hidden, scratch.coef)
+    if cfg.hs:
+        loss += logistic_update(hidden, w_out_hs, tables.hs_points[target], tables.hs_labels[target],
+                                tables.hs_lengths[target], lr, grad_hidden, coef)
+    if cfg.negative > 0:
+        loss += logistic_update(hidden, w_out_ns, rows, labels, n_rows, lr, grad_hidden, coef)
     if cfg.softmax:
-        loss += softmax_update(hidden, w_out_ns, target, lr, grad_hidden, scratch.scores)
+        loss += softmax_update(hidden, w_out_ns, target, lr, grad_hidden, scores)
     return loss
-
-
-@njit(nogil=True, cache=True, inline="always")
-def plan_center(nxt, n, w_in, w_out_ns, tables, cfg, scratch, rng):
-    """Draw center nxt's reduced window and, for CBOW and batch_window, its negatives, one center
-    ahead of its training so that their rows can be prefetched. Classic skip-gram draws per pair,
-    just before use (drawing ahead cost it 6-8%, docs/performance.md). Returns the rng state."""
-    b = nxt & 1
-    scratch.plan_reduced[b], rng = reduced_window(rng, cfg.window)
-    per_pair = cfg.sg and not cfg.batch_window
-    if cfg.negative > 0 and not per_pair:
-        rows = scratch.plan_rows[b]
-        cnt, rng = draw_negatives(tables.noise, scratch.sent[nxt], cfg.negative, rows, rng)
-        _to_private(rows, cnt, cfg.hot_rows, _first_word_row(tables, cfg))
-        scratch.plan_n[b] = cnt
-        for i in range(cnt):
-            prefetch_row(w_out_ns, rows[i])
-    if not per_pair and nxt + cfg.window < n:  # the word entering the window
-        prefetch_row(w_in, scratch.sent_in[nxt + cfg.window])
-    return rng
-
-
-@njit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
-def sg_pair_steps(pos, lo, hi, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, rng, loss):
-    """Skip-gram, word2vec.c's order: each context row in [lo, hi) predicts the center word,
-    one step per pair, with the pair's own negatives. Returns (loss, predictions, rng)."""
-    center = scratch.sent[pos]
-    rows = scratch.pair_rows
-    grad = scratch.grad_hidden
-    n_rows = 0
-    for c in range(lo, hi):
-        if c == pos:
-            continue
-        ctx = scratch.sent_in[c]
-        if cfg.negative > 0:
-            n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
-            _to_private(rows, n_rows, cfg.hot_rows, _first_word_row(tables, cfg))
-        grad[:] = 0.0
-        loss += predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows, n_rows, scratch)
-        for j in range(w_in.shape[1]):
-            w_in[ctx, j] += grad[j]
-    return loss, hi - lo - 1, rng
-
-
-@njit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
-def sg_window_step(pos, lo, hi, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, loss):
-    """batch_window: the context rows in [lo, hi) predict the center word as one minibatch
-    (logistic_update_window), with the negatives planned for it. Returns (loss, predictions)."""
-    ctx = scratch.window_ctx
-    m = 0
-    for c in range(lo, hi):
-        if c != pos:
-            ctx[m] = scratch.sent_in[c]
-            m += 1
-    if m == 0:
-        return loss, 0
-    b = pos & 1
-    grad = scratch.window_grad
-    grad[:m] = 0.0
-    for k in range(N_LOGISTIC):
-        w_out, rows, labels, n = output_targets(k, scratch.sent[pos], scratch.plan_rows[b], scratch.plan_n[b],
-                                                w_out_hs, w_out_ns, tables, cfg, scratch.labels)
-        if n > 0:
-            loss += logistic_update_window(w_in, ctx, m, w_out, rows, labels, n, lr, grad, scratch.window_coef)
-    for i in range(m):
-        for j in range(w_in.shape[1]):
-            w_in[ctx[i], j] += grad[i, j]
-    return loss, m
-
-
-@njit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
-def cbow_step(pos, lo, hi, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, loss):
-    """CBOW: the mean (cbow_mean) or sum of the context rows in [lo, hi) predicts the center
-    word; every context row gets the full grad_hidden (module docstring). Returns (loss, predictions)."""
-    d = w_in.shape[1]
-    hidden, grad = scratch.hidden, scratch.grad_hidden
-    hidden[:] = 0.0
-    for c in range(lo, hi):
-        if c != pos:
-            for j in range(d):
-                hidden[j] += w_in[scratch.sent_in[c], j]
-    count = hi - lo - 1
-    if count == 0:
-        return loss, 0
-    if cfg.cbow_mean:
-        inv = np.float32(1.0 / count)
-        for j in range(d):
-            hidden[j] *= inv
-    grad[:] = 0.0
-    b = pos & 1
-    loss += predict(hidden, scratch.sent[pos], w_out_hs, w_out_ns, tables, cfg, lr, grad, scratch.plan_rows[b],
-                    scratch.plan_n[b] if cfg.negative > 0 else 0, scratch)
-    for c in range(lo, hi):
-        if c != pos:
-            for j in range(d):
-                w_in[scratch.sent_in[c], j] += grad[j]
-    return loss, 1
-
-
-@njit(nogil=True, cache=True, fastmath=FASTMATH)
-def train_sentence(n, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, rng, since_merge, loss):
-    """Train every center word of the kept sentence scratch.sent[:n]; private rows are merged
-    every SYNC_WORDS centers, counted across sentences by since_merge.
-    Returns (loss, predictions, rng, since_merge)."""
-    n_pred = 0
-    for pos in range(-1, n):
-        if pos + 1 < n:
-            rng = plan_center(pos + 1, n, w_in, w_out_ns, tables, cfg, scratch, rng)
-        if pos < 0:
-            continue
-        if cfg.hot_rows:
-            if since_merge >= SYNC_WORDS:
-                sync_hot_rows(w_in, w_out_hs, w_out_ns, tables, cfg, scratch, True)
-                since_merge = 0
-            since_merge += 1
-        reduced = scratch.plan_reduced[pos & 1]
-        lo = max(pos - reduced, 0)
-        hi = min(pos + reduced + 1, n)
-        if cfg.sg and cfg.batch_window:
-            loss, k = sg_window_step(pos, lo, hi, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, loss)
-        elif cfg.sg:
-            loss, k, rng = sg_pair_steps(pos, lo, hi, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, rng, loss)
-        else:
-            loss, k = cbow_step(pos, lo, hi, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, loss)
-        n_pred += k
-    return loss, n_pred, rng, since_merge
 
 
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
@@ -605,30 +399,151 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
     Returns (raw_words, effective_words, loss, n_predictions): words read, words kept by
     subsampling, the summed loss (float64) and the number of predictions made.
     """
+    d = w_in.shape[1]
+    v = tables.keep_prob.shape[0]
+    # private rows (see the module docstring): the rows of words 0..T-1 of w_in and w_out_ns
+    # (v real rows each) live at first_words.., the last T inner nodes (v-1-T..v-2) at first_hs..
+    n_hot = cfg.hot_rows
+    first_words = v + cfg.hot_slot * n_hot
+    base_ns = np.empty((n_hot if cfg.negative > 0 else 0, d), dtype=np.float32)
+    base_hs = np.empty((n_hot if cfg.hs else 0, d), dtype=np.float32)
+    base_in = np.empty((n_hot, d), dtype=np.float32)
+    sync_hot_rows(w_in, w_out_hs, w_out_ns, v, cfg, base_in, base_hs, base_ns, False)
     total = 0
-    longest = 0  # sizes the sentence scratch: any sentence length fits
+    longest = 0  # sizes the sentence scratch: a sentence of any length fits
     for q in range(sents.shape[0]):
         length = bounds[sents[q] + 1] - bounds[sents[q]]
         total += length
         longest = max(longest, length)
     total = max(total, 1)
-    scratch = make_scratch(longest, w_in.shape[1], tables, cfg, w_out_ns.shape[0])
-    sync_hot_rows(w_in, w_out_hs, w_out_ns, tables, cfg, scratch, False)
-    first_words = _first_word_row(tables, cfg)
+    sent_in = np.empty(longest, dtype=np.int32)  # sent's rows of w_in, private ones mapped
+    hidden = np.empty(d, dtype=np.float32)
+    grad = np.empty(d, dtype=np.float32)
+    sent = np.empty(longest, dtype=np.int32)
+    # CBOW and batch_window draw a center's negatives one center ahead, so that their rows can be
+    # prefetched: plan_rows[b] holds [center, negatives...] of center pos (b = pos & 1). Classic
+    # skip-gram draws per pair, just before use (drawing ahead cost it 6-8%, docs/performance.md).
+    per_pair = cfg.sg and not cfg.batch_window
+    plan_rows = np.empty((2, cfg.negative + 1), dtype=np.int32)
+    plan_n = np.zeros(2, dtype=np.int64)
+    plan_reduced = np.zeros(2, dtype=np.int64)
+    pair_rows = np.empty(cfg.negative + 1, dtype=np.int32)
+    labels = np.zeros(cfg.negative + 1, dtype=np.float32)
+    labels[0] = 1.0
+    scores = np.empty(w_out_ns.shape[0] if cfg.softmax else 1, dtype=np.float64)
+    coef = np.empty(max(cfg.negative + 1, tables.hs_points.shape[1]), dtype=np.float32)
+    window_ctx = np.empty(2 * cfg.window, dtype=np.int32)
+    window_grad = np.empty((2 * cfg.window if cfg.batch_window else 1, d), dtype=np.float32)
+    window_coef = np.empty(2 * cfg.window * coef.shape[0] if cfg.batch_window else 1, dtype=np.float32)
+    keep_prob = tables.keep_prob
     rng = np.uint64(seed)
     raw = 0
+    since_merge = 0  # centers trained since the private rows were last merged
     effective = 0
     n_pred = 0
     loss = 0.0
-    since_merge = 0
     for q in range(sents.shape[0]):
         s = sents[q]
         lr = lr0 + (lr1 - lr0) * (raw / total)
-        n, rng = subsample(ids, bounds[s], bounds[s + 1], tables.keep_prob, first_words, cfg.hot_rows, scratch, rng)
+        n = 0
+        for t in range(bounds[s], bounds[s + 1]):
+            w = ids[t]
+            keep, rng = keep_word(rng, keep_prob[w])
+            if not keep:
+                continue
+            sent[n] = w
+            sent_in[n] = w + first_words if w < n_hot else w
+            n += 1
         raw += bounds[s + 1] - bounds[s]
         effective += n
-        loss, k, rng, since_merge = train_sentence(n, w_in, w_out_hs, w_out_ns, tables, cfg, lr, scratch, rng,
-                                                   since_merge, loss)
-        n_pred += k
-    sync_hot_rows(w_in, w_out_hs, w_out_ns, tables, cfg, scratch, True)
+        for pos in range(-1, n):
+            nxt = pos + 1
+            if nxt < n:  # plan the next center: its reduced window, negatives, and prefetches
+                b = nxt & 1
+                plan_reduced[b], rng = reduced_window(rng, cfg.window)
+                if cfg.negative > 0 and not per_pair:
+                    cnt, rng = draw_negatives(tables.noise, sent[nxt], cfg.negative, plan_rows[b], rng)
+                    _to_private(plan_rows[b], cnt, n_hot, first_words)
+                    plan_n[b] = cnt
+                    for q in range(cnt):
+                        prefetch_row(w_out_ns, plan_rows[b, q])
+                if not per_pair and nxt + cfg.window < n:  # the word entering the window
+                    prefetch_row(w_in, sent_in[nxt + cfg.window])
+            if pos < 0:
+                continue
+            if n_hot:  # bounded staleness: merge every SYNC_WORDS centers, inside a sentence too
+                if since_merge >= SYNC_WORDS:
+                    sync_hot_rows(w_in, w_out_hs, w_out_ns, v, cfg, base_in, base_hs, base_ns, True)
+                    since_merge = 0
+                since_merge += 1
+            b = pos & 1
+            reduced = plan_reduced[b]
+            lo = max(pos - reduced, 0)
+            hi = min(pos + reduced + 1, n)
+            center = sent[pos]
+            rows = plan_rows[b]
+            n_rows = plan_n[b] if cfg.negative > 0 else 0
+            if cfg.sg and cfg.batch_window:
+                m = 0
+                for c in range(lo, hi):
+                    if c != pos:
+                        window_ctx[m] = sent_in[c]
+                        m += 1
+                if m == 0:
+                    continue
+                window_grad[:m] = 0.0
+                if cfg.hs:
+                    loss += logistic_update_window(w_in, window_ctx, m, w_out_hs, tables.hs_points[center],
+                                                   tables.hs_labels[center], tables.hs_lengths[center], lr,
+                                                   window_grad, window_coef)
+                if cfg.negative > 0:
+                    loss += logistic_update_window(w_in, window_ctx, m, w_out_ns, rows, labels, n_rows, lr,
+                                                   window_grad, window_coef)
+                for i in range(m):
+                    ctx = window_ctx[i]
+                    for j in range(d):
+                        w_in[ctx, j] += window_grad[i, j]
+                n_pred += m
+            elif cfg.sg:
+                rows = pair_rows
+                for c in range(lo, hi):
+                    if c == pos:
+                        continue
+                    ctx = sent_in[c]
+                    if cfg.negative > 0:
+                        n_rows, rng = draw_negatives(tables.noise, center, cfg.negative, rows, rng)
+                        _to_private(rows, n_rows, n_hot, first_words)
+                    grad[:] = 0.0
+                    loss += predict(w_in[ctx], center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows,
+                                    n_rows, labels, scores, coef)
+                    n_pred += 1
+                    for j in range(d):
+                        w_in[ctx, j] += grad[j]
+            else:
+                hidden[:] = 0.0
+                count = 0
+                for c in range(lo, hi):
+                    if c == pos:
+                        continue
+                    ctx = sent_in[c]
+                    for j in range(d):
+                        hidden[j] += w_in[ctx, j]
+                    count += 1
+                if count == 0:
+                    continue
+                if cfg.cbow_mean:
+                    inv = np.float32(1.0 / count)
+                    for j in range(d):
+                        hidden[j] *= inv
+                grad[:] = 0.0
+                loss += predict(hidden, center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows, n_rows,
+                                labels, scores, coef)
+                n_pred += 1
+                for c in range(lo, hi):
+                    if c == pos:
+                        continue
+                    ctx = sent_in[c]
+                    for j in range(d):
+                        w_in[ctx, j] += grad[j]
+    sync_hot_rows(w_in, w_out_hs, w_out_ns, v, cfg, base_in, base_hs, base_ns, True)
     return raw, effective, loss, n_pred
