@@ -92,7 +92,7 @@ def _tables(v, hs_counts=None, noise_word=None):
 
 
 def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_mean=1, softmax=0, batch_window=0,
-               hot_rows=0, window=1, bounds=None, seed=3):
+               hot_rows=0, window=1, bounds=None, seed=3, lr1=None):
     """kernels.train_chunk on one sentence (or on sentences cut by `bounds`), weights in place.
 
     With hot_rows, it runs as the second of two threads does in the threads backend: on output
@@ -102,14 +102,15 @@ def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_me
     bounds = np.array([0, len(ids)], dtype=np.int64) if bounds is None else bounds
     cfg = kernels.Config(sg=sg, hs=hs, negative=negative, window=window, cbow_mean=cbow_mean, softmax=softmax,
                          batch_window=batch_window)
+    lr1 = lr if lr1 is None else lr1
     if not hot_rows:
-        return kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), w_in, w_hs, w_ns, tables, cfg, lr, lr,
+        return kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), w_in, w_hs, w_ns, tables, cfg, lr, lr1,
                                    np.uint64(seed))
     out_in, out_hs, out_ns, tables_t, cfg_t = threads._thread_private(w_in, w_hs, w_ns, tables, cfg, hot_rows, 2)[1]
     assert cfg_t.hot_slot == 1 and cfg_t.hot_rows == hot_rows
     out_in[:len(w_in)], out_hs[:len(w_hs)], out_ns[:len(w_ns)] = w_in, w_hs, w_ns
-    result = kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), out_in, out_hs, out_ns, tables_t, cfg_t, lr, lr,
-                                 np.uint64(seed))
+    result = kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), out_in, out_hs, out_ns, tables_t, cfg_t, lr,
+                                 lr1, np.uint64(seed))
     w_in[:], w_hs[:], w_ns[:] = out_in[:len(w_in)], out_hs[:len(w_hs)], out_ns[:len(w_ns)]
     return result
 
@@ -293,3 +294,107 @@ def test_private_hot_rows_alone_change_nothing(sg):
     for a, b, s0 in zip(w_hot, w_shared, start):
         assert np.abs(b - s0).max() > 0.01  # it trained
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
+def test_learning_rate_goes_linearly_over_the_chunk_words(sg):
+    """lr0 -> lr1 over the chunk: sentence q trains with lr0 + (lr1 - lr0) * (words before q) / (words in the chunk)."""
+    rng = np.random.default_rng(16)
+    v, d, lr0, lr1, noise_word = 6, 5, 0.2, 0.02, 5
+    w_in, w_ns = _rand(rng, v, d), _rand(rng, v, d, scale=0.3)
+    tables, _ = _tables(v, noise_word=noise_word)
+    sentences = [[0, 1, 2, 1], [3, 0, 4], [2, 2, 1, 0, 3], [4, 1]]
+    bounds = np.cumsum([0] + [len(s) for s in sentences]).astype(np.int64)
+    w_in_k, w_ns_k = w_in.copy(), w_ns.copy()
+    _, _, loss, _ = _run_chunk(sum(sentences, []), w_in_k, np.zeros((0, d), np.float32), w_ns_k, tables, sg, 0, 2,
+                               lr0, lr1=lr1, bounds=bounds)
+
+    def pair_loss(h, target, u):
+        return objectives.neg_sampling_loss_and_gradient(h, target, u, np.array([noise_word, noise_word]))
+
+    ref_in, ref_out, ref_loss = w_in, w_ns, 0.0
+    for start, sentence in zip(bounds, sentences):
+        lr = lr0 + (lr1 - lr0) * start / bounds[-1]
+        ref_in, ref_out, step_loss = _reference_steps(sentence, ref_in, ref_out, sg, pair_loss, lr)
+        ref_loss += step_loss
+    _assert_step((w_in_k, w_ns_k), (ref_in, ref_out), loss, ref_loss)
+
+
+def _two_chunks(v, n_long):
+    """Two chunks (ids, bounds) of short sentences, the first with one sentence of n_long words."""
+    rng = np.random.default_rng(17)
+    chunks = []
+    for lengths in ([30, n_long, 12, 40], [25, 33, 8, 60]):
+        bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        chunks.append((rng.integers(0, v, bounds[-1]).astype(np.int32), bounds))
+    return chunks
+
+
+@pytest.mark.parametrize("sg, batch_window", [(1, 0), (0, 0), (1, 1)], ids=["sg", "cbow", "batch_window"])
+def test_hot_row_merges_equal_one_thread_applying_the_same_updates(sg, batch_window):
+    """Thread slot 0 trains chunk A, then slot 1 trains chunk B, each on its private hot rows
+    (sequentially: no races), against one thread without private rows training A then B. Every
+    update reaches the shared rows exactly once, so the weights agree to float rounding: a merge
+    lost (a slot's change dropped) or applied twice fails. Chunk A holds a sentence of several
+    SYNC_WORDS words, so merges inside a sentence take part."""
+    rng = np.random.default_rng(18)
+    v, d, hot, lr = 40, 8, 8, 0.05
+    counts = np.sort(rng.integers(1, 1000, v))[::-1]
+    tables, _ = _tables(v, hs_counts=counts)
+    tables = tables._replace(noise=sampling.alias_table(sampling.noise_distribution(counts)),
+                             keep_prob=sampling.keep_probabilities(counts, 0.02))
+    cfg = kernels.Config(sg=sg, hs=1, negative=3, window=3, cbow_mean=1, softmax=0, batch_window=batch_window)
+    start = [_rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3), _rand(rng, v, d, scale=0.3)]
+    chunks = _two_chunks(v, 3 * kernels.SYNC_WORDS + 100)
+
+    alone = [w.copy() for w in start]
+    stats_alone = [kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), *alone, tables, cfg, lr, lr,
+                                       np.uint64(seed)) for seed, (ids, bounds) in enumerate(chunks)]
+    slots = trainer._thread_private(*[w.copy() for w in start], tables, cfg, hot, 2)
+    ext = slots[0][:3]
+    for w, s in zip(ext, start):
+        w[:len(s)] = s
+    stats_slots = [kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), *slots[slot], lr, lr, np.uint64(slot))
+                   for slot, (ids, bounds) in enumerate(chunks)]
+    for a, b in zip(stats_slots, stats_alone):
+        assert a[:2] == b[:2] and a[3] == b[3]
+        np.testing.assert_allclose(a[2], b[2], rtol=1e-6)
+    for w, w_alone, s in zip(ext, alone, start):
+        assert np.abs(w_alone - s).max() > 0.01  # it trained
+        np.testing.assert_allclose(w[:len(s)], w_alone, atol=1e-6, rtol=0)
+
+
+def test_hot_rows_merge_inside_a_long_sentence():
+    """Staleness is bounded by SYNC_WORDS words even within one sentence.
+
+    Words A and B share the Huffman root and node 1, both hot. A's path goes through this thread's
+    private copies; B's path is left unmapped, so B writes the shared rows directly, as another
+    thread would. The sentence is SYNC_WORDS - 8 B's, 16 C's (no Huffman path: they write no inner
+    node) and then A's. When a merge falls among the C's, the A's train on the shared rows with
+    all of B's changes in, exactly as one thread without private rows does. Without merges inside
+    the sentence the A's would train on the rows as they were when the chunk began.
+    """
+    rng = np.random.default_rng(19)
+    v, d, hot, lr = 4, 6, 2, 0.1
+    a_, b_, c_ = 0, 1, 2
+    points = np.array([[2, 1], [2, 0], [0, 0], [0, 0]], dtype=np.int32)
+    labels = np.array([[1, 0], [0, 1], [0, 0], [0, 0]], dtype=np.float32)
+    tables = kernels.Tables(np.ones(v, np.float32), sampling.alias_table(np.full(v, 0.25)), points, labels,
+                            np.array([2, 2, 0, 0], dtype=np.int32))
+    cfg = kernels.Config(sg=1, hs=1, negative=0, window=1, cbow_mean=1, softmax=0, batch_window=0)
+    sentence = np.array([b_] * (kernels.SYNC_WORDS - 8) + [c_] * 16 + [a_] * kernels.SYNC_WORDS, dtype=np.int32)
+    bounds = np.array([0, len(sentence)], dtype=np.int64)
+    start = [_rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3), np.zeros((0, d), np.float32)]
+
+    alone = [w.copy() for w in start]
+    kernels.train_chunk(sentence, bounds, np.arange(1), *alone, tables, cfg, lr, lr, np.uint64(1))
+    w_in, w_hs, w_ns, tables_t, cfg_t = trainer._thread_private(*[w.copy() for w in start], tables, cfg, hot, 2)[1]
+    w_in[:v], w_hs[:v - 1] = start[0], start[1]
+    mixed = tables_t.hs_points.copy()
+    mixed[b_] = points[b_]  # B: the shared rows
+    assert not np.array_equal(mixed[a_], points[a_])  # A: the private ones
+    kernels.train_chunk(sentence, bounds, np.arange(1), w_in, w_hs, w_ns, tables_t._replace(hs_points=mixed), cfg_t,
+                        lr, lr, np.uint64(1))
+    assert np.abs(alone[1] - start[1]).max() > 0.1  # it trained
+    np.testing.assert_allclose(w_hs[:v - 1], alone[1], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(w_in[:v], alone[0], atol=1e-6, rtol=0)
