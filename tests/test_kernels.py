@@ -350,7 +350,7 @@ def test_hot_row_merges_equal_one_thread_applying_the_same_updates(sg, batch_win
     alone = [w.copy() for w in start]
     stats_alone = [kernels.train_chunk(ids, bounds, np.arange(len(bounds) - 1), *alone, tables, cfg, lr, lr,
                                        np.uint64(seed)) for seed, (ids, bounds) in enumerate(chunks)]
-    slots = trainer._thread_private(*[w.copy() for w in start], tables, cfg, hot, 2)
+    slots = threads._thread_private(*[w.copy() for w in start], tables, cfg, hot, 2)
     ext = slots[0][:3]
     for w, s in zip(ext, start):
         w[:len(s)] = s
@@ -388,7 +388,7 @@ def test_hot_rows_merge_inside_a_long_sentence():
 
     alone = [w.copy() for w in start]
     kernels.train_chunk(sentence, bounds, np.arange(1), *alone, tables, cfg, lr, lr, np.uint64(1))
-    w_in, w_hs, w_ns, tables_t, cfg_t = trainer._thread_private(*[w.copy() for w in start], tables, cfg, hot, 2)[1]
+    w_in, w_hs, w_ns, tables_t, cfg_t = threads._thread_private(*[w.copy() for w in start], tables, cfg, hot, 2)[1]
     w_in[:v], w_hs[:v - 1] = start[0], start[1]
     mixed = tables_t.hs_points.copy()
     mixed[b_] = points[b_]  # B: the shared rows
