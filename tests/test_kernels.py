@@ -398,3 +398,20 @@ def test_hot_rows_merge_inside_a_long_sentence():
     assert np.abs(alone[1] - start[1]).max() > 0.1  # it trained
     np.testing.assert_allclose(w_hs[:v - 1], alone[1], atol=1e-6, rtol=0)
     np.testing.assert_allclose(w_in[:v], alone[0], atol=1e-6, rtol=0)
+
+
+def test_a_nan_score_gives_nan_losses_and_no_table_index():
+    """Diverged weights give NaN scores: the sigmoid must not turn one into a table index (an
+    out-of-bounds read) and must report NaN losses, which stop training."""
+    for f in (np.nan, -np.nan):
+        sig, loss_pos, loss_neg = kernels._sigmoid_terms(f)
+        assert np.isnan(loss_pos) and np.isnan(loss_neg)
+    for f in (-40.0, -16.0, -15.99, 0.0, 15.99, 16.0, 40.0):  # finite scores as before
+        sig, loss_pos, loss_neg = kernels._sigmoid_terms(f)
+        np.testing.assert_allclose([sig, loss_pos, loss_neg],
+                                   [1 / (1 + np.exp(-f)), np.logaddexp(0, -f), np.logaddexp(0, f)], atol=1e-5)
+    h = np.full(4, np.nan, np.float32)
+    w_out = np.ones((3, 4), np.float32)
+    loss = kernels.logistic_update(h, w_out, np.array([0, 1, 2], np.int32), np.array([1, 0, 0], np.float32), 3,
+                                   0.1, np.zeros(4, np.float32), np.zeros(3, np.float32))
+    assert np.isnan(loss)

@@ -128,11 +128,15 @@ del _x
 
 @njit(nogil=True, cache=True, inline="always")
 def _sigmoid_terms(f):
-    """For a score f: (sigma(f), -log sigma(f), -log(1 - sigma(f)))."""
-    if f <= -TABLE_MAX:
-        return 0.0, -f, 0.0
+    """For a score f: (sigma(f), -log sigma(f), -log(1 - sigma(f))).
+
+    A NaN score (diverged weights) takes the first branch, never a table index, and gives NaN
+    losses, which the trainer reports (a NaN as index read out of the table's bounds).
+    """
     if f >= TABLE_MAX:
         return 1.0, 0.0, f
+    if not f > -TABLE_MAX:
+        return 0.0, -f, f - f  # f - f: 0, or NaN for a NaN score
     x = (f + TABLE_MAX) * TABLE_SCALE
     i = int(x)
     t = x - i
