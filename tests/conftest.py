@@ -23,6 +23,17 @@ def demo_lines(n_lines: int) -> list[str]:
     return out
 
 
+@pytest.fixture
+def ctrl_c_handled():
+    """Python's Ctrl-C handler installed for the test, whatever the process inherited: a process
+    started with SIGINT ignored (a background job of a non-interactive shell) would otherwise
+    never see the test's SIGINT."""
+    import signal
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.fixture(scope="session")
 def demo_sentences() -> list[list[str]]:
     """About 300k tokens of the demo corpus as token lists."""

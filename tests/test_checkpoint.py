@@ -18,7 +18,7 @@ def _weights(model):
 
 
 @pytest.fixture
-def ctrl_c_at_unit(monkeypatch):
+def ctrl_c_at_unit(monkeypatch, ctrl_c_handled):
     """Send this process SIGINT (Ctrl-C) when the backend starts unit number n (counted over the
     whole run), and give the main thread time to stop the others before that unit trains."""
     def arm(n):

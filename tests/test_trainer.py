@@ -62,7 +62,8 @@ def test_callbacks_see_the_epoch_they_are_called_for(demo_sentences):
 
 
 @pytest.mark.parametrize("saved", [False, True], ids=["in-place", "copied"])
-def test_keyboard_interrupt_stops_the_threads_and_leaves_the_model_consistent(saved, tmp_path, demo_sentences):
+def test_keyboard_interrupt_stops_the_threads_and_leaves_the_model_consistent(saved, tmp_path, demo_sentences,
+                                                                             ctrl_c_handled):
     """Ctrl-C in a notebook: train() raises KeyboardInterrupt once its threads have stopped, with
     the private rows merged into the model's matrices; nothing writes the weights afterwards."""
     model = Word2Vec(vector_size=16, min_count=2, workers=2, epochs=200, sg=0, progress=False)
