@@ -50,6 +50,7 @@ DONE, GROW_WORDS, GROW_BYTES, GROW_LINES = 0, 1, 2, 3
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
 
 
 class Syntax(NamedTuple):
@@ -107,32 +108,74 @@ def _space_len(buf, i, end, syntax):
     return 0
 
 
+SHORT = 8  # words of at most 8 bytes are their own key: no byte comparison needed
+_EMPTY = 0
+
+
 @njit(nogil=True, cache=True)
-def _table_bits(table):
+def _table_bits(slots):
     bits = 0
-    while (1 << bits) < table.shape[0]:
+    while (1 << bits) < slots.shape[0]:
         bits += 1
     return bits
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _home_slot(key, length, shift):
+    h = (key ^ np.uint64(length)) * _FIBONACCI
+    h ^= h >> np.uint64(29)
+    h *= _MIX
+    return np.int64(h >> shift)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _find(slots, shift, key, length, meta, word_bytes, src, src_off):
+    """(slot, row) of the word with this key and length whose bytes are src[src_off:...], or
+    (the empty slot where it goes, -1).
+
+    slots: int64 (2^k, 2) open addressing with linear probing: [key, length << 32 | row + 1],
+    column 1 is 0 when empty. key: the word's bytes packed little-endian if it has at most
+    SHORT bytes, else a hash of them (then the bytes are compared too).
+    """
+    mask = slots.shape[0] - 1
+    slot = _home_slot(key, length, shift)
+    tag = length << 32
+    key_signed = np.int64(key)
+    while True:
+        info = slots[slot, 1]
+        if info == _EMPTY:
+            return slot, -1
+        if slots[slot, 0] == key_signed and (info & ~0xFFFFFFFF) == tag:
+            w = (info & 0xFFFFFFFF) - 1
+            if length <= SHORT:
+                return slot, w
+            off = meta[w, 1]
+            same = True
+            for m in range(length):
+                if word_bytes[off + m] != src[src_off + m]:
+                    same = False
+                    break
+            if same:
+                return slot, w
+        slot = (slot + 1) & mask
+
+
 @njit(nogil=True, cache=True)
-def count_tokens(buf, start, end, pos_base, syntax, table, meta, word_bytes, state, ids_out,
+def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, state, ids_out,
                  line_counts):
     """Count and encode the tokens of buf[start:end] into one worker's hash table.
 
     buf: uint8 bytes, cut so that no token or multi-byte character crosses `start` or `end`.
-    table: int32 (2^k,) open addressing, -1 empty, else a row of meta.
-    meta: int64 (W, 5) per word: hash, offset and length of its bytes in word_bytes (uint8),
-    stream offset of its first occurrence (pos_base + index in buf: first-seen order across
-    workers), count.
+    slots: the table (see `_find`); meta: int64 (W, 5) per word: key, offset and length of its
+    bytes in word_bytes (uint8), stream offset of its first occurrence (pos_base + index in
+    buf: first-seen order across workers), count.
     state: int64 [n_words, n_word_bytes, n_ids, n_lines, tokens in the open line].
-    ids_out: int32 the tokens' rows of meta; line_counts: int64 tokens per line ended by \\n.
+    ids_out: int32 the tokens' rows of meta; line_counts: int64 tokens per line ended by \n.
     Returns (where it stopped, DONE or what must grow before calling again from there).
     """
     byte_class = syntax.byte_class
     n_words, n_bytes, n_ids, n_lines, line_tokens = state[0], state[1], state[2], state[3], state[4]
-    shift = np.uint64(64 - _table_bits(table))
-    mask = table.shape[0] - 1
+    shift = np.uint64(64 - _table_bits(slots))
     status = DONE
     i = start
     while i < end:
@@ -155,7 +198,8 @@ def count_tokens(buf, start, end, pos_base, syntax, table, meta, word_bytes, sta
                 i += k
                 continue
         j = i
-        h = _FNV_OFFSET
+        key = np.uint64(0)
+        shift_in = np.uint64(0)
         while j < end:
             b = buf[j]
             c = byte_class[b]
@@ -163,27 +207,18 @@ def count_tokens(buf, start, end, pos_base, syntax, table, meta, word_bytes, sta
                 break
             if c == LEAD and _space_len(buf, j, end, syntax) > 0:
                 break
-            h = (h ^ np.uint64(b)) * _FNV_PRIME
+            if shift_in < np.uint64(64):
+                key |= np.uint64(b) << shift_in
+                shift_in += np.uint64(8)
             j += 1
         length = j - i
-        h_signed = np.int64(h)
-        slot = np.int64((h * _FIBONACCI) >> shift)
-        while True:
-            w = table[slot]
-            if w < 0:
-                break
-            if meta[w, 0] == h_signed and meta[w, 2] == length:
-                off = meta[w, 1]
-                same = True
-                for m in range(length):
-                    if word_bytes[off + m] != buf[i + m]:
-                        same = False
-                        break
-                if same:
-                    break
-            slot = (slot + 1) & mask
+        if length > SHORT:
+            key = _FNV_OFFSET
+            for m in range(i, j):
+                key = (key ^ np.uint64(buf[m])) * _FNV_PRIME
+        slot, w = _find(slots, shift, key, length, meta, word_bytes, buf, i)
         if w < 0:
-            if n_words == meta.shape[0] or 2 * (n_words + 1) > table.shape[0]:
+            if n_words == meta.shape[0] or 2 * (n_words + 1) > slots.shape[0]:
                 status = GROW_WORDS
                 break
             if n_bytes + length > word_bytes.shape[0]:
@@ -192,12 +227,13 @@ def count_tokens(buf, start, end, pos_base, syntax, table, meta, word_bytes, sta
             for m in range(length):
                 word_bytes[n_bytes + m] = buf[i + m]
             w = n_words
-            meta[w, 0] = h_signed
+            meta[w, 0] = np.int64(key)
             meta[w, 1] = n_bytes
             meta[w, 2] = length
             meta[w, 3] = pos_base + i
             meta[w, 4] = 0
-            table[slot] = w
+            slots[slot, 0] = np.int64(key)
+            slots[slot, 1] = (length << 32) | (w + 1)
             n_words += 1
             n_bytes += length
         meta[w, 4] += 1
@@ -212,53 +248,39 @@ def count_tokens(buf, start, end, pos_base, syntax, table, meta, word_bytes, sta
 @njit(nogil=True, cache=True)
 def _rehash(meta, n_words, size):
     """A table of `size` (a power of two) slots holding meta's first n_words rows."""
-    table = np.full(size, -1, dtype=np.int32)
-    bits = _table_bits(table)
-    shift = np.uint64(64 - bits)
+    slots = np.zeros((size, 2), dtype=np.int64)
+    shift = np.uint64(64 - _table_bits(slots))
     for w in range(n_words):
-        slot = np.int64((np.uint64(meta[w, 0]) * _FIBONACCI) >> shift)
-        while table[slot] >= 0:
+        slot = _home_slot(np.uint64(meta[w, 0]), meta[w, 2], shift)
+        while slots[slot, 1] != _EMPTY:
             slot = (slot + 1) & (size - 1)
-        table[slot] = w
-    return table
+        slots[slot, 0] = meta[w, 0]
+        slots[slot, 1] = (meta[w, 2] << 32) | (w + 1)
+    return slots
 
 
 @njit(nogil=True, cache=True)
-def _merge_into(table, meta, word_bytes, state, meta_w, word_bytes_w, n_w, local_to_merged):
+def _merge_into(slots, meta, word_bytes, state, meta_w, word_bytes_w, n_w, local_to_merged):
     """Add one worker's n_w words to the merged table (sized for all workers' words): counts
     add up, the first occurrence is the earliest. local_to_merged[w] <- merged row."""
-    shift = np.uint64(64 - _table_bits(table))
-    mask = table.shape[0] - 1
+    shift = np.uint64(64 - _table_bits(slots))
     n_words, n_bytes = state[0], state[1]
     for v in range(n_w):
-        h = meta_w[v, 0]
+        key = np.uint64(meta_w[v, 0])
         off_w = meta_w[v, 1]
         length = meta_w[v, 2]
-        slot = np.int64((np.uint64(h) * _FIBONACCI) >> shift)
-        while True:
-            w = table[slot]
-            if w < 0:
-                break
-            if meta[w, 0] == h and meta[w, 2] == length:
-                off = meta[w, 1]
-                same = True
-                for m in range(length):
-                    if word_bytes[off + m] != word_bytes_w[off_w + m]:
-                        same = False
-                        break
-                if same:
-                    break
-            slot = (slot + 1) & mask
+        slot, w = _find(slots, shift, key, length, meta, word_bytes, word_bytes_w, off_w)
         if w < 0:
             w = n_words
             for m in range(length):
                 word_bytes[n_bytes + m] = word_bytes_w[off_w + m]
-            meta[w, 0] = h
+            meta[w, 0] = meta_w[v, 0]
             meta[w, 1] = n_bytes
             meta[w, 2] = length
             meta[w, 3] = meta_w[v, 3]
             meta[w, 4] = 0
-            table[slot] = w
+            slots[slot, 0] = meta_w[v, 0]
+            slots[slot, 1] = (length << 32) | (w + 1)
             n_words += 1
             n_bytes += length
         meta[w, 3] = min(meta[w, 3], meta_w[v, 3])
@@ -348,7 +370,7 @@ class _Counter:
     """One worker's hash table of words, grown as needed, and its output for one piece."""
 
     def __init__(self):
-        self.table = np.full(1 << 14, -1, dtype=np.int32)
+        self.slots = np.zeros((1 << 14, 2), dtype=np.int64)
         self.meta = np.zeros((1 << 13, 5), dtype=np.int64)
         self.word_bytes = np.zeros(1 << 16, dtype=np.uint8)
         self.state = np.zeros(5, dtype=np.int64)
@@ -367,7 +389,7 @@ class _Counter:
             self.ids = np.empty(need, dtype=np.int32)
         self.state[2:] = 0
         while True:
-            start, status = count_tokens(buf, start, end, pos_base, SYNTAX, self.table, self.meta,
+            start, status = count_tokens(buf, start, end, pos_base, SYNTAX, self.slots, self.meta,
                                          self.word_bytes, self.state, self.ids, self.lines)
             if status == DONE:
                 return
@@ -375,8 +397,8 @@ class _Counter:
                 n = self.n_words
                 if n == self.meta.shape[0]:
                     self.meta = _grown(self.meta, n + 1)
-                if 2 * (n + 1) > self.table.shape[0]:
-                    self.table = _rehash(self.meta, n, 2 * self.table.shape[0])
+                if 2 * (n + 1) > self.slots.shape[0]:
+                    self.slots = _rehash(self.meta, n, 2 * self.slots.shape[0])
             elif status == GROW_BYTES:
                 self.word_bytes = _grown(self.word_bytes, int(self.state[1]) + (end - start))
             else:
@@ -582,28 +604,29 @@ def _finish(counters, out, max_sentence_length, pool_size):
     total_words = sum(c.n_words for c in counters)
     total_bytes = sum(int(c.state[1]) for c in counters)
     size = 1 << max(4, (2 * total_words + 1).bit_length())
-    table = np.full(size, -1, dtype=np.int32)
+    slots = np.zeros((size, 2), dtype=np.int64)
     meta = np.zeros((max(total_words, 1), 5), dtype=np.int64)
     word_bytes = np.zeros(max(total_bytes, 1), dtype=np.uint8)
     state = np.zeros(2, dtype=np.int64)
     local_maps = []
     for c in counters:
         local_to_merged = np.empty(c.n_words, dtype=np.int64)
-        _merge_into(table, meta, word_bytes, state, c.meta, c.word_bytes, c.n_words, local_to_merged)
+        _merge_into(slots, meta, word_bytes, state, c.meta, c.word_bytes, c.n_words, local_to_merged)
         local_maps.append(local_to_merged)
     n_words = int(state[0])
     order = np.argsort(meta[:n_words, 3], kind="stable")  # first-seen order
     text = _joined_words(meta, word_bytes, order).tobytes().decode("utf-8", errors="replace")
     decoded = text.split("\n") if n_words else []
-    index: dict = {}
-    for word in decoded:
-        index.setdefault(word, len(index))
+    index = dict(zip(decoded, range(n_words)))
     rank = np.empty(n_words, dtype=np.int64)
     if len(index) == n_words:
         rank[order] = np.arange(n_words)
         counts = meta[order, 4].copy()
     else:
         # different invalid bytes decoding to the same word: one word, the first one's id
+        index = {}
+        for word in decoded:
+            index.setdefault(word, len(index))
         rank[order] = [index[w] for w in decoded]
         counts = np.zeros(len(index), dtype=np.int64)
         np.add.at(counts, rank, meta[:n_words, 4])
