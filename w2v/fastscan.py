@@ -133,8 +133,9 @@ def _find(slots, shift, key, length, meta, word_bytes, src, src_off):
     """(slot, row) of the word with this key and length whose bytes are src[src_off:...], or
     (the empty slot where it goes, -1).
 
-    slots: int64 (2^k, 2) open addressing with linear probing: [key, length << 32 | row + 1],
-    column 1 is 0 when empty. key: the word's bytes packed little-endian if it has at most
+    slots: int64 (2^k, 4) open addressing with linear probing: [key, length << 32 | row + 1,
+    count, unused], column 1 is 0 when empty; the count sits beside the key so that counting a
+    token touches one cache line. key: the word's bytes packed little-endian if it has at most
     SHORT bytes, else a hash of them (then the bytes are compared too).
     """
     mask = slots.shape[0] - 1
@@ -168,7 +169,7 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
     buf: uint8 bytes, cut so that no token or multi-byte character crosses `start` or `end`.
     slots: the table (see `_find`); meta: int64 (W, 5) per word: key, offset and length of its
     bytes in word_bytes (uint8), stream offset of its first occurrence (pos_base + index in
-    buf: first-seen order across workers), count.
+    buf: first-seen order across workers), count (kept in slots until `_counts_to_meta`).
     state: int64 [n_words, n_word_bytes, n_ids, n_lines, tokens in the open line].
     ids_out: int32 the tokens' rows of meta; line_counts: int64 tokens per line ended by \n.
     Returns (where it stopped, DONE or what must grow before calling again from there).
@@ -234,9 +235,10 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
             meta[w, 4] = 0
             slots[slot, 0] = np.int64(key)
             slots[slot, 1] = (length << 32) | (w + 1)
+            slots[slot, 2] = 0
             n_words += 1
             n_bytes += length
-        meta[w, 4] += 1
+        slots[slot, 2] += 1
         ids_out[n_ids] = w
         n_ids += 1
         line_tokens += 1
@@ -246,17 +248,27 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
 
 
 @njit(nogil=True, cache=True)
-def _rehash(meta, n_words, size):
-    """A table of `size` (a power of two) slots holding meta's first n_words rows."""
-    slots = np.zeros((size, 2), dtype=np.int64)
+def _rehash(old, size):
+    """The words of the table `old` in a table of `size` (a power of two) slots."""
+    slots = np.zeros((size, old.shape[1]), dtype=np.int64)
     shift = np.uint64(64 - _table_bits(slots))
-    for w in range(n_words):
-        slot = _home_slot(np.uint64(meta[w, 0]), meta[w, 2], shift)
+    for s in range(old.shape[0]):
+        info = old[s, 1]
+        if info == _EMPTY:
+            continue
+        slot = _home_slot(np.uint64(old[s, 0]), info >> 32, shift)
         while slots[slot, 1] != _EMPTY:
             slot = (slot + 1) & (size - 1)
-        slots[slot, 0] = meta[w, 0]
-        slots[slot, 1] = (meta[w, 2] << 32) | (w + 1)
+        slots[slot] = old[s]
     return slots
+
+
+@njit(nogil=True, cache=True)
+def _counts_to_meta(slots, meta):
+    for s in range(slots.shape[0]):
+        info = slots[s, 1]
+        if info != _EMPTY:
+            meta[(info & 0xFFFFFFFF) - 1, 4] = slots[s, 2]
 
 
 @njit(nogil=True, cache=True)
@@ -370,7 +382,7 @@ class _Counter:
     """One worker's hash table of words, grown as needed, and its output for one piece."""
 
     def __init__(self):
-        self.slots = np.zeros((1 << 14, 2), dtype=np.int64)
+        self.slots = np.zeros((1 << 14, 4), dtype=np.int64)
         self.meta = np.zeros((1 << 13, 5), dtype=np.int64)
         self.word_bytes = np.zeros(1 << 16, dtype=np.uint8)
         self.state = np.zeros(5, dtype=np.int64)
@@ -398,7 +410,7 @@ class _Counter:
                 if n == self.meta.shape[0]:
                     self.meta = _grown(self.meta, n + 1)
                 if 2 * (n + 1) > self.slots.shape[0]:
-                    self.slots = _rehash(self.meta, n, 2 * self.slots.shape[0])
+                    self.slots = _rehash(self.slots, 2 * self.slots.shape[0])
             elif status == GROW_BYTES:
                 self.word_bytes = _grown(self.word_bytes, int(self.state[1]) + (end - start))
             else:
@@ -604,13 +616,14 @@ def _finish(counters, out, max_sentence_length, pool_size):
     total_words = sum(c.n_words for c in counters)
     total_bytes = sum(int(c.state[1]) for c in counters)
     size = 1 << max(4, (2 * total_words + 1).bit_length())
-    slots = np.zeros((size, 2), dtype=np.int64)
+    slots = np.zeros((size, 4), dtype=np.int64)
     meta = np.zeros((max(total_words, 1), 5), dtype=np.int64)
     word_bytes = np.zeros(max(total_bytes, 1), dtype=np.uint8)
     state = np.zeros(2, dtype=np.int64)
     local_maps = []
     for c in counters:
         local_to_merged = np.empty(c.n_words, dtype=np.int64)
+        _counts_to_meta(c.slots, c.meta)
         _merge_into(slots, meta, word_bytes, state, c.meta, c.word_bytes, c.n_words, local_to_merged)
         local_maps.append(local_to_merged)
     n_words = int(state[0])
