@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from . import corpus as corpus_mod
 from .corpus import MAX_SENTENCE_LENGTH, open_binary
 
 BLOCK_BYTES = 8 << 20
@@ -421,30 +422,41 @@ class _Counter:
         return self.lines[:n], int(self.state[4])
 
 
+def _room(a, used, needed):
+    """`a`, or a larger copy of its first `used` rows, with room for `needed` rows.
+
+    Not ndarray.resize: that zero-fills the new part, writing every page twice."""
+    if needed <= a.shape[0]:
+        return a
+    new = np.empty(max(needed, 2 * a.shape[0]), dtype=a.dtype)
+    new[:used] = a[:used]
+    return new
+
+
 class _Output:
     """The pass's growing outputs: ids in worker rows with the ranges saying which worker, and
-    tokens per line; lines[-1] is the line still open."""
+    tokens per line; lines[n_lines - 1] is the line still open.
 
-    def __init__(self):
-        self.ids = np.empty(1 << 16, dtype=np.int32)
+    ids_hint: the most tokens expected. An upper bound costs only address space (pages of
+    np.empty are not touched until written) and saves the copies of growing."""
+
+    def __init__(self, ids_hint=0):
+        self.ids = np.empty(max(ids_hint, 1 << 16), dtype=np.int32)
         self.n_ids = 0
         self.ranges = []
-        self.lines = np.zeros(1 << 10, dtype=np.int64)
+        self.lines = np.zeros(1 << 12, dtype=np.int64)
         self.n_lines = 1
 
     def add(self, worker, counter):
         k = int(counter.state[2])
         if k:
-            if self.n_ids + k > self.ids.shape[0]:
-                # realloc: large blocks are remapped by the kernel rather than copied
-                self.ids.resize(max(self.n_ids + k, 2 * self.ids.shape[0]), refcheck=False)
+            self.ids = _room(self.ids, self.n_ids, self.n_ids + k)
             self.ids[self.n_ids:self.n_ids + k] = counter.ids[:k]
             self.ranges.append((self.n_ids, self.n_ids + k, worker))
             self.n_ids += k
         ended, open_tokens = counter.segments()
         m = ended.shape[0]
-        if self.n_lines + m > self.lines.shape[0]:
-            self.lines.resize(max(self.n_lines + m, 2 * self.lines.shape[0]), refcheck=False)
+        self.lines = _room(self.lines, self.n_lines, self.n_lines + m)
         if m:
             self.lines[self.n_lines - 1] += ended[0]
             self.lines[self.n_lines:self.n_lines + m - 1] = ended[1:]
@@ -455,10 +467,15 @@ class _Output:
             self.lines[self.n_lines - 1] += open_tokens
 
     def end_line(self):
-        if self.n_lines == self.lines.shape[0]:
-            self.lines.resize(2 * self.lines.shape[0], refcheck=False)
+        self.lines = _room(self.lines, self.n_lines, self.n_lines + 1)
         self.lines[self.n_lines] = 0
         self.n_lines += 1
+
+    def take_ids(self):
+        """The ids, the unused tail given back (realloc shrinks in place, no copy)."""
+        ids, self.ids = self.ids, None
+        ids.resize(self.n_ids, refcheck=False)
+        return ids
 
 
 _END = object()
@@ -568,8 +585,11 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
     block_bytes = max(1, int(block_bytes))
     workers = default_workers() if workers is None else max(1, int(workers))
     counters = [_Counter() for _ in range(workers)]
-    out = _Output()
-    reader = _Reader([os.fspath(p) for p in paths], block_bytes)
+    paths = [os.fspath(p) for p in paths]
+    # a plain file of S bytes has at most (S + 1) // 2 tokens
+    out = _Output(sum((os.path.getsize(p) + 1) // 2 for p in paths
+                      if not p.endswith(corpus_mod.COMPRESSED_SUFFIXES)))
+    reader = _Reader(paths, block_bytes)
     reader.start()
     pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="w2v-scan") if workers > 1 else None
     try:
@@ -647,8 +667,7 @@ def _finish(counters, out, max_sentence_length, pool_size):
     maps = np.concatenate([rank[m] for m in local_maps]).astype(np.int32) if local_maps else \
         np.zeros(0, np.int32)
     map_offsets = np.cumsum([0] + [m.shape[0] for m in local_maps]).astype(np.int64)
-    ids = out.ids
-    ids.resize(out.n_ids, refcheck=False)
+    ids = out.take_ids()
     ranges = np.array(out.ranges, dtype=np.int64).reshape(-1, 3)
     _remap_parallel(ids, ranges, maps, map_offsets, pool_size)
     bounds = _sentence_bounds(out.lines[:out.n_lines], max_sentence_length)
