@@ -45,7 +45,7 @@ BLOCK_BYTES = 8 << 20
 # threads costs more than it saves
 PARALLEL_MIN_BYTES = 1 << 16
 
-TOKEN, SPACE, NEWLINE, LEAD = 0, 1, 2, 3          # byte classes
+TOKEN, LEAD, SPACE, NEWLINE = 0, 1, 2, 3          # byte classes: >= SPACE ends a token
 DONE, GROW_WORDS, GROW_BYTES, GROW_LINES = 0, 1, 2, 3
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -199,22 +199,20 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
             if k:
                 i += k
                 continue
-        j = i
-        key = np.uint64(0)
-        shift_in = np.uint64(0)
+        j = i + 1
         while j < end:
-            b = buf[j]
-            c = byte_class[b]
-            if c == SPACE or c == NEWLINE:
+            c = byte_class[buf[j]]
+            if c >= SPACE:
                 break
             if c == LEAD and _space_len(buf, j, end, syntax) > 0:
                 break
-            if shift_in < np.uint64(64):
-                key |= np.uint64(b) << shift_in
-                shift_in += np.uint64(8)
             j += 1
         length = j - i
-        if length > SHORT:
+        if length <= SHORT:
+            key = np.uint64(0)
+            for m in range(j - 1, i - 1, -1):
+                key = (key << np.uint64(8)) | np.uint64(buf[m])
+        else:
             key = _FNV_OFFSET
             for m in range(i, j):
                 key = (key ^ np.uint64(buf[m])) * _FNV_PRIME
