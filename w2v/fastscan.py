@@ -392,16 +392,19 @@ class _Counter:
     def n_words(self):
         return int(self.state[0])
 
-    def count(self, buf, start, end, pos_base):
-        """Count buf[start:end]; afterwards self.ids[:state[2]] are its tokens and its line
-        segments are self.lines[:state[3]] followed by state[4] (the unfinished one)."""
-        need = (end - start + 1) // 2  # tokens are separated by at least one byte
-        if self.ids.shape[0] < need:
-            self.ids = np.empty(need, dtype=np.int32)
+    def count(self, buf, start, end, pos_base, ids_out=None):
+        """Count buf[start:end]; afterwards its tokens are ids_out[:state[2]] (by default
+        self.ids, else ids_out must have room for (end - start + 1) // 2) and its line segments
+        are self.lines[:state[3]] followed by state[4] (the unfinished one)."""
+        if ids_out is None:
+            need = (end - start + 1) // 2  # tokens are separated by at least one byte
+            if self.ids.shape[0] < need:
+                self.ids = np.empty(need, dtype=np.int32)
+            ids_out = self.ids
         self.state[2:] = 0
         while True:
             start, status = count_tokens(buf, start, end, pos_base, SYNTAX, self.slots, self.meta,
-                                         self.word_bytes, self.state, self.ids, self.lines)
+                                         self.word_bytes, self.state, ids_out, self.lines)
             if status == DONE:
                 return
             if status == GROW_WORDS:
@@ -445,11 +448,17 @@ class _Output:
         self.lines = np.zeros(1 << 12, dtype=np.int64)
         self.n_lines = 1
 
-    def add(self, worker, counter):
+    def free_ids(self, room):
+        """Where a worker may write `room` ids in place (then `add` it with in_place=True)."""
+        self.ids = _room(self.ids, self.n_ids, self.n_ids + room)
+        return self.ids[self.n_ids:]
+
+    def add(self, worker, counter, in_place=False):
         k = int(counter.state[2])
         if k:
-            self.ids = _room(self.ids, self.n_ids, self.n_ids + k)
-            self.ids[self.n_ids:self.n_ids + k] = counter.ids[:k]
+            if not in_place:
+                self.ids = _room(self.ids, self.n_ids, self.n_ids + k)
+                self.ids[self.n_ids:self.n_ids + k] = counter.ids[:k]
             self.ranges.append((self.n_ids, self.n_ids + k, worker))
             self.n_ids += k
         ended, open_tokens = counter.segments()
@@ -617,17 +626,19 @@ def _count_block(buf, n, pos, counters, out, pool):
         lo = max(cuts[-1], p * n // k)
         cuts.append(min(n, _next_space(buf, lo, n, SYNTAX.byte_class) + 1))
     cuts.append(n)
+    # the first piece's ids go straight to the output, the others' are copied after it
+    in_place = out.free_ids((cuts[1] + 1) // 2)
     if pool is None or n < PARALLEL_MIN_BYTES:
         for w in range(k):
-            counters[w].count(buf, cuts[w], cuts[w + 1], pos)
+            counters[w].count(buf, cuts[w], cuts[w + 1], pos, in_place if w == 0 else None)
     else:
         futures = [pool.submit(counters[w].count, buf, cuts[w], cuts[w + 1], pos)
                    for w in range(1, k)]
-        counters[0].count(buf, cuts[0], cuts[1], pos)
+        counters[0].count(buf, cuts[0], cuts[1], pos, in_place)
         for f in futures:
             f.result()
     for w in range(k):
-        out.add(w, counters[w])
+        out.add(w, counters[w], in_place=w == 0)
 
 
 def _finish(counters, out, max_sentence_length, pool_size):
