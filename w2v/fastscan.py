@@ -593,9 +593,7 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
     workers = default_workers() if workers is None else max(1, int(workers))
     counters = [_Counter() for _ in range(workers)]
     paths = [os.fspath(p) for p in paths]
-    # a plain file of S bytes has at most (S + 1) // 2 tokens
-    out = _Output(sum((os.path.getsize(p) + 1) // 2 for p in paths
-                      if not p.endswith(corpus_mod.COMPRESSED_SUFFIXES)))
+    out = _Output(_ids_hint(paths))
     reader = _Reader(paths, block_bytes)
     reader.start()
     pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="w2v-scan") if workers > 1 else None
@@ -616,6 +614,20 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
         if pool is not None:
             pool.shutdown()
     return _finish(counters, out, max_sentence_length, pool_size=workers)
+
+
+def _ids_hint(paths) -> int:
+    """Room to reserve for the ids: a plain file of S bytes has at most (S + 1) // 2 tokens.
+
+    Capped at a quarter of the memory in bytes, so that the reservation is never refused by the
+    kernel's overcommit heuristic; beyond it the buffer grows by doubling."""
+    bound = sum((os.path.getsize(p) + 1) // 2 for p in paths
+                if not p.endswith(corpus_mod.COMPRESSED_SUFFIXES))
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        memory = 1 << 32
+    return min(bound, memory // 16)
 
 
 def _count_block(buf, n, pos, counters, out, pool):
