@@ -156,12 +156,14 @@ class Vocab:
     def from_counts(cls, word_counts, min_count: int = 5, max_final_vocab: int | None = None) -> "Vocab":
         """Keep words with count >= min_count (raised as gensim does to fit max_final_vocab), sorted."""
         items = [(w, int(c)) for w, c in word_counts if w is not None and c > 0]
-        items.sort(key=lambda wc: (-wc[1], wc[0]))
         effective_min = min_count
         if max_final_vocab is not None and len(items) > max_final_vocab:
             # the smallest min_count that leaves at most max_final_vocab words
-            effective_min = max(min_count, items[max_final_vocab][1] + 1)
+            ranked = np.sort(np.fromiter((c for _, c in items), np.int64, len(items)))[::-1]
+            effective_min = max(min_count, int(ranked[max_final_vocab]) + 1)
+        # filter before sorting: most distinct words are rare
         kept = [(w, c) for w, c in items if c >= effective_min]
+        kept.sort(key=lambda wc: (-wc[1], wc[0]))
         if not kept:
             n = len(items)
             raise ValueError(
