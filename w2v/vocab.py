@@ -1,6 +1,7 @@
 """Vocabulary: one streaming pass that counts words and encodes the corpus to int32 ids.
 
-The pass gives every new word a provisional id the first time it is seen (one dict lookup per
+For corpus files the pass is compiled and runs on every core (`fastscan`, same result). The
+Python pass gives every new word a provisional id the first time it is seen (one dict lookup per
 token, at C speed through `map(dict.__getitem__, ...)`), appends the ids to a growing int32
 buffer and counts them afterwards in one numba loop. Once the vocabulary is trimmed and sorted,
 a lookup table maps provisional ids to final ids, so the corpus never has to be parsed again:
@@ -21,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from . import corpus as corpus_mod
+from . import fastscan
 from .formats import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -79,7 +81,28 @@ class FirstSeenIds(dict):
 
 
 def scan(sentences, max_vocab_size: int | None = None) -> Scan:
-    """Count and encode `sentences` (an iterable of token lists) in one pass."""
+    """Count and encode `sentences` in one pass.
+
+    A `corpus.LineSentence` (what `corpus_file=` gives) is read by the compiled, threaded pass
+    of `fastscan` (same result, several times faster), unless max_vocab_size asks for pruning,
+    whose outcome depends on the order in which words arrive: that stays the serial pass.
+    Any other iterable of token lists goes through `scan_iterable`.
+    """
+    if max_vocab_size is None and isinstance(sentences, corpus_mod.LineSentence):
+        return scan_files(corpus_mod.corpus_files(sentences.source), sentences.max_sentence_length)
+    return scan_iterable(sentences, max_vocab_size)
+
+
+def scan_files(paths, max_sentence_length: int = corpus_mod.MAX_SENTENCE_LENGTH, **options) -> Scan:
+    """The compiled pass over text files (plain, .gz, .bz2) in order; options: block_bytes,
+    workers (see `fastscan.scan_files`)."""
+    found = fastscan.scan_files(paths, max_sentence_length, **options)
+    return Scan(found.words, found.counts, found.ids, found.bounds, False)
+
+
+def scan_iterable(sentences, max_vocab_size: int | None = None) -> Scan:
+    """Count and encode an iterable of token lists in Python, pruning as word2vec.c does when
+    the table grows past max_vocab_size."""
     table = FirstSeenIds()
     lookup = table.__getitem__
     buf = array("i")
@@ -133,12 +156,14 @@ class Vocab:
     def from_counts(cls, word_counts, min_count: int = 5, max_final_vocab: int | None = None) -> "Vocab":
         """Keep words with count >= min_count (raised as gensim does to fit max_final_vocab), sorted."""
         items = [(w, int(c)) for w, c in word_counts if w is not None and c > 0]
-        items.sort(key=lambda wc: (-wc[1], wc[0]))
         effective_min = min_count
         if max_final_vocab is not None and len(items) > max_final_vocab:
             # the smallest min_count that leaves at most max_final_vocab words
-            effective_min = max(min_count, items[max_final_vocab][1] + 1)
+            ranked = np.sort(np.fromiter((c for _, c in items), np.int64, len(items)))[::-1]
+            effective_min = max(min_count, int(ranked[max_final_vocab]) + 1)
+        # filter before sorting: most distinct words are rare
         kept = [(w, c) for w, c in items if c >= effective_min]
+        kept.sort(key=lambda wc: (-wc[1], wc[0]))
         if not kept:
             n = len(items)
             raise ValueError(

@@ -1,0 +1,711 @@
+"""The compiled first pass over corpus files: tokenize, count and encode bytes on every core.
+
+It gives exactly what `vocab.scan` gives when it reads the same files through
+`corpus.iter_file_sentences` in Python (words in order of first appearance, their counts, the
+corpus in those ids, sentence bounds), at several times the speed:
+
+- Tokens are split on the bytes of every character `str.split()` treats as whitespace: the ten
+  ASCII ones (space, \\t, \\n, \\v, \\f, \\r, \\x1c-\\x1f) and the UTF-8 encodings of U+0085,
+  U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000. Whatever the bytes
+  around them, those sequences always decode to those characters (their lead bytes are never
+  continuation bytes), and ASCII bytes always decode to themselves, so splitting bytes and
+  decoding each distinct token once with errors="replace" gives the same words as decoding the
+  stream and splitting the text. Only \\n ends a line, as in `corpus.iter_file_sentences`.
+- Distinct byte strings that decode to the same word (two different invalid bytes both become
+  U+FFFD) are merged after decoding.
+- The file is read in blocks by a reader thread (which also decompresses .gz/.bz2: zlib and bz2
+  release the GIL), each block is cut after its last ASCII whitespace byte (the rest is carried
+  to the next block, so no token or multi-byte character is ever cut), and the block is split
+  at ASCII whitespace into one piece per worker. Each worker thread counts its pieces into its
+  own hash table with a nogil numba function; the tables are merged at the end and words are
+  numbered by the stream offset of their first occurrence, which is first-seen order.
+- A worker records token counts per line segment (a piece's lines, its first and last ones
+  maybe partial); segments are joined into lines, and lines are split into sentences of at most
+  `max_sentence_length` tokens at the end, so long lines may span blocks and pieces.
+
+This module does not prune (`max_vocab_size`): `vocab.scan` keeps the serial Python pass for it,
+because pruning depends on the order in which words arrive.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from . import corpus as corpus_mod
+from .corpus import MAX_SENTENCE_LENGTH, open_binary
+
+BLOCK_BYTES = 8 << 20
+# below this a block is counted on the calling thread, piece after piece: handing pieces to
+# threads costs more than it saves
+PARALLEL_MIN_BYTES = 1 << 16
+
+TOKEN, LEAD, SPACE, NEWLINE = 0, 1, 2, 3          # byte classes: >= SPACE ends a token
+DONE, GROW_WORDS, GROW_BYTES, GROW_LINES = 0, 1, 2, 3
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+
+
+class Syntax(NamedTuple):
+    """What separates tokens, as byte tables (read-only).
+
+    byte_class: uint8 (256,) TOKEN, SPACE (ASCII whitespace but \\n), NEWLINE, or LEAD (first
+    byte of a multi-byte whitespace character); spaces: uint8 (P, 3) the UTF-8 bytes of the
+    multi-byte whitespace characters sorted, space_len: int64 (P,) their lengths;
+    lead_first: int64 (257,) the rows of `spaces` starting with byte b are
+    lead_first[b]:lead_first[b + 1].
+    """
+    byte_class: np.ndarray
+    spaces: np.ndarray
+    space_len: np.ndarray
+    lead_first: np.ndarray
+
+
+def make_syntax() -> Syntax:
+    """The byte tables of `str.split()`'s whitespace in this Python."""
+    chars = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    ascii_space = [ord(c) for c in chars if ord(c) < 0x80]
+    multi = sorted(c.encode("utf-8") for c in chars if ord(c) >= 0x80)
+    byte_class = np.full(256, TOKEN, dtype=np.uint8)
+    byte_class[ascii_space] = SPACE
+    byte_class[ord("\n")] = NEWLINE
+    spaces = np.zeros((len(multi), 3), dtype=np.uint8)
+    space_len = np.zeros(len(multi), dtype=np.int64)
+    lead_first = np.zeros(257, dtype=np.int64)
+    for k, seq in enumerate(multi):
+        assert len(seq) <= 3
+        spaces[k, :len(seq)] = list(seq)
+        space_len[k] = len(seq)
+        byte_class[seq[0]] = LEAD
+        lead_first[seq[0] + 1:] = k + 1
+    return Syntax(byte_class, spaces, space_len, lead_first)
+
+
+SYNTAX = make_syntax()
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _space_len(buf, i, end, syntax):
+    """Length of the multi-byte whitespace character at buf[i] (LEAD byte), 0 if none."""
+    lead = buf[i]
+    for k in range(syntax.lead_first[lead], syntax.lead_first[lead + 1]):
+        n = syntax.space_len[k]
+        if i + n <= end:
+            same = True
+            for m in range(1, n):
+                if buf[i + m] != syntax.spaces[k, m]:
+                    same = False
+                    break
+            if same:
+                return n
+    return 0
+
+
+SHORT = 8  # words of at most 8 bytes are their own key: no byte comparison needed
+_EMPTY = 0
+
+
+@njit(nogil=True, cache=True)
+def _table_bits(slots):
+    bits = 0
+    while (1 << bits) < slots.shape[0]:
+        bits += 1
+    return bits
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _home_slot(key, length, shift):
+    h = (key ^ np.uint64(length)) * _FIBONACCI
+    h ^= h >> np.uint64(29)
+    h *= _MIX
+    return np.int64(h >> shift)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _find(slots, shift, key, length, meta, word_bytes, src, src_off):
+    """(slot, row) of the word with this key and length whose bytes are src[src_off:...], or
+    (the empty slot where it goes, -1).
+
+    slots: int64 (2^k, 4) open addressing with linear probing: [key, length << 32 | row + 1,
+    count, unused], column 1 is 0 when empty; the count sits beside the key so that counting a
+    token touches one cache line. key: the word's bytes packed little-endian if it has at most
+    SHORT bytes, else a hash of them (then the bytes are compared too).
+    """
+    mask = slots.shape[0] - 1
+    slot = _home_slot(key, length, shift)
+    tag = length << 32
+    key_signed = np.int64(key)
+    while True:
+        info = slots[slot, 1]
+        if info == _EMPTY:
+            return slot, -1
+        if slots[slot, 0] == key_signed and (info & ~0xFFFFFFFF) == tag:
+            w = (info & 0xFFFFFFFF) - 1
+            if length <= SHORT:
+                return slot, w
+            off = meta[w, 1]
+            same = True
+            for m in range(length):
+                if word_bytes[off + m] != src[src_off + m]:
+                    same = False
+                    break
+            if same:
+                return slot, w
+        slot = (slot + 1) & mask
+
+
+@njit(nogil=True, cache=True)
+def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, state, ids_out,
+                 line_counts):
+    """Count and encode the tokens of buf[start:end] into one worker's hash table.
+
+    buf: uint8 bytes, cut so that no token or multi-byte character crosses `start` or `end`.
+    slots: the table (see `_find`); meta: int64 (W, 5) per word: key, offset and length of its
+    bytes in word_bytes (uint8), stream offset of its first occurrence (pos_base + index in
+    buf: first-seen order across workers), count (kept in slots until `_counts_to_meta`).
+    state: int64 [n_words, n_word_bytes, n_ids, n_lines, tokens in the open line].
+    ids_out: int32 the tokens' rows of meta; line_counts: int64 tokens per line ended by \n.
+    Returns (where it stopped, DONE or what must grow before calling again from there).
+    """
+    byte_class = syntax.byte_class
+    n_words, n_bytes, n_ids, n_lines, line_tokens = state[0], state[1], state[2], state[3], state[4]
+    shift = np.uint64(64 - _table_bits(slots))
+    status = DONE
+    i = start
+    while i < end:
+        c = byte_class[buf[i]]
+        if c == NEWLINE:
+            if n_lines == line_counts.shape[0]:
+                status = GROW_LINES
+                break
+            line_counts[n_lines] = line_tokens
+            n_lines += 1
+            line_tokens = 0
+            i += 1
+            continue
+        if c == SPACE:
+            i += 1
+            continue
+        if c == LEAD:
+            k = _space_len(buf, i, end, syntax)
+            if k:
+                i += k
+                continue
+        j = i + 1
+        while j < end:
+            c = byte_class[buf[j]]
+            if c >= SPACE:
+                break
+            if c == LEAD and _space_len(buf, j, end, syntax) > 0:
+                break
+            j += 1
+        length = j - i
+        if length <= SHORT:
+            key = np.uint64(0)
+            for m in range(j - 1, i - 1, -1):
+                key = (key << np.uint64(8)) | np.uint64(buf[m])
+        else:
+            key = _FNV_OFFSET
+            for m in range(i, j):
+                key = (key ^ np.uint64(buf[m])) * _FNV_PRIME
+        slot, w = _find(slots, shift, key, length, meta, word_bytes, buf, i)
+        if w < 0:
+            if n_words == meta.shape[0] or 2 * (n_words + 1) > slots.shape[0]:
+                status = GROW_WORDS
+                break
+            if n_bytes + length > word_bytes.shape[0]:
+                status = GROW_BYTES
+                break
+            for m in range(length):
+                word_bytes[n_bytes + m] = buf[i + m]
+            w = n_words
+            meta[w, 0] = np.int64(key)
+            meta[w, 1] = n_bytes
+            meta[w, 2] = length
+            meta[w, 3] = pos_base + i
+            meta[w, 4] = 0
+            slots[slot, 0] = np.int64(key)
+            slots[slot, 1] = (length << 32) | (w + 1)
+            slots[slot, 2] = 0
+            n_words += 1
+            n_bytes += length
+        slots[slot, 2] += 1
+        ids_out[n_ids] = w
+        n_ids += 1
+        line_tokens += 1
+        i = j
+    state[0], state[1], state[2], state[3], state[4] = n_words, n_bytes, n_ids, n_lines, line_tokens
+    return i, status
+
+
+@njit(nogil=True, cache=True)
+def _rehash(old, size):
+    """The words of the table `old` in a table of `size` (a power of two) slots."""
+    slots = np.zeros((size, old.shape[1]), dtype=np.int64)
+    shift = np.uint64(64 - _table_bits(slots))
+    for s in range(old.shape[0]):
+        info = old[s, 1]
+        if info == _EMPTY:
+            continue
+        slot = _home_slot(np.uint64(old[s, 0]), info >> 32, shift)
+        while slots[slot, 1] != _EMPTY:
+            slot = (slot + 1) & (size - 1)
+        slots[slot] = old[s]
+    return slots
+
+
+@njit(nogil=True, cache=True)
+def _counts_to_meta(slots, meta):
+    for s in range(slots.shape[0]):
+        info = slots[s, 1]
+        if info != _EMPTY:
+            meta[(info & 0xFFFFFFFF) - 1, 4] = slots[s, 2]
+
+
+@njit(nogil=True, cache=True)
+def _merge_into(slots, meta, word_bytes, state, meta_w, word_bytes_w, n_w, local_to_merged):
+    """Add one worker's n_w words to the merged table (sized for all workers' words): counts
+    add up, the first occurrence is the earliest. local_to_merged[w] <- merged row."""
+    shift = np.uint64(64 - _table_bits(slots))
+    n_words, n_bytes = state[0], state[1]
+    for v in range(n_w):
+        key = np.uint64(meta_w[v, 0])
+        off_w = meta_w[v, 1]
+        length = meta_w[v, 2]
+        slot, w = _find(slots, shift, key, length, meta, word_bytes, word_bytes_w, off_w)
+        if w < 0:
+            w = n_words
+            for m in range(length):
+                word_bytes[n_bytes + m] = word_bytes_w[off_w + m]
+            meta[w, 0] = meta_w[v, 0]
+            meta[w, 1] = n_bytes
+            meta[w, 2] = length
+            meta[w, 3] = meta_w[v, 3]
+            meta[w, 4] = 0
+            slots[slot, 0] = meta_w[v, 0]
+            slots[slot, 1] = (length << 32) | (w + 1)
+            n_words += 1
+            n_bytes += length
+        meta[w, 3] = min(meta[w, 3], meta_w[v, 3])
+        meta[w, 4] += meta_w[v, 4]
+        local_to_merged[v] = w
+    state[0], state[1] = n_words, n_bytes
+
+
+@njit(nogil=True, cache=True)
+def _joined_words(meta, word_bytes, order):
+    """The bytes of the words meta[order] joined by \\n (which no token contains)."""
+    total = 0
+    for w in order:
+        total += meta[w, 2] + 1
+    out = np.empty(max(total - 1, 0), dtype=np.uint8)
+    p = 0
+    for k in range(order.shape[0]):
+        w = order[k]
+        if k:
+            out[p] = 10
+            p += 1
+        off = meta[w, 1]
+        for m in range(meta[w, 2]):
+            out[p] = word_bytes[off + m]
+            p += 1
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _remap_ranges(ids, ranges, maps, map_offsets):
+    """In place: ids[start:end] <- maps[map_offsets[worker] + ids] for each (start, end, worker)."""
+    for r in range(ranges.shape[0]):
+        base = map_offsets[ranges[r, 2]]
+        for t in range(ranges[r, 0], ranges[r, 1]):
+            ids[t] = maps[base + ids[t]]
+
+
+@njit(nogil=True, cache=True)
+def _sentence_bounds(line_counts, max_len):
+    """int64 bounds of the sentences of lines with these token counts: empty lines give none,
+    a line of n tokens gives ceil(n / max_len) consecutive sentences."""
+    n_sent = 0
+    for n in line_counts:
+        n_sent += (n + max_len - 1) // max_len
+    bounds = np.empty(n_sent + 1, dtype=np.int64)
+    bounds[0] = 0
+    s = 0
+    t = 0
+    for n in line_counts:
+        while n > 0:
+            k = min(n, max_len)
+            t += k
+            n -= k
+            s += 1
+            bounds[s] = t
+    return bounds
+
+
+@njit(nogil=True, cache=True)
+def _last_space(buf, lo, hi, byte_class):
+    """Index of the last ASCII whitespace byte in buf[lo:hi], -1 if none."""
+    for i in range(hi - 1, lo - 1, -1):
+        c = byte_class[buf[i]]
+        if c == SPACE or c == NEWLINE:
+            return i
+    return -1
+
+
+@njit(nogil=True, cache=True)
+def _next_space(buf, lo, hi, byte_class):
+    """Index of the first ASCII whitespace byte in buf[lo:hi], hi if none."""
+    for i in range(lo, hi):
+        c = byte_class[buf[i]]
+        if c == SPACE or c == NEWLINE:
+            return i
+    return hi
+
+
+def _grown(a, n):
+    """`a` with room for at least n rows (its first rows kept)."""
+    new = np.empty((max(n, 2 * a.shape[0]),) + a.shape[1:], dtype=a.dtype)
+    new[:a.shape[0]] = a
+    return new
+
+
+class _Counter:
+    """One worker's hash table of words, grown as needed, and its output for one piece."""
+
+    def __init__(self):
+        self.slots = np.zeros((1 << 14, 4), dtype=np.int64)
+        self.meta = np.zeros((1 << 13, 5), dtype=np.int64)
+        self.word_bytes = np.zeros(1 << 16, dtype=np.uint8)
+        self.state = np.zeros(5, dtype=np.int64)
+        self.ids = np.zeros(1 << 10, dtype=np.int32)
+        self.lines = np.zeros(1 << 10, dtype=np.int64)
+
+    @property
+    def n_words(self):
+        return int(self.state[0])
+
+    def count(self, buf, start, end, pos_base, ids_out=None):
+        """Count buf[start:end]; afterwards its tokens are ids_out[:state[2]] (by default
+        self.ids, else ids_out must have room for (end - start + 1) // 2) and its line segments
+        are self.lines[:state[3]] followed by state[4] (the unfinished one)."""
+        if ids_out is None:
+            need = (end - start + 1) // 2  # tokens are separated by at least one byte
+            if self.ids.shape[0] < need:
+                self.ids = np.empty(need, dtype=np.int32)
+            ids_out = self.ids
+        self.state[2:] = 0
+        while True:
+            start, status = count_tokens(buf, start, end, pos_base, SYNTAX, self.slots, self.meta,
+                                         self.word_bytes, self.state, ids_out, self.lines)
+            if status == DONE:
+                return
+            if status == GROW_WORDS:
+                n = self.n_words
+                if n == self.meta.shape[0]:
+                    self.meta = _grown(self.meta, n + 1)
+                if 2 * (n + 1) > self.slots.shape[0]:
+                    self.slots = _rehash(self.slots, 2 * self.slots.shape[0])
+            elif status == GROW_BYTES:
+                self.word_bytes = _grown(self.word_bytes, int(self.state[1]) + (end - start))
+            else:
+                self.lines = _grown(self.lines, self.lines.shape[0] + 1)
+
+    def segments(self):
+        n = int(self.state[3])
+        return self.lines[:n], int(self.state[4])
+
+
+def _room(a, used, needed):
+    """`a`, or a larger copy of its first `used` rows, with room for `needed` rows.
+
+    Not ndarray.resize: that zero-fills the new part, writing every page twice."""
+    if needed <= a.shape[0]:
+        return a
+    new = np.empty(max(needed, 2 * a.shape[0]), dtype=a.dtype)
+    new[:used] = a[:used]
+    return new
+
+
+class _Output:
+    """The pass's growing outputs: ids in worker rows with the ranges saying which worker, and
+    tokens per line; lines[n_lines - 1] is the line still open.
+
+    ids_hint: the most tokens expected. An upper bound costs only address space (pages of
+    np.empty are not touched until written) and saves the copies of growing."""
+
+    def __init__(self, ids_hint=0):
+        self.ids = np.empty(max(ids_hint, 1 << 16), dtype=np.int32)
+        self.n_ids = 0
+        self.ranges = []
+        self.lines = np.zeros(1 << 12, dtype=np.int64)
+        self.n_lines = 1
+
+    def free_ids(self, room):
+        """Where a worker may write `room` ids in place (then `add` it with in_place=True)."""
+        self.ids = _room(self.ids, self.n_ids, self.n_ids + room)
+        return self.ids[self.n_ids:]
+
+    def add(self, worker, counter, in_place=False):
+        k = int(counter.state[2])
+        if k:
+            if not in_place:
+                self.ids = _room(self.ids, self.n_ids, self.n_ids + k)
+                self.ids[self.n_ids:self.n_ids + k] = counter.ids[:k]
+            self.ranges.append((self.n_ids, self.n_ids + k, worker))
+            self.n_ids += k
+        ended, open_tokens = counter.segments()
+        m = ended.shape[0]
+        self.lines = _room(self.lines, self.n_lines, self.n_lines + m)
+        if m:
+            self.lines[self.n_lines - 1] += ended[0]
+            self.lines[self.n_lines:self.n_lines + m - 1] = ended[1:]
+            self.n_lines += m - 1
+            self.lines[self.n_lines] = open_tokens
+            self.n_lines += 1
+        else:
+            self.lines[self.n_lines - 1] += open_tokens
+
+    def end_line(self):
+        self.lines = _room(self.lines, self.n_lines, self.n_lines + 1)
+        self.lines[self.n_lines] = 0
+        self.n_lines += 1
+
+    def take_ids(self):
+        """The ids, the unused tail given back (realloc shrinks in place, no copy)."""
+        ids, self.ids = self.ids, None
+        ids.resize(self.n_ids, refcheck=False)
+        return ids
+
+
+_END = object()
+
+
+class _Reader(threading.Thread):
+    """Reads (and decompresses) the files into blocks cut after their last ASCII whitespace.
+
+    Puts (buf, n, pos, file_ends) on `full`: buf[:n] is to be counted, buf[0] is at stream offset
+    pos. Buffers come back through `free` once counted, so at most three are alive.
+    """
+
+    def __init__(self, paths, block_bytes):
+        super().__init__(daemon=True, name="w2v-scan-reader")
+        self.paths = paths
+        self.block_bytes = block_bytes
+        self.full = queue.Queue()
+        self.free = queue.Queue()
+        for _ in range(3):
+            self.free.put(np.empty(block_bytes, dtype=np.uint8))
+        self.stop = threading.Event()
+        self.bytes_read = 0
+
+    def _put(self, item):
+        self.full.put(item)
+
+    def _take(self):
+        while not self.stop.is_set():
+            try:
+                return self.free.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        raise _Stopped
+
+    def run(self):
+        try:
+            self._read_all()
+        except _Stopped:
+            return
+        except BaseException as e:  # handed to the counting thread, which raises it
+            self._put(e)
+        self._put(_END)
+
+    def _read_all(self):
+        pos = 0
+        for path in self.paths:
+            carry = np.zeros(0, dtype=np.uint8)
+            with open_binary(path) as f:
+                while True:
+                    buf = self._take()
+                    nc = carry.shape[0]
+                    if buf.shape[0] < nc + self.block_bytes:
+                        buf = np.empty(nc + self.block_bytes, dtype=np.uint8)
+                    buf[:nc] = carry
+                    n = nc
+                    view = memoryview(buf)
+                    while n < nc + self.block_bytes:
+                        k = f.readinto(view[n:nc + self.block_bytes])
+                        if not k:
+                            break
+                        n += k
+                    self.bytes_read += n - nc
+                    if n == nc:  # end of file: what is carried is the last token
+                        self._put((buf, n, pos, True))
+                        pos += n
+                        break
+                    cut = _last_space(buf, nc, n, SYNTAX.byte_class) + 1
+                    if cut == 0:
+                        # no whitespace in sight: the token goes on
+                        carry = buf[:n].copy()
+                        self.free.put(buf)
+                        continue
+                    carry = buf[cut:n].copy()
+                    self._put((buf, cut, pos, False))
+                    pos += cut
+
+
+class _Stopped(Exception):
+    pass
+
+
+class FileScan(NamedTuple):
+    """What the pass found, in first-seen ids (vocab.Scan's fields, without pruning)."""
+    words: list          # id -> word (str)
+    counts: np.ndarray   # int64 (V,)
+    ids: np.ndarray      # int32 (N,) the corpus
+    bounds: np.ndarray   # int64 (S + 1,) sentence bounds
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
+               block_bytes: int = BLOCK_BYTES, workers: int | None = None) -> FileScan:
+    """Count and encode the text files `paths` (plain, .gz or .bz2), in that order.
+
+    Equal to `vocab.scan` of `corpus.iter_file_sentences` over each path; block_bytes (the read
+    size) and workers (counting threads, default: the cores this process may use) change
+    nothing but the speed.
+    """
+    if max_sentence_length < 1:
+        raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+    block_bytes = max(1, int(block_bytes))
+    workers = default_workers() if workers is None else max(1, int(workers))
+    counters = [_Counter() for _ in range(workers)]
+    paths = [os.fspath(p) for p in paths]
+    out = _Output(_ids_hint(paths))
+    reader = _Reader(paths, block_bytes)
+    reader.start()
+    pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="w2v-scan") if workers > 1 else None
+    try:
+        while True:
+            item = reader.full.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            buf, n, pos, file_ends = item
+            _count_block(buf, n, pos, counters, out, pool)
+            if file_ends:
+                out.end_line()
+            reader.free.put(buf)
+    finally:
+        reader.stop.set()
+        if pool is not None:
+            pool.shutdown()
+    return _finish(counters, out, max_sentence_length, pool_size=workers)
+
+
+def _ids_hint(paths) -> int:
+    """Room to reserve for the ids: a plain file of S bytes has at most (S + 1) // 2 tokens.
+
+    Capped at a quarter of the memory in bytes, so that the reservation is never refused by the
+    kernel's overcommit heuristic; beyond it the buffer grows by doubling."""
+    bound = sum((os.path.getsize(p) + 1) // 2 for p in paths
+                if not p.endswith(corpus_mod.COMPRESSED_SUFFIXES))
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        memory = 1 << 32
+    return min(bound, memory // 16)
+
+
+def _count_block(buf, n, pos, counters, out, pool):
+    """Split buf[:n] at ASCII whitespace into one piece per worker, count them, collect."""
+    k = len(counters)
+    cuts = [0]
+    for p in range(1, k):
+        lo = max(cuts[-1], p * n // k)
+        cuts.append(min(n, _next_space(buf, lo, n, SYNTAX.byte_class) + 1))
+    cuts.append(n)
+    # the first piece's ids go straight to the output, the others' are copied after it
+    in_place = out.free_ids((cuts[1] + 1) // 2)
+    if pool is None or n < PARALLEL_MIN_BYTES:
+        for w in range(k):
+            counters[w].count(buf, cuts[w], cuts[w + 1], pos, in_place if w == 0 else None)
+    else:
+        futures = [pool.submit(counters[w].count, buf, cuts[w], cuts[w + 1], pos)
+                   for w in range(1, k)]
+        counters[0].count(buf, cuts[0], cuts[1], pos, in_place)
+        for f in futures:
+            f.result()
+    for w in range(k):
+        out.add(w, counters[w], in_place=w == 0)
+
+
+def _finish(counters, out, max_sentence_length, pool_size):
+    total_words = sum(c.n_words for c in counters)
+    total_bytes = sum(int(c.state[1]) for c in counters)
+    size = 1 << max(4, (2 * total_words + 1).bit_length())
+    slots = np.zeros((size, 4), dtype=np.int64)
+    meta = np.zeros((max(total_words, 1), 5), dtype=np.int64)
+    word_bytes = np.zeros(max(total_bytes, 1), dtype=np.uint8)
+    state = np.zeros(2, dtype=np.int64)
+    local_maps = []
+    for c in counters:
+        local_to_merged = np.empty(c.n_words, dtype=np.int64)
+        _counts_to_meta(c.slots, c.meta)
+        _merge_into(slots, meta, word_bytes, state, c.meta, c.word_bytes, c.n_words, local_to_merged)
+        local_maps.append(local_to_merged)
+    n_words = int(state[0])
+    order = np.argsort(meta[:n_words, 3], kind="stable")  # first-seen order
+    text = _joined_words(meta, word_bytes, order).tobytes().decode("utf-8", errors="replace")
+    decoded = text.split("\n") if n_words else []
+    index = dict(zip(decoded, range(n_words)))
+    rank = np.empty(n_words, dtype=np.int64)
+    if len(index) == n_words:
+        rank[order] = np.arange(n_words)
+        counts = meta[order, 4].copy()
+    else:
+        # different invalid bytes decoding to the same word: one word, the first one's id
+        index = {}
+        for word in decoded:
+            index.setdefault(word, len(index))
+        rank[order] = [index[w] for w in decoded]
+        counts = np.zeros(len(index), dtype=np.int64)
+        np.add.at(counts, rank, meta[:n_words, 4])
+    words = list(index)
+    maps = np.concatenate([rank[m] for m in local_maps]).astype(np.int32) if local_maps else \
+        np.zeros(0, np.int32)
+    map_offsets = np.cumsum([0] + [m.shape[0] for m in local_maps]).astype(np.int64)
+    ids = out.take_ids()
+    ranges = np.array(out.ranges, dtype=np.int64).reshape(-1, 3)
+    _remap_parallel(ids, ranges, maps, map_offsets, pool_size)
+    bounds = _sentence_bounds(out.lines[:out.n_lines], max_sentence_length)
+    return FileScan(words, counts, ids, bounds)
+
+
+def _remap_parallel(ids, ranges, maps, map_offsets, n_threads):
+    if n_threads < 2 or ids.shape[0] < PARALLEL_MIN_BYTES or ranges.shape[0] < 2:
+        _remap_ranges(ids, ranges, maps, map_offsets)
+        return
+    # contiguous groups of ranges holding about equal numbers of tokens
+    ends = np.cumsum(ranges[:, 1] - ranges[:, 0])
+    splits = np.searchsorted(ends, ends[-1] * np.arange(1, n_threads) / n_threads)
+    groups = np.split(ranges, splits)
+    threads = [threading.Thread(target=_remap_ranges, args=(ids, g, maps, map_offsets))
+               for g in groups if g.shape[0]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
