@@ -66,12 +66,27 @@ def _add_train(sub):
           help="join frequent word pairs first: N passes of w2v phrases (thresholds 200, then 100)")
     _flag(p, "-save-model", "--save-model", dest="save_model", metavar="FILE",
           help="also save the whole model in w2v's native format")
+    _flag(p, "-checkpoint", "--checkpoint", metavar="FILE",
+          help="write the training state here every -checkpoint-every seconds, at the end, and on "
+               "Ctrl-C or SIGTERM, so that -resume FILE can continue the run")
+    _flag(p, "-checkpoint-every", "--checkpoint-every", type=float, default=600.0, dest="checkpoint_every",
+          metavar="SECONDS", help="seconds between checkpoints (default 600)")
+    _flag(p, "-resume", "--resume", metavar="FILE",
+          help="continue the run that wrote this checkpoint, on the same -train corpus; the settings are "
+               "the checkpoint's (flags given must agree with them; -threads may change)")
     p.set_defaults(func=cmd_train)
 
 
-def _train_kwargs(args) -> dict:
+def _train_kwargs(args, raw: bool = False) -> dict:
+    """Word2Vec's keywords from the train flags; raw=True: by flag (dest) name, for -resume's check."""
     sg = 1 - args.cbow
     alpha = args.alpha if args.alpha is not None else (0.025 if sg else 0.05)
+    if raw:
+        return {"size": args.size, "window": args.window, "sample": args.sample, "hs": args.hs,
+                "negative": args.negative, "iter": args.iter, "min_count": args.min_count, "alpha": alpha,
+                "cbow": sg, "cbow_mean": args.cbow_mean, "softmax": bool(args.softmax), "seed": args.seed,
+                "max_vocab_size": args.max_vocab_size, "shuffle": bool(args.shuffle),
+                "batch_window": bool(args.batch_window)}
     return dict(vector_size=args.size, window=args.window, sample=args.sample, hs=args.hs,
                 negative=args.negative, workers=args.threads, epochs=args.iter,
                 min_count=args.min_count, alpha=alpha, sg=sg, cbow_mean=args.cbow_mean,
@@ -79,28 +94,77 @@ def _train_kwargs(args) -> dict:
                 shuffle=bool(args.shuffle), batch_window=bool(args.batch_window))
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C is, so training stops the same way."""
+
+
+def _on_sigterm(_signum, _frame):
+    raise _Terminated()
+
+
+# the settings a flag sets, for checking the flags given with -resume against the checkpoint's
+_FLAG_SETTINGS = {"size": "vector_size", "window": "window", "sample": "sample", "hs": "hs",
+                  "negative": "negative", "iter": "epochs", "min_count": "min_count", "alpha": "alpha",
+                  "cbow": "sg", "cbow_mean": "cbow_mean", "softmax": "softmax", "seed": "seed",
+                  "max_vocab_size": "max_vocab_size", "shuffle": "shuffle", "batch_window": "batch_window"}
+
+
+def _given_flags(argv) -> set:
+    """The dests of the train flags typed on the command line (not left at their defaults)."""
+    parser = build_parser()
+    train = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith("train"))
+    typed = {tok.split("=", 1)[0] for tok in argv if tok.startswith("-")}
+    return {a.dest for a in train._actions if typed & set(a.option_strings)}
+
+
 def cmd_train(args):
+    import signal
+
     from .model import Word2Vec
 
     if not args.output and not args.save_model and not args.save_vocab:
         raise CLIError("nothing to write: give -output FILE (and/or -save-model, -save-vocab)")
+    checkpoint = args.checkpoint or args.resume
     _check_output_paths(
-        outputs=[("-output", args.output), ("-save-vocab", args.save_vocab), ("-save-model", args.save_model)],
+        outputs=[("-output", args.output), ("-save-vocab", args.save_vocab), ("-save-model", args.save_model),
+                 ("-checkpoint", args.checkpoint)],
         inputs=[("-train", args.train), ("-read-vocab", args.read_vocab)])
-    model = Word2Vec(**_train_kwargs(args))
+    if args.checkpoint_every <= 0:
+        raise CLIError(f"-checkpoint-every must be a number of seconds > 0, got {args.checkpoint_every}")
     corpus = dict(corpus_file=args.train)
     if args.phrases:
         from .phrases import phrased_corpus
         corpus = dict(corpus_iterable=phrased_corpus(args.train, args.phrases))
-    model.build_vocab(**corpus, vocab_file=args.read_vocab)
-    if args.save_vocab:
-        model.save_vocab(args.save_vocab)
-    if args.output or args.save_model:
-        model.train(**corpus)
-        if args.output:
-            model.wv.save_word2vec_format(args.output, binary=bool(args.binary))
-        if args.save_model:
-            model.save(args.save_model)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if args.resume:
+            expect = {_FLAG_SETTINGS[d]: v for d, v in _train_kwargs(args, raw=True).items()
+                      if d in args.given and d in _FLAG_SETTINGS}
+            model = Word2Vec.resume(args.resume, **corpus, workers=args.threads if "threads" in args.given else None,
+                                    checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
+                                    expect_settings=expect)
+        else:
+            model = Word2Vec(**_train_kwargs(args), checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
+            model.build_vocab(**corpus, vocab_file=args.read_vocab)
+        if args.save_vocab:
+            model.save_vocab(args.save_vocab)
+        if (args.output or args.save_model) and not args.resume:
+            model.train()
+    except KeyboardInterrupt as e:
+        code = 143 if isinstance(e, _Terminated) else 130
+        what = "terminated" if code == 143 else "interrupted"
+        if checkpoint and os.path.exists(checkpoint):
+            print(f"w2v: {what}; training state saved to {checkpoint}: continue with the same command and "
+                  f"-resume {checkpoint}", file=sys.stderr)
+        else:
+            print(f"w2v: {what}; nothing saved (-checkpoint FILE makes a run resumable)", file=sys.stderr)
+        return code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if args.output:
+        model.wv.save_word2vec_format(args.output, binary=bool(args.binary))
+    if args.save_model:
+        model.save(args.save_model)
     return 0
 
 
@@ -286,7 +350,9 @@ class _StderrHandler(logging.StreamHandler):
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.given = _given_flags(argv)
     # progress and per-epoch lines (a tqdm bar replaces the progress lines on a terminal)
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("w2v: %(message)s"))

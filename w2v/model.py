@@ -424,7 +424,7 @@ class Word2Vec:
 
     @classmethod
     def resume(cls, path, corpus_iterable=None, corpus_file=None, *, workers=None, callbacks=(), progress=None,
-               checkpoint=None, checkpoint_every=600.0) -> "Word2Vec":
+               checkpoint=None, checkpoint_every=600.0, expect_settings=None) -> "Word2Vec":
         """Continue the `train()` call that wrote checkpoint `path`, on the same corpus, where it
         stopped; returns the model once that call's epochs are done.
 
@@ -432,9 +432,15 @@ class Word2Vec:
         read again and must encode to the same ids (ValueError naming what differs). With
         workers=1 (the checkpoint's workers unless given) and a seed, the result is bit-identical to
         the uninterrupted run. Checkpoints go on being written to `checkpoint`, by default `path`.
+        expect_settings: {setting: value} that the checkpoint's settings must have (ValueError
+        naming each that differs), e.g. the flags a command line repeats.
         """
         model, meta = cls._read(path)
         state = _checked_training_state(path, meta)
+        differ = [f"{k}={v!r} where the checkpoint has {getattr(model.settings, k)!r}"
+                  for k, v in (expect_settings or {}).items() if getattr(model.settings, k) != v]
+        if differ:
+            raise ValueError(f"checkpoint {path} was written with other settings: " + "; ".join(differ))
         if workers is not None:
             model.settings = dataclasses.replace(model.settings, workers=workers)
         model.callbacks, model.progress = tuple(callbacks), progress

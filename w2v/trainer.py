@@ -72,6 +72,12 @@ def _diverged(what, e: int, lr: float) -> TrainingDivergedError:
         f"lower alpha (or check a custom initialisation)")
 
 
+def _save(checkpoint, where, last_checkpoint):
+    if checkpoint is not None:
+        checkpoint(*where)
+        last_checkpoint[0] = time.monotonic()
+
+
 def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers: int,
           start_alpha: float, end_alpha: float, seed: int, first_epoch: int = 0, on_epoch_begin=None,
           on_epoch_end=None, progress: bool | None = None, chunk_words: int = UNIT_WORDS,
@@ -96,6 +102,9 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     pause = threading.Event()
     last_checkpoint = [time.monotonic()]
     start = cursor if cursor is not None else Cursor(0, 0)
+    # where the run stands at any moment, for a checkpoint on Ctrl-C: the cursor, and the stats of
+    # its epoch so far (None at an epoch's start)
+    where = [start, epoch_so_far if start.units_done else None]
     all_stats = []
     try:
         for e in range(start.epoch, epochs):
@@ -125,10 +134,9 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                 if checkpoint_every is not None and time.monotonic() - last_checkpoint[0] >= checkpoint_every:
                     pause.set()
 
-            def save(units_done):
+            def at(units_done):
                 stats["seconds"] = seconds_before + time.perf_counter() - t0
-                checkpoint(Cursor(e, units_done), dict(stats))
-                last_checkpoint[0] = time.monotonic()
+                where[:] = [Cursor(e, units_done), dict(stats)]
 
             units = plan.units(e)
             k = start.units_done if resumed else 0
@@ -136,12 +144,12 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                 pause.clear()
                 try:
                     k += backend.run(units[k:], on_result, poll, pause)
-                except KeyboardInterrupt:
-                    if checkpoint is not None:
-                        save(k + backend.units_done)
+                except BaseException:
+                    at(k + backend.units_done)
                     raise
+                at(k)
                 if k < len(units):
-                    save(k)
+                    _save(checkpoint, where, last_checkpoint)
             for w in (w_in, w_out_hs, w_out_ns):  # a few ms per epoch for millions of rows
                 if not np.isfinite(w).all():
                     raise _diverged("the weights", e, lr[0])
@@ -151,11 +159,14 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                         e + 1, stats["raw_words"], stats["effective_words"],
                         stats["loss"] / max(stats["predictions"], 1), stats["seconds"],
                         stats["raw_words"] / max(stats["seconds"], 1e-9))
+            where[:] = [Cursor(e + 1, 0), None]
             if on_epoch_end is not None:
                 on_epoch_end(e, stats)
-            if checkpoint is not None and (e == epochs - 1 or pause.is_set()):
-                checkpoint(Cursor(e + 1, 0), None)
-                last_checkpoint[0] = time.monotonic()
+            if e == epochs - 1 or pause.is_set():
+                _save(checkpoint, where, last_checkpoint)
+    except KeyboardInterrupt:
+        _save(checkpoint, where, last_checkpoint)  # every thread has stopped: the weights are consistent
+        raise
     finally:
         bar.close()
     return all_stats

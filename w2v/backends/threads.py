@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 import numpy as np
 
@@ -86,6 +87,17 @@ def _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot: int, n_threads: 
     return out
 
 
+def _launched(t: threading.Thread, grace: float = 1.0) -> bool:
+    """Whether t runs or ran. A Ctrl-C can interrupt t.start() after the thread was created (in its
+    wait for the thread to begin): the thread then gets its ident within microseconds."""
+    deadline = time.monotonic() + grace
+    while t.ident is None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
 class ThreadsBackend:
     """Runs lists of work units over one encoded corpus and the model's matrices.
 
@@ -139,21 +151,28 @@ class ThreadsBackend:
             except BaseException as e:  # raised again by the calling thread
                 errors.append(e)
                 stop.set()
+            finally:
+                exited[slot].set()
 
+        # Waiting is on events the threads set as they exit, not on Thread.join: a Ctrl-C that
+        # interrupts join() can leave a running thread marked as stopped (CPython before 3.12,
+        # bpo-45274's fix releases the lock the running thread holds), and the weights would then
+        # be read while it still writes them.
+        exited = [threading.Event() for _ in range(self.n_threads)]
         threads = [threading.Thread(target=work, args=(slot,), daemon=True, name=f"w2v-train-{slot}")
                    for slot in range(self.n_threads)]
         try:
             for t in threads:
                 t.start()
-            for t in threads:
-                while t.is_alive():
-                    t.join(POLL_SECONDS)
+            for ev in exited:
+                while not ev.wait(POLL_SECONDS):
                     if poll is not None:
                         poll()
         except BaseException:
             stop.set()
-            for t in threads:  # each finishes the unit in hand; a second Ctrl-C stops the wait
-                t.join()
+            for t, ev in zip(threads, exited):  # each finishes the unit in hand; a second Ctrl-C stops the wait
+                if _launched(t):
+                    ev.wait()
             self._copy_back()
             self.units_done = done[0]
             raise
