@@ -87,3 +87,19 @@ def test_resume_refuses_another_corpus_and_a_model_file(tmp_path, demo_file, dem
     Word2Vec(demo_sentences[:2000], **kw).save(model_file)
     with pytest.raises(ValueError, match="not a checkpoint"):
         Word2Vec.resume(model_file, corpus_file=demo_file)
+
+
+def test_checkpoints_come_every_checkpoint_every_seconds_mid_epoch_too(tmp_path, demo_file, monkeypatch):
+    from w2v import checkpoint as checkpoint_mod
+    cursors = []
+    write = checkpoint_mod.CheckpointWriter.write
+
+    def recording(self, arrays, meta):
+        cursors.append(tuple(meta["training"]["cursor"]))
+        return write(self, arrays, meta)
+
+    monkeypatch.setattr(checkpoint_mod.CheckpointWriter, "write", recording)
+    Word2Vec(corpus_file=demo_file, vector_size=8, min_count=2, workers=1, epochs=8, sg=1, progress=False,
+             checkpoint=tmp_path / "c.ckpt", checkpoint_every=1e-3)
+    assert cursors[-1] == (8, 0) and len(cursors) > 3
+    assert any(k > 0 for _, k in cursors)  # the run paused at a unit boundary inside an epoch
