@@ -63,3 +63,15 @@ def test_huffman_codes_prefix_free_and_optimal():
 def test_huffman_exact_lengths_without_ties():
     counts = np.array([40, 20, 10, 5, 3, 1])
     assert huffman.build(counts).lengths.tolist() == _heapq_code_lengths(counts) == [1, 2, 3, 4, 5, 5]
+
+
+def test_huffman_build_stays_in_bounds():
+    """The compiled builder does not check indices; its Python source run by the interpreter
+    does (numpy raises IndexError), and must give the same tree."""
+    rng = np.random.default_rng(7)
+    for v in (2, 3, 17, 200):
+        counts = np.sort(rng.integers(1, 1000, size=v))[::-1].astype(np.int64)
+        compiled = huffman._build(counts)
+        checked = huffman._build.py_func(counts)
+        for a, b in zip(compiled, checked):
+            assert np.array_equal(a, b)
