@@ -86,3 +86,13 @@ def test_a_thread_interrupted_while_starting_is_waited_for():
     threading.Timer(0.2, t.start).start()
     assert threads._launched(t, grace=2.0)
     t.join()
+
+
+def test_private_paths_map_exactly_the_last_inner_nodes_to_the_threads_block():
+    v, hot = 50, 6
+    points = np.arange(v - 1, dtype=np.int32).reshape(-1, 1).repeat(3, axis=1)[:, :2]  # every node 0..v-2
+    for slot in (0, 2):
+        out = kernels.private_paths(points, v, hot, slot)
+        private = v - 1 + slot * hot + np.arange(hot)
+        assert np.array_equal(out[:v - 1 - hot], points[:v - 1 - hot])  # the others stay shared
+        assert np.array_equal(out[v - 1 - hot:, 0], private) and out.dtype == points.dtype
