@@ -75,3 +75,10 @@ def test_huffman_build_stays_in_bounds():
         checked = huffman._build.py_func(counts)
         for a, b in zip(compiled, checked):
             assert np.array_equal(a, b)
+
+
+def test_keep_probability_of_a_one_word_vocabulary_follows_the_formula():
+    t = 1e-3 * 1000
+    expect = min((np.sqrt(1000 / t) + 1) * t / 1000, 1.0)
+    np.testing.assert_allclose(sampling.keep_probabilities(np.array([1000]), 1e-3), [expect], rtol=1e-6)
+    assert sampling.keep_probabilities(np.array([], dtype=np.int64), 1e-3).shape == (0,)
