@@ -170,19 +170,20 @@ SENTENCE = [0, 1, 2, 1, 3, 0]
 
 
 # hot_rows=2: the same steps through a thread's private copies of words 0-1 / the top two Huffman nodes
+@pytest.mark.parametrize("negative", [2, 1])
 @pytest.mark.parametrize("hot_rows", [0, 2], ids=["shared", "hot"])
 @pytest.mark.parametrize("sg, cbow_mean", [(1, 1), (0, 1), (0, 0)], ids=["sg", "cbow-mean", "cbow-sum"])
-def test_chunk_kernel_negative_sampling_equals_reference(sg, cbow_mean, hot_rows):
+def test_chunk_kernel_negative_sampling_equals_reference(sg, cbow_mean, hot_rows, negative):
     rng = np.random.default_rng(11)
     v, d, lr, noise_word = 5, 6, 0.05, 4
     w_in, w_ns = _rand(rng, v, d), _rand(rng, v, d, scale=0.3)
     tables, _ = _tables(v, noise_word=noise_word)
     w_in_k, w_ns_k = w_in.copy(), w_ns.copy()
     raw, eff, loss, n_pred = _run_chunk(SENTENCE, w_in_k, np.zeros((0, d), np.float32), w_ns_k, tables,
-                                        sg, 0, 2, lr, cbow_mean, hot_rows=hot_rows)
+                                        sg, 0, negative, lr, cbow_mean, hot_rows=hot_rows)
 
-    def pair_loss(h, target, u):  # two draws, both the noise word
-        return objectives.neg_sampling_loss_and_gradient(h, target, u, np.array([noise_word, noise_word]))
+    def pair_loss(h, target, u):  # `negative` draws, all the noise word
+        return objectives.neg_sampling_loss_and_gradient(h, target, u, np.array([noise_word] * negative))
 
     ref_in, ref_out, ref_loss = _reference_steps(SENTENCE, w_in, w_ns, sg, pair_loss, lr, cbow_mean)
     assert (raw, eff) == (len(SENTENCE), len(SENTENCE))
@@ -415,3 +416,45 @@ def test_a_nan_score_gives_nan_losses_and_no_table_index():
     loss = kernels.logistic_update(h, w_out, np.array([0, 1, 2], np.int32), np.array([1, 0, 0], np.float32), 3,
                                    0.1, np.zeros(4, np.float32), np.zeros(3, np.float32))
     assert np.isnan(loss)
+
+
+_IN_BOUNDS_SCRIPT = """
+import numpy as np
+from w2v import huffman, kernels, sampling
+from w2v.backends import threads
+rng = np.random.default_rng(3)
+v, d = 9, 4
+counts = np.array([90, 70, 50, 30, 20, 10, 5, 3, 2])
+tree = huffman.build(counts)
+tables = kernels.Tables(sampling.keep_probabilities(counts, 0.05),
+                        sampling.alias_table(sampling.noise_distribution(counts)),
+                        tree.points, (1 - tree.codes).astype(np.float32), tree.lengths)
+ids = rng.integers(0, v, size=3000).astype(np.int32)
+bounds = np.array([0, 7, 8, 30, 60, 3000], np.int64)  # one word, short, and a sentence past SYNC_WORDS
+for config in [dict(sg=1, hs=1, negative=3), dict(sg=0, hs=1, negative=3, cbow_mean=0),
+               dict(sg=1, hs=1, negative=2, batch_window=1), dict(sg=1, hs=0, negative=0, softmax=1)]:
+    cfg = kernels.Config(window=3, **dict(dict(cbow_mean=1, softmax=0, batch_window=0), **config))
+    for hot in ([0] if config.get("softmax") else [0, 2]):
+        w = [rng.random((v, d), dtype=np.float32) - 0.5, rng.random((v - 1, d), dtype=np.float32) - 0.5,
+             rng.random((v, d), dtype=np.float32) - 0.5]
+        w_in, w_hs, w_ns, tables_t, cfg_t = threads._thread_private(*w, tables, cfg, hot, 2)[1]
+        w_in[:v], w_hs[:v - 1], w_ns[:v] = w
+        for keep in (tables_t.keep_prob, np.ones(v, np.float32)):  # with subsampling and without
+            kernels.train_chunk(ids, bounds, np.array([2, 4, 0, 3, 1], np.int64), w_in, w_hs, w_ns,
+                                tables_t._replace(keep_prob=keep), cfg_t, 0.1, 0.02, np.uint64(5))
+print("in bounds")
+"""
+
+
+@pytest.mark.slow
+def test_chunk_kernel_stays_in_bounds(tmp_path):
+    """The kernels do not check indices; compiled with NUMBA_BOUNDSCHECK=1 (in a fresh cache) they
+    do, and every configuration, with and without private rows, must run without an IndexError."""
+    import os
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=repo)
+    res = subprocess.run([sys.executable, "-c", _IN_BOUNDS_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0 and "in bounds" in res.stdout, res.stderr[-3000:]

@@ -83,3 +83,11 @@ def test_unit_seeds_are_well_mixed():
     bits = ((seeds[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)).astype(float)
     freq = bits.mean(0)
     assert np.all(np.abs(freq - 0.5) < 5 * 0.5 / np.sqrt(len(seeds))), freq
+
+
+def test_max_parallel_units_is_the_file_order_unit_count():
+    bounds = _bounds(400)
+    p = plan.Plan(bounds, epochs=1, start_alpha=0.025, end_alpha=0.0001, seed=1, shuffle=False, unit_words=4000)
+    assert p.max_parallel_units() == len(p.units(0)) > 1
+    one = plan.Plan(bounds[:3], epochs=1, start_alpha=0.025, end_alpha=0.0001, seed=1)
+    assert one.max_parallel_units() == 1 == len(one.units(0))
