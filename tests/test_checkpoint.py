@@ -103,3 +103,7 @@ def test_checkpoints_come_every_checkpoint_every_seconds_mid_epoch_too(tmp_path,
              checkpoint=tmp_path / "c.ckpt", checkpoint_every=1e-3)
     assert cursors[-1] == (8, 0) and len(cursors) > 3
     assert any(k > 0 for _, k in cursors)  # the run paused at a unit boundary inside an epoch
+    cursors.clear()
+    Word2Vec(corpus_file=demo_file, vector_size=8, min_count=2, workers=1, epochs=3, sg=1, progress=False,
+             checkpoint=tmp_path / "d.ckpt", checkpoint_every=600)
+    assert cursors == [(3, 0)]  # a short run: only the final checkpoint

@@ -18,7 +18,8 @@ def recorded_units(monkeypatch):
     def fake_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed):
         calls.append((lr0, lr1, int(seed), int(sents[0])))
         raw = int((bounds[sents + 1] - bounds[sents]).sum())
-        return raw, raw, 0.0, 1
+        time.sleep(0.05)  # long enough for the driver to poll its progress
+        return raw, raw - 1, 1.5, 2
 
     monkeypatch.setattr(kernels, "train_chunk", fake_chunk)
     return calls
@@ -43,19 +44,56 @@ def test_each_train_call_decays_alpha_over_its_own_epochs_and_draws_new_streams(
     assert not {c[2] for c in first} & {c[2] for c in second}
     assert [c[3] for c in first] != [c[3] for c in second]
     assert len(model.epoch_stats) == 4
+    # each epoch's stats add up its units' results
+    per_epoch = len(first) // 2
+    for stats in model.epoch_stats:
+        assert stats["raw_words"] == model._encoded(None, None).n_words
+        assert (stats["loss"], stats["predictions"]) == (1.5 * per_epoch, 2 * per_epoch)
+        assert stats["raw_words"] - stats["effective_words"] == per_epoch
+
+
+def test_progress_follows_the_words_trained(recorded_units, demo_sentences, monkeypatch):
+    from w2v import trainer
+    seen = []
+    monkeypatch.setattr(trainer._Progress, "update", lambda self, done, lr, loss, epoch: seen.append(
+        (done, lr, loss, epoch)))
+    model = Word2Vec(vector_size=8, min_count=2, workers=1, epochs=2, progress=False)
+    model.build_vocab(demo_sentences)
+    model.train(demo_sentences)
+    n = model.epoch_stats[0]["raw_words"]
+    assert len(seen) >= 2 and {s[3] for s in seen} == {0, 1}
+    for done, lr, loss, epoch in seen:
+        assert epoch * n <= done <= (epoch + 1) * n and 0 < lr <= model.alpha and loss == pytest.approx(0.75)
+    assert [s[0] for s in seen] == sorted(s[0] for s in seen)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_elsewhere(caplog):
+    import logging
+    from w2v import trainer
+    assert trainer._Progress(100, True).bar is not None
+    assert trainer._Progress(100, None).bar is None  # pytest's stderr is no terminal
+    quiet = trainer._Progress(200, False)
+    quiet.last_log -= 10
+    with caplog.at_level(logging.INFO, logger="w2v.trainer"):
+        quiet.update(50, 0.01, 2.5, 0)
+    assert "25.0% done, epoch 1, lr 0.01000, loss 2.5000" in caplog.text
 
 
 def test_callbacks_see_the_epoch_they_are_called_for(demo_sentences):
     seen = []
+    begun = []
 
     class LossLogger:  # gensim's per-epoch loss idiom
+        def on_epoch_begin(self, model):
+            begun.append(len(model.epoch_stats))
+
         def on_epoch_end(self, model):
             seen.append((len(model.epoch_stats), model.get_latest_training_loss(),
                          model.epoch_stats[-1]["raw_words"]))
 
     model = Word2Vec(demo_sentences[:3000], vector_size=8, min_count=2, workers=1, epochs=3, progress=False,
                      callbacks=[LossLogger()])
-    assert [s[0] for s in seen] == [1, 2, 3]
+    assert [s[0] for s in seen] == [1, 2, 3] and begun == [0, 1, 2]
     assert [s[1] for s in seen] == [e["loss"] for e in model.epoch_stats]
     assert all(s[1] > 0 and s[2] > 0 for s in seen)
     model.train(demo_sentences[:3000], epochs=1, callbacks=[LossLogger()])

@@ -39,6 +39,7 @@ def test_encode_drops_oov_and_empty_sentences():
     words = [v.index_to_key[i] for i in c.ids]
     assert words == ["b", "a", "c", "a", "a", "b", "c", "b", "a"]
     assert c.bounds.tolist() == [0, 4, 6, 9]  # ["e"] vanished
+    assert (c.n_words, c.n_sentences) == (9, 3)
 
 
 def test_empty_vocabulary_errors():
