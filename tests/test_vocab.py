@@ -73,3 +73,13 @@ def test_vocab_file_round_trip(tmp_path):
     (tmp_path / "bad.txt").write_text("a 4\nb three\n")
     with pytest.raises(ValueError, match="bad.txt:2"):
         Vocab.read_counts(tmp_path / "bad.txt")
+
+
+def test_max_vocab_size_forgets_words_seen_at_most_min_reduce_times():
+    """word2vec.c's ReduceVocab: when the table passes max_vocab_size, words counted <= min_reduce
+    (1, then 2, ...) are forgotten. Here the first reduction comes with the 5th distinct word."""
+    sents = [["a", "a", "b"], ["c"], ["d"], ["e"]]
+    s = scan(sents, max_vocab_size=4)
+    alive = {w for w in s.words if w is not None}
+    assert alive == {"a"} and s.pruned  # b, c, d, e were seen once when the table overflowed
+    assert s.counts[s.words.index("a")] == 2
