@@ -824,3 +824,46 @@ def load_native(path, mmap=None):
             raise DamagedFileError(f"{path}: damaged: the CRC-32 of vectors.npy does not match the zip "
                                    "directory's (the vector values were changed after writing)")
     return keys, vectors.reshape(shape)
+
+
+# a deflate stream expands at most about 1032 times
+_MAX_DEFLATE_RATIO = 1032
+
+
+def check_npz_sizes(path):
+    """Raise DamagedFileError naming `path` unless every .npy member of the .npz declares an
+    array that fits in the bytes the member has, and every member fits in the file.
+
+    np.load allocates the array its header declares before reading the data, so a damaged header
+    ((10**12,) for (10,)) would otherwise be a MemoryError; this reads only the headers.
+    """
+    path = os.fspath(path)
+    file_size = os.path.getsize(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _MAX_DEFLATE_RATIO
+                if info.compress_size > file_size or info.file_size > ratio * max(info.compress_size, 1):
+                    raise DamagedFileError(f"{path}: damaged zip directory: member {info.filename} says "
+                                           f"{info.file_size} bytes, the file has {file_size}")
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                    header_bytes = member.tell()
+                count = 1
+                for n in shape:
+                    count *= n
+                if dtype.hasobject or count * dtype.itemsize != info.file_size - header_bytes:
+                    raise DamagedFileError(f"{path}: damaged member {info.filename}: its header says {dtype} "
+                                           f"{shape}, its data has {info.file_size - header_bytes} bytes")
+    except DamagedFileError:
+        raise
+    except PermissionError:
+        raise
+    except (OSError, *_DAMAGED_ZIP_ERRORS) as e:
+        raise DamagedFileError(f"{path}: not a valid .npz file, or a damaged one "
+                               f"({type(e).__name__}: {e})") from None
