@@ -35,6 +35,7 @@ import re
 import secrets
 import stat
 import struct
+import tokenize
 import zipfile
 import zlib
 
@@ -724,7 +725,7 @@ def _native_error(path, what):
 # what reading a damaged zip or .npy header can raise (a PermissionError is let through)
 _DAMAGED_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, struct.error,
                        NotImplementedError, zlib.error, KeyError, IndexError, OverflowError,
-                       SyntaxError, TypeError, RecursionError)
+                       SyntaxError, TypeError, RecursionError, tokenize.TokenError)
 
 
 def _is_int(x, low=0):
