@@ -58,6 +58,9 @@ def test_c_defaults(monkeypatch, tmp_path, demo_file):
     (["-train", "{corpus}", "-window", "0"], "window must be >= 1"),
     (["-train", "{corpus}", "-hs", "0", "-negative", "0"], "no objective"),
     (["-train", "{corpus}", "-output", "{tmp}/no/such/dir/out.txt"], "does not exist"),
+    (["-train", "{corpus}", "-seed", "-1"], "-seed: seed must be an integer >= 0, got -1"),
+    (["-train", "{corpus}", "-threads", "0"], "-threads: workers must be >= 1"),
+    (["-train", "{corpus}", "-max-vocab-size", "10"], "-max-vocab-size 10 is too small for this corpus"),
 ])
 def test_bad_input_one_line_exit_2_no_output(tmp_path, demo_file, capsys, args, msg):
     (tmp_path / "empty.txt").write_text("")
@@ -86,3 +89,70 @@ def test_unwritable_output(tmp_path, demo_file, capsys):
         out = ro / "out.txt"
     assert main(["train", "-train", str(demo_file), "-output", str(out), "-iter", "1"]) == 2
     assert capsys.readouterr().err.startswith("w2v: error: ")
+
+
+# ---------------------------------------------------------------- issue 19: refuse before reading
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _w2v(args, cwd, timeout=120):
+    """Run this worktree's `python -m w2v`; a hang (a FIFO opened with no writer) times out."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "w2v", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "-train", "{fifo}", "-output", "{tmp}/o.txt", "-phrases", "1"],
+    ["train", "-train", "{fifo}", "-output", "{tmp}/o.txt", "-max-vocab-size", "1000"],
+    ["phrases", "-train", "{fifo}", "-output", "{tmp}/o.txt"],
+    ["train", "-train", "{fifo}", "-output", "{tmp}/o.txt", "-seed", "-1"],
+], ids=["train-phrases", "train-max-vocab-size", "phrases", "bad-seed"])
+def test_one_pass_inputs_and_bad_settings_are_refused_before_reading(tmp_path, argv):
+    """A FIFO that nobody writes blocks whoever opens it: each command must refuse without
+    opening it (two passes over a FIFO hang; a bad setting must not wait for the corpus)."""
+    fifo = tmp_path / "corpus.fifo"
+    os.mkfifo(fifo)
+    try:
+        done = _w2v([a.format(fifo=fifo, tmp=tmp_path) for a in argv], tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the command opened the FIFO (it hung waiting for a writer) instead of refusing")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    line = done.stderr.strip()
+    assert line.count("\n") == 0 and line.startswith("w2v: error: ")
+    assert ("-seed" in line) if "-seed" in argv else ("not a regular file" in line and str(fifo) in line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.fifo"]
+
+
+def test_matrices_that_cannot_fit_raise_a_clear_memory_error_before_allocating(monkeypatch, demo_sentences):
+    from w2v import Word2Vec
+    from w2v.errors import NotEnoughMemoryError
+
+    monkeypatch.setattr("w2v.config.available_memory", lambda: 10 << 20)  # 10 MiB
+    model = Word2Vec(vector_size=1000, min_count=1, workers=1, hs=1, negative=5)
+    with pytest.raises(NotEnoughMemoryError) as info:
+        model.build_vocab(demo_sentences)
+    assert isinstance(info.value, MemoryError) and isinstance(info.value, ValueError)
+    msg = str(info.value)
+    assert "vector_size 1000" in msg and "w_in, w_out_ns, w_out_hs" in msg and "0.0 GiB of memory" in msg
+    v = len(model.vocab)
+    assert f"{4 * 1000 * (4 * v - 1) / 2**30:.1f} GiB" in msg
+    monkeypatch.setattr("w2v.config.available_memory", lambda: 1 << 40)
+    model.build_vocab(demo_sentences)  # fits: allocated
+    assert model.wv.vectors.shape == (v, 1000)
+
+
+def test_a_vector_size_too_large_for_memory_is_one_line_naming_the_memory(tmp_path, demo_file, capsys):
+    assert main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o.txt"), "-size", "100000000",
+                 "-iter", "1", "-threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.endswith("\n")
+    last = err.splitlines()[-1]
+    assert last.startswith("w2v: error: the model needs ") and "vector_size 100000000" in last
+    assert "GiB of memory is available" in last and "-size" in last
+    assert list(tmp_path.iterdir()) == []

@@ -214,3 +214,87 @@ def test_damaged_native_files(tmp_path):
         KeyedVectors.load(tmp_path / "other.npz")
     with zipfile.ZipFile(tmp_path / "v.npz") as z:
         assert z.testzip() is None  # a valid zip, CRCs included
+
+
+# ---------------------------------------------------------------- issue 19: loader errors
+from w2v.errors import DamagedFileError  # noqa: E402
+
+ABSURD_HEADERS = [b"99999999999 100\n", b"3 99999999999\n", b"99999999999 99999999999\n",
+                  b"-3 100\n", b"3 -100\n", b"-1 -1\n", b"3 0\n", b"4 2\n"]
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+@pytest.mark.parametrize("header", ABSURD_HEADERS, ids=[h.strip().decode() for h in ABSURD_HEADERS])
+def test_absurd_headers_are_damaged_file_errors_not_memory_errors(tmp_path, header, binary):
+    """A header's sizes are checked against the file's size before anything is allocated."""
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    path.write_bytes(header + (_binary(GOOD_ROWS).split(b"\n", 1)[1] if binary else b"a 1 2\nb 3 4\nc 5 6\n"))
+    with pytest.raises(DamagedFileError) as info:
+        KeyedVectors.load_word2vec_format(path, binary=binary)
+    assert str(path) in str(info.value)
+    with pytest.raises(DamagedFileError):
+        KeyedVectors.load_word2vec_format(path, binary=None)
+    if header.startswith(b"99999999999 "):
+        with pytest.raises(DamagedFileError):  # a limit bounds the rows read, not the check
+            KeyedVectors.load_word2vec_format(path, binary=binary, limit=10 ** 9)
+
+
+def test_damaged_file_error_is_a_value_error_and_an_eof_error(tmp_path):
+    """gensim's callers catch EOFError for a truncated file; every bad input is a ValueError."""
+    kv = make_kv(n=30, d=5)
+    for name, binary in (("v.txt", False), ("v.bin", True), ("v.txt.gz", False)):
+        kv.save_word2vec_format(tmp_path / name, binary=binary)
+        data = (tmp_path / name).read_bytes()
+        (tmp_path / name).write_bytes(data[: len(data) * 2 // 3])
+        for catch in (EOFError, ValueError):
+            with pytest.raises(catch, match=name):
+                KeyedVectors.load_word2vec_format(tmp_path / name, binary=binary)
+
+
+def _flip_vector_byte(data):
+    """The native file with one byte of the first vector value changed (the zip stays valid)."""
+    with zipfile.ZipFile(__import__("io").BytesIO(data)) as z:
+        info = z.getinfo("vectors.npy")
+    name_len, extra_len = struct.unpack("<2H", data[info.header_offset + 26: info.header_offset + 30])
+    npy = info.header_offset + 30 + name_len + extra_len
+    header_len = struct.unpack("<H", data[npy + 8: npy + 10])[0]
+    at = npy + 10 + header_len
+    return data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1:]
+
+
+def test_native_load_verifies_the_vectors_crc_and_mmap_checks_shapes_only(tmp_path):
+    kv = make_kv(n=100, d=8)
+    kv.save(tmp_path / "v.npz")
+    damaged = _flip_vector_byte((tmp_path / "v.npz").read_bytes())
+    (tmp_path / "flip.npz").write_bytes(damaged)
+    with pytest.raises(DamagedFileError, match="flip.npz.*CRC"):
+        KeyedVectors.load(tmp_path / "flip.npz")
+    # documented: a memory-mapped load does not read the values, so it cannot see this damage
+    mapped = KeyedVectors.load(tmp_path / "flip.npz", mmap="r")
+    assert mapped.vectors.shape == (100, 8) and mapped.vectors[0, 0] != kv.vectors[0, 0]
+    assert "not verified" in formats.load_native.__doc__
+
+
+def test_damaged_native_metadata_is_a_damaged_file_error(tmp_path):
+    kv = make_kv(n=10, d=4)
+    kv.save(tmp_path / "v.npz")
+
+    def rewrite(name, member, payload):
+        with zipfile.ZipFile(tmp_path / "v.npz") as src, zipfile.ZipFile(tmp_path / name, "w") as dst:
+            for info in src.infolist():
+                dst.writestr(info, payload if info.filename == member else src.read(info.filename))
+        return tmp_path / name
+
+    meta = json.loads(zipfile.ZipFile(tmp_path / "v.npz").read("meta.json"))
+    cases = [rewrite("version.npz", "meta.json", json.dumps({**meta, "version": "1"})),
+             rewrite("keys-dict.npz", "keys.json", json.dumps({"a": 1})),
+             rewrite("keys-dup.npz", "keys.json", json.dumps(["w0"] * 10)),
+             rewrite("count.npz", "meta.json", json.dumps({**meta, "count": 11}))]
+    for path in cases:
+        with pytest.raises(DamagedFileError, match=path.name):
+            KeyedVectors.load(path)
+    data = (tmp_path / "v.npz").read_bytes()
+    for cut in (len(data) - 1, len(data) // 2, 100, 10):
+        (tmp_path / "cut.npz").write_bytes(data[:cut])
+        with pytest.raises(DamagedFileError, match="cut.npz"):
+            KeyedVectors.load(tmp_path / "cut.npz")

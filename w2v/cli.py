@@ -109,6 +109,38 @@ _FLAG_SETTINGS = {"size": "vector_size", "window": "window", "sample": "sample",
                   "max_vocab_size": "max_vocab_size", "shuffle": "shuffle", "batch_window": "batch_window"}
 
 
+# the flag that sets each setting, for naming it in an error (the reverse of _FLAG_SETTINGS)
+_SETTING_FLAGS = {setting: "-" + dest.replace("_", "-") for dest, setting in _FLAG_SETTINGS.items()}
+_SETTING_FLAGS["workers"] = "-threads"
+
+
+def _checked_settings(args):
+    """The settings the flags ask for, checked before any reading; CLIError naming the flag."""
+    from .config import Settings
+
+    try:
+        return Settings(**_train_kwargs(args))
+    except ValueError as e:
+        msg = str(e)
+        setting = msg.split(" ", 1)[0]
+        if setting in _SETTING_FLAGS:
+            msg = f"{_SETTING_FLAGS[setting]}: {msg}"
+        raise CLIError(msg) from None
+
+
+def _refuse_one_pass_input(flag, path, why):
+    """A FIFO or a device can be read once: refuse it, before reading, where `why` reads twice."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # a missing input is reported by the reader, naming it
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise CLIError(f"{flag} {path} is not a regular file (a FIFO, a pipe or a device can be read only "
+                       f"once) and {why} reads the corpus twice: save it to a file first")
+
+
 def _given_flags(argv) -> set:
     """The dests of the train flags typed on the command line (not left at their defaults)."""
     parser = build_parser()
@@ -131,6 +163,11 @@ def cmd_train(args):
         inputs=[("-train", args.train), ("-read-vocab", args.read_vocab)])
     if args.checkpoint_every <= 0:
         raise CLIError(f"-checkpoint-every must be a number of seconds > 0, got {args.checkpoint_every}")
+    _checked_settings(args)
+    if args.phrases:
+        _refuse_one_pass_input("-train", args.train, f"-phrases {args.phrases}")
+    if args.max_vocab_size is not None and not args.read_vocab:
+        _refuse_one_pass_input("-train", args.train, "-max-vocab-size (which re-reads it when counting prunes)")
     corpus = dict(corpus_file=args.train)
     if args.phrases:
         from .phrases import phrased_corpus
@@ -145,7 +182,14 @@ def cmd_train(args):
                                     expect_settings=expect)
         else:
             model = Word2Vec(**_train_kwargs(args), checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
-            model.build_vocab(**corpus, vocab_file=args.read_vocab)
+            try:
+                model.build_vocab(**corpus, vocab_file=args.read_vocab)
+            except ValueError as e:
+                if args.max_vocab_size is None or not str(e).startswith(("empty corpus", "empty vocabulary")):
+                    raise
+                raise CLIError(f"-max-vocab-size {args.max_vocab_size} is too small for this corpus: counting "
+                               f"pruned every word, which left none ({e}); raise -max-vocab-size or leave it "
+                               "unset") from None
         if args.save_vocab:
             model.save_vocab(args.save_vocab)
         if (args.output or args.save_model) and not args.resume:
@@ -310,6 +354,7 @@ def cmd_phrases(args):
     from .phrases import Phrases
 
     _check_output_paths(outputs=[("-output", args.output)], inputs=[("-train", args.train)])
+    _refuse_one_pass_input("-train", args.train, "phrases")
     learner = Phrases(min_count=args.min_count, threshold=args.threshold, delimiter=args.delimiter,
                       scoring=args.scoring)  # settings checked before any reading
     corpus = LineSentence(args.train)

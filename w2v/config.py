@@ -7,6 +7,7 @@ API and the CLI report the same sentence.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, fields
 
 
@@ -49,6 +50,7 @@ class Settings:
         need(self.vector_size >= 1, f"vector_size must be >= 1, got {self.vector_size}")
         need(self.window >= 1, f"window must be >= 1, got {self.window}")
         need(self.min_count >= 0, f"min_count must be >= 0, got {self.min_count}")
+        need(self.seed >= 0, f"seed must be an integer >= 0, got {self.seed}")
         need(self.workers >= 1, f"workers must be >= 1, got {self.workers}")
         need(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         need(self.negative >= 0, f"negative must be >= 0, got {self.negative}")
@@ -81,3 +83,40 @@ class Settings:
     def from_dict(cls, d: dict) -> "Settings":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def available_memory() -> int | None:
+    """Bytes of memory that a new allocation can use without swapping: MemAvailable from
+    /proc/meminfo (free memory plus the page cache the kernel can drop), else the free pages;
+    None where neither can be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_matrix_memory(v: int, d: int, spare: int, s: Settings) -> None:
+    """Raise NotEnoughMemoryError (a MemoryError and a ValueError) before the model allocates
+    its matrices if they cannot fit in the memory available: (rows + spare) x d float32 each,
+    plus the (v, d) float32 draw that initialises w_in. The message names the bytes and the
+    settings that ask for them."""
+    from .errors import NotEnoughMemoryError
+
+    rows = {"w_in": v, "w_out_ns": v if (s.negative > 0 or s.softmax) else 0,
+            "w_out_hs": max(v - 1, 0) if s.hs else 0}
+    needed = 4 * d * (sum(r + spare for r in rows.values() if r) + v)
+    available = available_memory()
+    if available is not None and needed > available:
+        used = ", ".join(name for name, r in rows.items() if r)
+        raise NotEnoughMemoryError(
+            f"the model needs {needed / 2**30:.1f} GiB for its matrices ({used}: {v} words x vector_size "
+            f"{d} x 4 bytes, workers={s.workers}, negative={s.negative}, hs={s.hs}) but {available / 2**30:.1f} "
+            "GiB of memory is available: lower vector_size (-size) or the vocabulary (a higher min_count, "
+            "max_final_vocab)")

@@ -6,3 +6,15 @@ class TrainingDivergedError(FloatingPointError, ValueError):
     """The loss or the weights became NaN or infinite during training (learning rate too high,
     or a bad initialisation); training stopped instead of going on with broken vectors. A
     ValueError too, as a bad setting is."""
+
+
+class DamagedFileError(ValueError, EOFError):
+    """A file that is truncated or damaged (a header that promises more than the file holds, a
+    checksum that does not match, a row cut short); the message names the file. A ValueError, as
+    every bad input is, and an EOFError, which gensim's callers catch for a truncated file."""
+
+
+class NotEnoughMemoryError(MemoryError, ValueError):
+    """The matrices asked for need more memory than the machine has available; raised before
+    allocating them, with the bytes needed and the settings that ask for them. A ValueError too,
+    as a bad setting is."""

@@ -9,12 +9,14 @@ an input.
 word2vec format: a header line "V d", then V rows. Text rows are `word v1 ... vd`; binary rows
 are `word`, a space, d little-endian float32, and (word2vec.c) a newline, which gensim omits;
 both are read. Readers parse in bulk (numpy on whole blocks, one numba pass over a binary body)
-and reject damaged files with one ValueError naming the line or byte offset: never a silent
-partial load.
+and reject damaged files with one `DamagedFileError` (a ValueError and an EOFError) naming the
+file and the line or byte offset: never a silent partial load. The header's sizes are checked
+against the file's size before anything is allocated for them.
 
 Native format (`.npz`): an uncompressed numpy .npz holding `vectors.npy` (float32 (V, d), the
 first member, its data 64-byte aligned so that it can be memory-mapped in place), `keys.json`
-(the V words, in order) and `meta.json`. `np.load` reads it too; nothing is pickled.
+(the V words, in order) and `meta.json`. `np.load` reads it too; nothing is pickled. A normal
+load verifies every member's CRC-32 against the zip directory.
 """
 from __future__ import annotations
 
@@ -33,12 +35,15 @@ import re
 import secrets
 import stat
 import struct
+import tokenize
 import zipfile
+import zlib
 
 import numba
 import numpy as np
 
 from .corpus import COMPRESSED_SUFFIXES, corpus_files, open_binary
+from .errors import DamagedFileError
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +55,9 @@ _TEXT_SUFFIXES = (".txt", ".vec")
 _BINARY_SUFFIXES = (".bin", ".w2v")
 _ROWS_PER_BLOCK = 8192  # text rows parsed per numpy call: bounds the float64 scratch
 _NUMBER_BYTES = frozenset(b"0123456789+-.eEinfatyINFATY \t\r")
+# no word vectors have a million dimensions: a header saying more is damaged (a file of 0 rows
+# would otherwise pass its size check whatever its dimension)
+MAX_VECTOR_SIZE = 1 << 20
 
 
 _TMP_PREFIX = ".tmp-"
@@ -376,7 +384,11 @@ def _file_bytes(path):
     """The whole file as a bytes-like object: memory-mapped when plain, decompressed otherwise."""
     with open_binary(path, "vectors") as f:
         if path.endswith(COMPRESSED_SUFFIXES):
-            yield f.read()
+            try:
+                data = f.read()
+            except (EOFError, OSError, zlib.error) as e:
+                raise DamagedFileError(f"{path}: truncated or damaged compressed file: {e}") from None
+            yield data
             return
         if os.fstat(f.fileno()).st_size == 0:
             yield b""
@@ -398,10 +410,10 @@ def _file_bytes(path):
 def _parse_header(buf, path):
     """(V, d, offset of the first row) from the "V d" line; ValueError if it is not one."""
     if len(buf) == 0:
-        raise ValueError(f"{path}: empty file (expected a header line 'V d')")
+        raise DamagedFileError(f"{path}: empty file (expected a header line 'V d')")
     end = buf.find(b"\n", 0, 4096)
     if end < 0:
-        raise ValueError(f"{path}: line 1: bad header: no newline in the first 4096 bytes "
+        raise DamagedFileError(f"{path}: line 1: bad header: no newline in the first 4096 bytes "
                          "(expected 'V d': number of words and vector size)")
     line = bytes(buf[:end])
     parts = line.split()
@@ -411,7 +423,7 @@ def _parse_header(buf, path):
         vocab_size = vector_size = None
     if vocab_size is None or vocab_size < 0 or vector_size < 1:
         shown = line[:80].decode("utf-8", "replace")
-        raise ValueError(f"{path}: line 1: bad header {shown!r} "
+        raise DamagedFileError(f"{path}: line 1: bad header {shown!r} "
                          "(expected 'V d': number of words and vector size)")
     return vocab_size, vector_size, end + 1
 
@@ -464,7 +476,8 @@ def _trailing_data(buf, pos):
     return -1 if not stripped else pos + len(tail) - len(stripped)
 
 
-def _read_binary(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail):
+def _read_binary(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail,
+                 declared):
     row_bytes = 4 * vector_size
     data = np.frombuffer(buf, dtype=np.uint8)
     raw = np.empty((vocab_size, row_bytes), dtype=np.uint8)
@@ -473,19 +486,19 @@ def _read_binary(buf, path, vocab_size, vector_size, start, unicode_errors, enco
     done, pos, status = _scan_binary(data, start, vocab_size, row_bytes, raw, word_start, word_end)
     del data  # release the export of buf (an mmap cannot close while exported)
     if status == 1:
-        raise ValueError(f"{path}: unexpected end of file at byte {pos}: the header says "
-                         f"{vocab_size} words, the file has {done}")
+        raise DamagedFileError(f"{path}: unexpected end of file at byte {pos}: the header says "
+                               f"{declared} words, the file has {done}")
     if status == 2:
-        raise ValueError(f"{path}: truncated or damaged binary file: row {done + 1} starting at "
+        raise DamagedFileError(f"{path}: truncated or damaged binary file: row {done + 1} starting at "
                          f"byte {pos} has no space after its word")
     if status == 3:
-        raise ValueError(f"{path}: truncated binary file: row {done + 1} starting at byte {pos} "
+        raise DamagedFileError(f"{path}: truncated binary file: row {done + 1} starting at byte {pos} "
                          f"needs {row_bytes} bytes of vector ({vector_size} float32), the file "
                          f"ends at byte {len(buf)}")
     if check_tail:
         extra = _trailing_data(buf, pos)
         if extra >= 0:
-            raise ValueError(f"{path}: the header says {vocab_size} words but data continues at "
+            raise DamagedFileError(f"{path}: the header says {vocab_size} words but data continues at "
                              f"byte {extra} (more rows than the header says, or a wrong vector size)")
     keys = [_decode_word(bytes(buf[s:e]), unicode_errors, encoding, f"{path}: byte {s}")
             for s, e in zip(word_start.tolist(), word_end.tolist())]
@@ -499,20 +512,21 @@ def _locate_text_error(path, lines, first_line_no, vector_size):
         fields = line.split(b" ", 1)[1].split() if b" " in line else []
         line_no = first_line_no + k
         if len(fields) != vector_size:
-            raise ValueError(f"{path}: line {line_no}: expected a word and {vector_size} values, "
+            raise DamagedFileError(f"{path}: line {line_no}: expected a word and {vector_size} values, "
                              f"found {len(fields)} values")
         for col, field in enumerate(fields, 1):
             try:
                 float(field)
             except ValueError:
                 shown = field[:40].decode("utf-8", "replace")
-                raise ValueError(f"{path}: line {line_no}: value {col} is not a number: "
+                raise DamagedFileError(f"{path}: line {line_no}: value {col} is not a number: "
                                  f"{shown!r}") from None
-    raise ValueError(f"{path}: lines {first_line_no}-{first_line_no + len(lines) - 1}: "
+    raise DamagedFileError(f"{path}: lines {first_line_no}-{first_line_no + len(lines) - 1}: "
                      "could not parse the values")
 
 
-def _read_text(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail):
+def _read_text(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail,
+               declared):
     vectors = np.empty((vocab_size, vector_size), dtype=np.float32)
     keys = []
     pos = start
@@ -522,8 +536,8 @@ def _read_text(buf, path, vocab_size, vector_size, start, unicode_errors, encodi
         lines = []
         for i in range(block_start, block_start + n):
             if pos >= size:
-                raise ValueError(f"{path}: line {i + 2}: unexpected end of file: the header says "
-                                 f"{vocab_size} words, the file has {i}")
+                raise DamagedFileError(f"{path}: line {i + 2}: unexpected end of file: the header says "
+                                       f"{declared} words, the file has {i}")
             end = buf.find(b"\n", pos)
             if end < 0:
                 end = size
@@ -549,7 +563,7 @@ def _read_text(buf, path, vocab_size, vector_size, start, unicode_errors, encodi
         extra = _trailing_data(buf, pos)
         if extra >= 0:
             line_no = vocab_size + 2 + bytes(buf[pos:extra]).count(b"\n")
-            raise ValueError(f"{path}: line {line_no}: the header says {vocab_size} words but the "
+            raise DamagedFileError(f"{path}: line {line_no}: the header says {vocab_size} words but the "
                              "file has more rows")
     return keys, vectors
 
@@ -568,6 +582,21 @@ def _drop_duplicates(keys, vectors, path):
     return [keys[i] for i in keep], np.ascontiguousarray(vectors[keep])
 
 
+def _rows_to_allocate(path, n_rows, vector_size, body_bytes, binary):
+    """How many of the header's `n_rows` rows to allocate for: never more than the file could hold.
+
+    The shortest row is an empty word, a space and the values: 4 bytes each in binary, a digit
+    each with a space between them in text (newlines are optional at the end). A header that
+    promises more rows gets room for one row more than could fit, so the reader still reaches
+    the end of the data and names where it stops, with memory bounded by the file's size.
+    """
+    if vector_size > MAX_VECTOR_SIZE:
+        raise DamagedFileError(f"{path}: line 1: the header says vectors of {vector_size} values "
+                               f"(at most {MAX_VECTOR_SIZE} are read): a damaged header")
+    min_row = 4 * vector_size + 1 if binary else 2 * vector_size
+    return min(n_rows, body_bytes // min_row + 1)
+
+
 def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8"):
     """Read a word2vec.c vectors file (plain, .gz or .bz2): (keys list, float32 (V, d)).
 
@@ -583,16 +612,20 @@ def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict",
         n = vocab_size if limit is None else min(vocab_size, int(limit))
         if binary is None:
             binary = sniff_format(path) == "binary"
+        rows = _rows_to_allocate(path, n, vector_size, len(buf) - start, binary)
         reader = _read_binary if binary else _read_text
         try:
-            keys, vectors = reader(buf, path, n, vector_size, start, unicode_errors, encoding,
-                                   check_tail=n == vocab_size)
+            keys, vectors = reader(buf, path, rows, vector_size, start, unicode_errors, encoding,
+                                   check_tail=n == vocab_size, declared=vocab_size)
+            if rows < n:  # the reader found them all: the bound above is wrong, not the file
+                raise DamagedFileError(f"{path}: the header says {vocab_size} words, the file holds "
+                                       f"fewer")
         except ValueError as e:
             if isinstance(e, UnicodeDecodeError):
                 raise
             actual = sniff_format(path)
             if actual != ("binary" if binary else "text"):
-                raise ValueError(f"{e} (the file looks like {actual} word2vec format, "
+                raise type(e)(f"{e} (the file looks like {actual} word2vec format, "
                                  f"not {'binary' if binary else 'text'}: "
                                  f"binary={actual == 'binary'} reads it)") from None
             raise
@@ -686,61 +719,152 @@ def _npy_header(array, file_offset):
 
 
 def _native_error(path, what):
-    return ValueError(f"{path}: not a w2v native vectors file ({what})")
+    return DamagedFileError(f"{path}: not a w2v native vectors file, or a damaged one ({what})")
+
+
+# what reading a damaged zip or .npy header can raise (a PermissionError is let through)
+_DAMAGED_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, struct.error,
+                       NotImplementedError, zlib.error, KeyError, IndexError, OverflowError,
+                       SyntaxError, TypeError, RecursionError, tokenize.TokenError)
+
+
+def _is_int(x, low=0):
+    return isinstance(x, int) and not isinstance(x, bool) and x >= low
+
+
+def _crc32_of_file_range(f, start, stop, crc=0):
+    f.seek(start)
+    remaining = stop - start
+    while remaining > 0:
+        block = f.read(min(remaining, 1 << 22))
+        if not block:
+            break
+        crc = zlib.crc32(block, crc)
+        remaining -= len(block)
+    return crc
 
 
 def load_native(path, mmap=None):
-    """Read a native .npz: (keys, vectors); mmap='r' maps the vectors read-only in place."""
+    """Read a native .npz: (keys, vectors); mmap='r' maps the vectors read-only in place.
+
+    Every damage is a DamagedFileError (a ValueError and an EOFError) naming the file; a newer
+    format version is a ValueError naming both versions. A normal load verifies the CRC-32 of
+    every member, the vectors included. A memory-mapped load checks the zip directory, the
+    metadata members' CRCs, the .npy header and every size and shape, but does not read the
+    vectors, so their values are not verified: damage inside the vector data goes unnoticed.
+    """
     path = os.fspath(path)
     if mmap not in (None, "r"):
         raise ValueError(f"mmap must be None or 'r', got {mmap!r}")
     if not os.path.exists(path):
         raise FileNotFoundError(f"vectors file not found: {path}")
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as e:
-        raise _native_error(path, f"bad zip: {e}") from None
-    with zf:
-        names = set(zf.namelist())
-        if not {"vectors.npy", "keys.json", "meta.json"} <= names:
-            raise _native_error(path, f"members {sorted(names)}")
-        try:
-            meta = json.loads(zf.read("meta.json"))
-            keys = json.loads(zf.read("keys.json").decode("utf-8"))
-        except (ValueError, zipfile.BadZipFile) as e:
-            raise _native_error(path, f"unreadable metadata: {e}") from None
-        if not isinstance(meta, dict) or meta.get("format") != NATIVE_FORMAT:
-            raise _native_error(path, f"meta.json format is {meta!r}")
-        if meta.get("version", 0) > NATIVE_VERSION:
-            raise ValueError(f"{path}: native format version {meta['version']} is newer than "
-                             f"this w2v reads ({NATIVE_VERSION})")
-        info = zf.getinfo("vectors.npy")
-        if info.compress_type != zipfile.ZIP_STORED:
-            raise _native_error(path, "vectors.npy is compressed")
     with open(path, "rb") as f:
+        file_size = os.fstat(f.fileno()).st_size
+        try:
+            with zipfile.ZipFile(f) as zf:
+                names = set(zf.namelist())
+                if not {"vectors.npy", "keys.json", "meta.json"} <= names:
+                    raise _native_error(path, f"members {sorted(names)}")
+                meta = json.loads(zf.read("meta.json"))
+                keys = json.loads(zf.read("keys.json").decode("utf-8"))
+                info = zf.getinfo("vectors.npy")
+        except DamagedFileError:
+            raise
+        except PermissionError:
+            raise
+        except (OSError, *_DAMAGED_ZIP_ERRORS) as e:
+            raise _native_error(path, f"bad zip or metadata: {type(e).__name__}: {e}") from None
+        if not isinstance(meta, dict) or meta.get("format") != NATIVE_FORMAT:
+            raise _native_error(path, f"meta.json format is {str(meta)[:80]}")
+        version = meta.get("version", 0)
+        if not _is_int(version):
+            raise _native_error(path, f"format version {str(version)[:40]!r} is not a version number")
+        if version > NATIVE_VERSION:
+            raise ValueError(f"{path}: native format version {version} is newer than "
+                             f"this w2v reads ({NATIVE_VERSION})")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise _native_error(path, "keys.json is not a list of words")
+        if len(set(keys)) != len(keys):
+            raise _native_error(path, f"keys.json repeats {len(keys) - len(set(keys))} words")
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            raise _native_error(path, "vectors.npy is compressed")
         f.seek(info.header_offset)
         local = f.read(_ZIP_LOCAL_HEADER.size)
         if len(local) < _ZIP_LOCAL_HEADER.size or local[:4] != b"PK\x03\x04":
             raise _native_error(path, "damaged zip entry for vectors.npy")
         name_len, extra_len = _ZIP_LOCAL_HEADER.unpack(local)[-2:]
-        f.seek(info.header_offset + _ZIP_LOCAL_HEADER.size + name_len + extra_len)
+        member_start = info.header_offset + _ZIP_LOCAL_HEADER.size + name_len + extra_len
+        f.seek(member_start)
         try:
             version = np.lib.format.read_magic(f)
             read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                            else np.lib.format.read_array_header_2_0)
             shape, fortran, dtype = read_header(f)
-        except ValueError as e:
+        except (OSError, *_DAMAGED_ZIP_ERRORS) as e:
             raise _native_error(path, f"bad vectors.npy header: {e}") from None
         offset = f.tell()
-    if dtype != np.dtype("<f4") or fortran or len(shape) != 2 or shape[0] != len(keys):
-        raise _native_error(path, f"vectors.npy is {dtype} {shape}, keys {len(keys)}")
-    needed = offset + shape[0] * shape[1] * 4
-    if os.path.getsize(path) < needed:
-        raise ValueError(f"{path}: truncated: vectors need bytes up to {needed}, "
-                         f"the file has {os.path.getsize(path)}")
-    if mmap == "r":
-        vectors = np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=shape)
-    else:
-        vectors = np.fromfile(path, dtype="<f4", count=shape[0] * shape[1], offset=offset)
-        vectors = vectors.reshape(shape)
-    return keys, vectors
+        if (dtype != np.dtype("<f4") or fortran or len(shape) != 2 or shape[0] != len(keys)
+                or meta.get("count", len(keys)) != len(keys)
+                or meta.get("vector_size", shape[1] if shape else 0) != (shape[1] if shape else 0)):
+            raise _native_error(path, f"vectors.npy is {dtype} {shape}, keys {len(keys)}, "
+                                      f"meta.json says {meta.get('count')} x {meta.get('vector_size')}")
+        data_bytes = shape[0] * shape[1] * 4
+        needed = offset + data_bytes
+        if file_size < needed or offset - member_start + data_bytes != info.file_size:
+            raise DamagedFileError(f"{path}: truncated or damaged: vectors.npy ({shape[0]} x {shape[1]} "
+                                   f"float32) needs bytes up to {needed} and a {offset - member_start + data_bytes}"
+                                   f"-byte member; the file has {file_size} bytes, the zip directory "
+                                   f"says {info.file_size}")
+        if mmap == "r":
+            return keys, np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=shape)
+        crc = _crc32_of_file_range(f, member_start, offset)
+        vectors = np.fromfile(f, dtype="<f4", count=shape[0] * shape[1], offset=0)  # f is at offset
+        if vectors.size != shape[0] * shape[1]:
+            raise DamagedFileError(f"{path}: truncated: vectors.npy ends early")
+        if zlib.crc32(vectors.data, crc) != info.CRC:
+            raise DamagedFileError(f"{path}: damaged: the CRC-32 of vectors.npy does not match the zip "
+                                   "directory's (the vector values were changed after writing)")
+    return keys, vectors.reshape(shape)
+
+
+# a deflate stream expands at most about 1032 times
+_MAX_DEFLATE_RATIO = 1032
+
+
+def check_npz_sizes(path):
+    """Raise DamagedFileError naming `path` unless every .npy member of the .npz declares an
+    array that fits in the bytes the member has, and every member fits in the file.
+
+    np.load allocates the array its header declares before reading the data, so a damaged header
+    ((10**12,) for (10,)) would otherwise be a MemoryError; this reads only the headers.
+    """
+    path = os.fspath(path)
+    file_size = os.path.getsize(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _MAX_DEFLATE_RATIO
+                if info.compress_size > file_size or info.file_size > ratio * max(info.compress_size, 1):
+                    raise DamagedFileError(f"{path}: damaged zip directory: member {info.filename} says "
+                                           f"{info.file_size} bytes, the file has {file_size}")
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                    header_bytes = member.tell()
+                count = 1
+                for n in shape:
+                    count *= n
+                if dtype.hasobject or count * dtype.itemsize != info.file_size - header_bytes:
+                    raise DamagedFileError(f"{path}: damaged member {info.filename}: its header says {dtype} "
+                                           f"{shape}, its data has {info.file_size - header_bytes} bytes")
+    except DamagedFileError:
+        raise
+    except PermissionError:
+        raise
+    except (OSError, *_DAMAGED_ZIP_ERRORS) as e:
+        raise DamagedFileError(f"{path}: not a valid .npz file, or a damaged one "
+                               f"({type(e).__name__}: {e})") from None

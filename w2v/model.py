@@ -232,6 +232,9 @@ class Word2Vec:
         # each matrix is the leading rows of an array with room for the threads' private rows,
         # which training then uses in place instead of copying the matrix (threads.spare_rows)
         spare = threads.spare_rows(v, s.workers, s.softmax)
+        # before allocating: a clear error naming the memory needed, not a MemoryError traceback
+        from .config import check_matrix_memory
+        check_matrix_memory(v, d, spare, s)
 
         def matrix(rows):
             return threads.allocate(rows, d, spare)

@@ -22,12 +22,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
+import zipfile
+import zlib
 from array import array
 
 import numpy as np
 
 from . import corpus as corpus_mod
-from .formats import atomic_output
+from .errors import DamagedFileError
+from .formats import atomic_output, check_npz_sizes
 from .vocab import FirstSeenIds
 
 BLOCK_TOKENS = 1 << 20
@@ -310,7 +314,12 @@ class Phrases(_Applier):
 
     @staticmethod
     def load(path):
-        """Load a Phrases or FrozenPhrases saved by w2v."""
+        """Load a Phrases or FrozenPhrases saved by w2v.
+
+        A damaged file (bad zip or JSON, a CRC that does not match, arrays that disagree with the
+        words, wrong types) raises w2v.errors.DamagedFileError (a ValueError and an EOFError)
+        naming it; a newer format version PhrasesVersionError; a missing file FileNotFoundError.
+        """
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"phrases file not found: {path}")
@@ -318,31 +327,84 @@ class Phrases(_Applier):
             head = f.read(2)
         try:
             if head == b"PK":
+                check_npz_sizes(path)
                 with np.load(path, allow_pickle=False) as z:
                     meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+                    _need(isinstance(meta, dict) and meta.get("format", "w2v.Phrases") == "w2v.Phrases",
+                          "not a Phrases model")
                     _check_version(path, meta)
                     arrays = {k: z[k] for k in ("word_counts", "pair_keys", "pair_counts")}
-                model = Phrases(min_count=meta["min_count"], threshold=meta["threshold"],
-                                max_vocab_size=meta["max_vocab_size"], delimiter=meta["delimiter"],
-                                scoring=meta["scoring"], connector_words=meta["connector_words"])
-                model.word_ids.words[:] = meta["words"]
-                model.word_ids.update((w, i) for i, w in enumerate(meta["words"]) if w is not None)
-                model.word_counts, model.pair_keys, model.pair_counts = (
-                    arrays["word_counts"], arrays["pair_keys"], arrays["pair_counts"])
-                model.spans = {tuple(k): c for k, c in meta["spans"]}
-                model.corpus_word_count, model.min_reduce = meta["corpus_word_count"], meta["min_reduce"]
-                return model
+                return _checked_phrases(meta, arrays)
             with open(path, encoding="utf-8") as f:
                 meta = json.load(f)
-            if not isinstance(meta, dict) or meta.get("format") != "w2v.FrozenPhrases":
-                raise ValueError("unknown format")
+            _need(isinstance(meta, dict) and meta.get("format") == "w2v.FrozenPhrases", "unknown format")
             _check_version(path, meta)
-            return FrozenPhrases({tuple(p[:-1]): float(p[-1]) for p in meta["phrases"]}, meta["delimiter"],
+            phrases = meta["phrases"]
+            _need(isinstance(phrases, list) and all(
+                isinstance(p, list) and len(p) >= 3 and all(isinstance(w, str) for w in p[:-1])
+                and _is_number(p[-1]) for p in phrases), "phrases must be lists of words and a score")
+            _need(isinstance(meta["delimiter"], str) and _is_words(meta["connector_words"])
+                  and (meta["threshold"] is None or _is_number(meta["threshold"])), "settings")
+            return FrozenPhrases({tuple(p[:-1]): float(p[-1]) for p in phrases}, meta["delimiter"],
                                  meta["connector_words"], meta["threshold"])
         except PhrasesVersionError:
             raise
-        except (ValueError, KeyError, OSError, UnicodeDecodeError) as e:
-            raise ValueError(f"not a w2v phrases file, or a damaged one: {path} ({e})") from None
+        except PermissionError:
+            raise
+        except (ValueError, KeyError, OSError, EOFError, TypeError, AttributeError, IndexError,
+                zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, OverflowError) as e:
+            raise DamagedFileError(f"not a w2v phrases file, or a damaged one: {path} "
+                                   f"({type(e).__name__}: {e})") from None
+
+
+def _need(cond, what):
+    if not cond:
+        raise ValueError(what)
+
+
+def _is_int(x, low=0):
+    return isinstance(x, int) and not isinstance(x, bool) and x >= low
+
+
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_words(x):
+    return isinstance(x, list) and all(isinstance(w, str) for w in x)
+
+
+def _checked_phrases(meta: dict, arrays: dict) -> "Phrases":
+    """A Phrases model from a file's metadata and arrays, once they agree (ValueError if not)."""
+    words = meta["words"]
+    _need(isinstance(words, list) and all(w is None or isinstance(w, str) for w in words), "words")
+    present = [w for w in words if w is not None]
+    _need(len(set(present)) == len(present), "repeated words")
+    n = len(words)
+    word_counts, pair_keys, pair_counts = arrays["word_counts"], arrays["pair_keys"], arrays["pair_counts"]
+    for name, a in arrays.items():
+        _need(a.dtype == np.int64 and a.ndim == 1, f"{name} must be a 1-d int64 array")
+    _need(word_counts.shape == (n,) and (word_counts >= 0).all(), "word_counts must be one count >= 0 per word")
+    _need(pair_keys.shape == pair_counts.shape and (pair_counts >= 0).all(), "pair counts")
+    _need(bool((np.diff(pair_keys) > 0).all()) and (pair_keys >= 0).all()
+          and ((pair_keys >> 32) < n).all() and ((pair_keys & _MASK) < n).all(), "pair keys")
+    spans = meta["spans"]
+    _need(isinstance(spans, list) and all(
+        isinstance(sc, list) and len(sc) == 2 and isinstance(sc[0], list) and len(sc[0]) >= 2
+        and all(_is_int(i) and i < n for i in sc[0]) and _is_int(sc[1]) for sc in spans), "spans")
+    _need(_is_int(meta["corpus_word_count"]) and _is_int(meta["min_reduce"], 1)
+          and _is_int(meta["max_vocab_size"], 1) and _is_words(meta["connector_words"]), "counts or settings")
+    _need(_is_number(meta["threshold"]) and _is_int(meta["min_count"]) and isinstance(meta["delimiter"], str)
+          and isinstance(meta["scoring"], str), "settings")
+    model = Phrases(min_count=meta["min_count"], threshold=meta["threshold"],
+                    max_vocab_size=meta["max_vocab_size"], delimiter=meta["delimiter"],
+                    scoring=meta["scoring"], connector_words=meta["connector_words"])
+    model.word_ids.words[:] = words
+    model.word_ids.update((w, i) for i, w in enumerate(words) if w is not None)
+    model.word_counts, model.pair_keys, model.pair_counts = word_counts, pair_keys, pair_counts
+    model.spans = {tuple(k): c for k, c in spans}
+    model.corpus_word_count, model.min_reduce = meta["corpus_word_count"], meta["min_reduce"]
+    return model
 
 
 def _check_version(path, meta: dict) -> None:

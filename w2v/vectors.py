@@ -327,7 +327,10 @@ class KeyedVectors:
     @classmethod
     def load_word2vec_format(cls, path, binary=False, limit=None, unicode_errors="strict",
                              encoding="utf8"):
-        """Read a word2vec.c text (binary=False) or binary file; binary=None detects which."""
+        """Read a word2vec.c text (binary=False) or binary file; binary=None detects which.
+
+        A damaged or truncated file raises w2v.errors.DamagedFileError (a ValueError and an
+        EOFError) naming the file and where; a missing one FileNotFoundError."""
         keys, vectors = formats.read_word2vec_format(path, binary=binary, limit=limit,
                                                      unicode_errors=unicode_errors,
                                                      encoding=encoding)
@@ -339,7 +342,10 @@ class KeyedVectors:
 
     @classmethod
     def load(cls, path, mmap=None):
-        """Read the native format; mmap='r' maps the vectors read-only instead of reading them."""
+        """Read the native format; mmap='r' maps the vectors read-only instead of reading them.
+
+        A normal load verifies the vectors' CRC-32; a mapped load checks the header and the
+        shapes only: the values are not verified. Damage raises w2v.errors.DamagedFileError."""
         keys, vectors = formats.load_native(path, mmap=mmap)
         return cls(vectors.shape[1], keys, vectors)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from array import array
 from dataclasses import dataclass
 
@@ -181,22 +182,36 @@ class Vocab:
 
     @staticmethod
     def read_counts(path) -> list:
-        """(word, count) pairs from a `word count` file (word2vec.c's -read-vocab)."""
+        """(word, count) pairs from a `word count` file (word2vec.c's -read-vocab).
+
+        Counts are ASCII decimal integers below 2**63; a word may appear once. Any other line
+        raises ValueError naming the file and the line; a missing file FileNotFoundError.
+        """
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"vocabulary file not found: {path}")
         pairs = []
+        seen = {}
         with open(path, encoding="utf-8", errors="replace") as f:
             for lineno, line in enumerate(f, 1):
                 parts = line.split()
                 if not parts:
                     continue
-                if len(parts) != 2 or not parts[1].isdigit():
-                    raise ValueError(f"{path}:{lineno}: expected 'word count', got {line.strip()[:80]!r}")
+                # ASCII digits only ('²'.isdigit() is True), and few enough for an int64
+                if len(parts) != 2 or not _COUNT.fullmatch(parts[1]):
+                    raise ValueError(f"{path}:{lineno}: expected 'word count' (a count of at most 18 digits), "
+                                     f"got {line.strip()[:80]!r}")
+                if parts[0] in seen:
+                    raise ValueError(f"{path}:{lineno}: the word {parts[0][:80]!r} is listed again "
+                                     f"(first on line {seen[parts[0]]})")
+                seen[parts[0]] = lineno
                 pairs.append((parts[0], int(parts[1])))
         if not pairs:
             raise ValueError(f"vocabulary file is empty: {path}")
         return pairs
+
+
+_COUNT = re.compile(r"[0-9]{1,18}")
 
 
 @njit(cache=True)
