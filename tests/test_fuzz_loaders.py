@@ -80,9 +80,6 @@ def test_missing_file_is_file_not_found(reader, tmp_path):
         fuzz.LOADERS[reader](tmp_path / "gone.npz")
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="Word2Vec._read (w2v/model.py, outside this change) lets zipfile's "
-                          "NotImplementedError through; found by tools/fuzz_loaders.py")
 @pytest.mark.parametrize("reader", ["model", "checkpoint"])
 def test_a_zip_version_from_the_future_is_a_clean_error(base_files, reader, tmp_path):
     data = bytearray(base_files[reader].read_bytes())

@@ -21,7 +21,9 @@ import inspect
 import json
 import logging
 import os
+import struct
 import zipfile
+import zlib
 from dataclasses import fields
 
 import numpy as np
@@ -32,6 +34,7 @@ from . import huffman, kernels, sampling, trainer
 from . import plan as plan_mod
 from .backends import threads
 from .config import Settings
+from .errors import DamagedFileError
 from .formats import atomic_output
 from .vectors import KeyedVectors
 from .vocab import EncodedCorpus, Vocab, encode, scan
@@ -413,8 +416,9 @@ class Word2Vec:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
-            raise ValueError(f"not a w2v model file, or a damaged one: {path} ({e})") from None
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError, zlib.error,
+                struct.error) as e:  # NotImplementedError: zipfile's "zip file version 17.3"
+            raise DamagedFileError(f"not a w2v model file, or a damaged one: {path} ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != "w2v.Word2Vec":
             raise ValueError(f"not a w2v model file: {path}")
         settings, words, counts, w_in, w_out_ns, w_out_hs = _checked_model(path, meta, arrays)
