@@ -127,6 +127,7 @@ class ThreadsBackend:
         in hand (k < len(units) only when paused), so a checkpoint can be written at unit k.
         The same k is left in `units_done`, also when the run ends by an exception.
         """
+        self.units_done = 0
         for w, ext in self.copies:  # the rows as the model holds them (a callback may have changed them)
             ext[:len(w)] = w
         next_unit = itertools.count()
