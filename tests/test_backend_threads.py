@@ -30,7 +30,7 @@ def test_private_rows_extend_a_model_matrix_in_place_or_else_a_copy():
     # not C-contiguous (the kernel indexes rows of a C-ordered matrix), or another dtype: copied
     assert threads._in_place_extension(np.zeros((v + spare, d), np.float32, order="F")[:v], v + spare) is None
     assert threads._in_place_extension(np.zeros((v + spare, 2 * d), np.float32)[:v, ::2], v + spare) is None
-    assert threads._in_place_extension(np.zeros((v + spare, d), np.float64)[:v].astype(np.float32), v + spare) is None
+    assert threads._in_place_extension(np.zeros((v + spare, d), np.int32).view(np.float32)[:v], v + spare) is None
 
 
 @pytest.mark.parametrize("saved", [False, True], ids=["spare-rows", "loaded-copy"])

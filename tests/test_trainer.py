@@ -18,7 +18,8 @@ def recorded_units(monkeypatch):
     def fake_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed):
         calls.append((lr0, lr1, int(seed), int(sents[0])))
         raw = int((bounds[sents + 1] - bounds[sents]).sum())
-        time.sleep(0.05)  # long enough for the driver to poll its progress
+        # long enough for the driver to poll its progress, and before the first result too
+        time.sleep(0.3 if len(calls) == 1 else 0.05)
         return raw, raw - 1, 1.5, 2
 
     monkeypatch.setattr(kernels, "train_chunk", fake_chunk)
@@ -63,7 +64,9 @@ def test_progress_follows_the_words_trained(recorded_units, demo_sentences, monk
     n = model.epoch_stats[0]["raw_words"]
     assert len(seen) >= 2 and {s[3] for s in seen} == {0, 1}
     for done, lr, loss, epoch in seen:
-        assert epoch * n <= done <= (epoch + 1) * n and 0 < lr <= model.alpha and loss == pytest.approx(0.75)
+        assert epoch * n <= done <= (epoch + 1) * n and 0 < lr <= model.alpha
+        assert loss == (pytest.approx(0.75) if done > epoch * n else 0.0)  # 0 before the epoch's first result
+    assert any(s[0] == 0 for s in seen)  # a poll came before the first result
     assert [s[0] for s in seen] == sorted(s[0] for s in seen)
 
 
@@ -76,7 +79,8 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_elsewhere(caplog):
     quiet.last_log -= 10
     with caplog.at_level(logging.INFO, logger="w2v.trainer"):
         quiet.update(50, 0.01, 2.5, 0)
-    assert "25.0% done, epoch 1, lr 0.01000, loss 2.5000" in caplog.text
+        quiet.update(60, 0.01, 2.5, 0)  # within 5 s of the last line: no new one
+    assert "25.0% done, epoch 1, lr 0.01000, loss 2.5000" in caplog.text and "30.0%" not in caplog.text
 
 
 def test_callbacks_see_the_epoch_they_are_called_for(demo_sentences):
