@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import re
 import shlex
 import shutil
@@ -443,6 +444,10 @@ def main(argv=None) -> int:
                 print(f"{outcome:<9} {seconds:6.1f} s  {m.id:<34} {m.original!r} -> {m.mutated!r}  {detail}",
                       flush=True)
 
+    def terminated(_signum, _frame):
+        raise KeyboardInterrupt  # the tests run in their own sessions: SIGTERM would orphan them
+
+    signal.signal(signal.SIGTERM, terminated)
     threads = [threading.Thread(target=worker, args=(c,)) for c in copies]
     for t in threads:
         t.start()
