@@ -99,9 +99,16 @@ def test_checkpoints_come_every_checkpoint_every_seconds_mid_epoch_too(tmp_path,
         return write(self, arrays, meta)
 
     monkeypatch.setattr(checkpoint_mod.CheckpointWriter, "write", recording)
-    Word2Vec(corpus_file=demo_file, vector_size=8, min_count=2, workers=1, epochs=8, sg=1, progress=False,
+    real = kernels.train_chunk
+
+    def slow_chunk(*args):  # 6 units of 0.1 s an epoch: the driver's polls (every 0.25 s) land mid-epoch
+        time.sleep(0.1)
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "train_chunk", slow_chunk)
+    Word2Vec(corpus_file=demo_file, vector_size=8, min_count=2, workers=1, epochs=3, sg=1, progress=False,
              checkpoint=tmp_path / "c.ckpt", checkpoint_every=1e-3)
-    assert cursors[-1] == (8, 0) and len(cursors) > 3
+    assert cursors[-1] == (3, 0) and len(cursors) > 3
     assert any(k > 0 for _, k in cursors)  # the run paused at a unit boundary inside an epoch
     cursors.clear()
     Word2Vec(corpus_file=demo_file, vector_size=8, min_count=2, workers=1, epochs=3, sg=1, progress=False,

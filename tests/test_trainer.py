@@ -19,7 +19,7 @@ def recorded_units(monkeypatch):
         calls.append((lr0, lr1, int(seed), int(sents[0])))
         raw = int((bounds[sents + 1] - bounds[sents]).sum())
         # long enough for the driver to poll its progress, and before the first result too
-        time.sleep(0.3 if len(calls) == 1 else 0.05)
+        time.sleep(0.3 if len(calls) == 1 else 0.08)
         return raw, raw - 1, 1.5, 2
 
     monkeypatch.setattr(kernels, "train_chunk", fake_chunk)
