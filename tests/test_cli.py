@@ -156,3 +156,15 @@ def test_a_vector_size_too_large_for_memory_is_one_line_naming_the_memory(tmp_pa
     assert last.startswith("w2v: error: the model needs ") and "vector_size 100000000" in last
     assert "GiB of memory is available" in last and "-size" in last
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_install_ships_every_subpackage():
+    """pytest imports w2v from the checkout; `pip install .` ships only the packages pyproject
+    lists, and a missing one breaks `w2v demo` for a user while every test passes."""
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    listed = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    packages = {".".join(p.parent.relative_to(repo).parts) for p in (repo / "w2v").rglob("__init__.py")}
+    assert set(listed) == packages
