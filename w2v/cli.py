@@ -19,9 +19,17 @@ class CLIError(Exception):
     """An expected failure: reported as one line, exit status 2."""
 
 
+class _Given(argparse.Action):
+    """Stores the value, and notes in `args.given` that the flag was typed (not its default)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = getattr(namespace, "given", frozenset()) | {self.dest}
+
+
 def _flag(parser, c_name, long_name, **kw):
     """An option spelled like word2vec.c (-min-count) and like GNU (--min-count)."""
-    parser.add_argument(c_name, long_name, **kw)
+    parser.add_argument(c_name, long_name, action=_Given, **kw)
 
 
 def _check_output_paths(outputs, inputs):
@@ -139,14 +147,6 @@ def _refuse_one_pass_input(flag, path, why):
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise CLIError(f"{flag} {path} is not a regular file (a FIFO, a pipe or a device can be read only "
                        f"once) and {why} reads the corpus twice: save it to a file first")
-
-
-def _given_flags(argv) -> set:
-    """The dests of the train flags typed on the command line (not left at their defaults)."""
-    parser = build_parser()
-    train = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith("train"))
-    typed = {tok.split("=", 1)[0] for tok in argv if tok.startswith("-")}
-    return {a.dest for a in train._actions if typed & set(a.option_strings)}
 
 
 def cmd_train(args):
@@ -395,9 +395,8 @@ class _StderrHandler(logging.StreamHandler):
 
 def main(argv=None) -> int:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    args.given = _given_flags(argv)
+    args.given = getattr(args, "given", frozenset())
     # progress and per-epoch lines (a tqdm bar replaces the progress lines on a terminal)
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("w2v: %(message)s"))
