@@ -456,8 +456,7 @@ class Word2Vec:
         epoch, units_done = state["cursor"]
         if epoch >= state["epochs"]:
             return model  # the call had finished
-        source, _ = corpus_mod.resolve(corpus_iterable, corpus_file)
-        corpus = encode(scan(source), model.vocab)
+        corpus = model._encoded(corpus_iterable, corpus_file)
         differs = checkpoint_mod.corpus_differences(state["corpus"],
                                                     checkpoint_mod.corpus_fingerprint(corpus, corpus_file))
         if differs:
