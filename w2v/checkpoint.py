@@ -14,7 +14,6 @@ write first waits for the previous one. Every write is atomic (formats.atomic_ou
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from pathlib import Path
@@ -66,7 +65,6 @@ class CheckpointWriter:
         self.path = os.fspath(path)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self.written = 0
 
     def write(self, arrays: dict, meta: dict) -> None:
         """Snapshot `arrays` now and write them with `meta` in the background."""
@@ -77,12 +75,9 @@ class CheckpointWriter:
         self._thread.start()
 
     def _write(self, arrays, meta):
-        from .formats import atomic_output
+        from .formats import save_npz
         try:
-            arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-            with atomic_output(self.path) as f:
-                np.savez(f, **arrays)
-            self.written += 1
+            save_npz(self.path, arrays, meta)
         except BaseException as e:  # raised by the next wait()
             self._error = e
 

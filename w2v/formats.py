@@ -242,6 +242,14 @@ def atomic_output(path, mode="wb"):
     _fsync_directory(directory)
 
 
+def save_npz(path, arrays: dict, meta: dict) -> None:
+    """Write `arrays` and the JSON `meta` (as the uint8 member `meta`) to one uncompressed .npz,
+    atomically: the container of w2v's models, checkpoints and phrases models."""
+    members = dict(arrays, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+    with atomic_output(path) as f:
+        np.savez(f, **members)
+
+
 def check_writable(path):
     """Raise now, before a long run, if `path` could not be written later.
 

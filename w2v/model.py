@@ -35,7 +35,7 @@ from . import plan as plan_mod
 from .backends import threads
 from .config import Settings
 from .errors import DamagedFileError
-from .formats import atomic_output
+from .formats import save_npz
 from .vectors import KeyedVectors
 from .vocab import EncodedCorpus, Vocab, encode, scan
 
@@ -397,10 +397,7 @@ class Word2Vec:
     def save(self, path):
         """Save the whole model: numpy arrays plus JSON in one uncompressed .npz, atomically."""
         self._need_vocab()
-        arrays, meta = self._arrays_and_meta()
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        with atomic_output(path) as f:
-            np.savez(f, **arrays)
+        save_npz(path, *self._arrays_and_meta())
 
     @classmethod
     def load(cls, path) -> "Word2Vec":

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import corpus as corpus_mod
 from .errors import DamagedFileError
-from .formats import atomic_output, check_npz_sizes
+from .formats import atomic_output, check_npz_sizes, save_npz
 from .vocab import FirstSeenIds
 
 BLOCK_TOKENS = 1 << 20
@@ -308,9 +308,8 @@ class Phrases(_Applier):
                 "connector_words": sorted(self.connector_words), "words": self.words,
                 "corpus_word_count": self.corpus_word_count, "min_reduce": self.min_reduce,
                 "spans": [[list(k), c] for k, c in self.spans.items()]}
-        with atomic_output(path) as f:
-            np.savez(f, word_counts=self.word_counts, pair_keys=self.pair_keys, pair_counts=self.pair_counts,
-                     meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+        save_npz(path, {"word_counts": self.word_counts, "pair_keys": self.pair_keys,
+                        "pair_counts": self.pair_counts}, meta)
 
     @staticmethod
     def load(path):
