@@ -345,15 +345,20 @@ def test_long_output_names_still_get_a_temporary(tmp_path):
 
 
 # ---------------------------------------------------------------- the pre-check tries the write
-def test_check_writable_creates_a_temporary_file(tmp_path, monkeypatch):
+def _temporaries_fail(monkeypatch, errno, message):
+    """Make creating w2v's temporary files fail with this OSError, as a full or read-only disk does."""
     real_open = os.open
 
-    def full_disk(path, flags, *args, **kwargs):
+    def failing(path, flags, *args, **kwargs):
         if os.path.basename(os.fspath(path)).startswith(".tmp-"):
-            raise OSError(28, "No space left on device", os.fspath(path))
+            raise OSError(errno, message, os.fspath(path))
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(formats.os, "open", full_disk)
+    monkeypatch.setattr(formats.os, "open", failing)
+
+
+def test_check_writable_creates_a_temporary_file(tmp_path, monkeypatch):
+    _temporaries_fail(monkeypatch, 28, "No space left on device")
     with pytest.raises(PermissionError, match="No space left"):
         formats.check_writable(tmp_path / "v.txt")
     monkeypatch.undo()
@@ -441,14 +446,7 @@ def test_unwritable_special_file_is_refused_before_the_run(sticky_dir):
 
 def test_cli_refuses_an_unreplaceable_output_before_training(tmp_path, small_corpus, capsys,
                                                              no_training, monkeypatch):
-    real_open = os.open
-
-    def read_only_dir(path, flags, *args, **kwargs):
-        if os.path.basename(os.fspath(path)).startswith(".tmp-"):
-            raise OSError(30, "Read-only file system", os.fspath(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(formats.os, "open", read_only_dir)
+    _temporaries_fail(monkeypatch, 30, "Read-only file system")
     assert_refused(capsys, ["train", "-train", str(small_corpus), "-output", str(tmp_path / "v.txt")] + TRAIN,
                    "Read-only file system")
 
