@@ -23,6 +23,19 @@ def demo_lines(n_lines: int) -> list[str]:
     return out
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _corpus_cache_in_a_temp_dir(tmp_path_factory):
+    """No test writes the user's corpus cache (tests that use one give their own cache_dir)."""
+    import os
+    old = os.environ.get("W2V_CACHE_DIR")
+    os.environ["W2V_CACHE_DIR"] = str(tmp_path_factory.mktemp("w2v-cache"))
+    yield
+    if old is None:
+        del os.environ["W2V_CACHE_DIR"]
+    else:
+        os.environ["W2V_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def ctrl_c_handled():
     """Python's Ctrl-C handler installed for the test, whatever the process inherited: a process

@@ -41,6 +41,9 @@ from . import corpus as corpus_mod
 from .corpus import MAX_SENTENCE_LENGTH, open_binary
 
 BLOCK_BYTES = 8 << 20
+# with a spill_dir, ids and line counts held before they are written out (64 MB and 16 MB)
+SPILL_IDS = 16 << 20
+SPILL_LINES = 2 << 20
 # below this a block is counted on the calling thread, piece after piece: handing pieces to
 # threads costs more than it saves
 PARALLEL_MIN_BYTES = 1 << 16
@@ -439,14 +442,49 @@ class _Output:
     tokens per line; lines[n_lines - 1] is the line still open.
 
     ids_hint: the most tokens expected. An upper bound costs only address space (pages of
-    np.empty are not touched until written) and saves the copies of growing."""
+    np.empty are not touched until written) and saves the copies of growing.
 
-    def __init__(self, ids_hint=0):
+    spill_dir: where to write the ids and line counts out between blocks once they pass
+    SPILL_IDS / SPILL_LINES (files spill-ids.i32 and spill-lines.i64), so that memory stays
+    bounded whatever the corpus size; ranges then count ids from the start of the stream."""
+
+    def __init__(self, ids_hint=0, spill_dir=None):
+        self.spill_dir = spill_dir
+        if spill_dir is not None:
+            ids_hint = min(ids_hint, SPILL_IDS + BLOCK_BYTES)
+            self.f_ids = open(os.path.join(spill_dir, "spill-ids.i32"), "wb")
+            self.f_lines = open(os.path.join(spill_dir, "spill-lines.i64"), "wb")
         self.ids = np.empty(max(ids_hint, 1 << 16), dtype=np.int32)
         self.n_ids = 0
+        self.ids_before = 0   # ids spilled to disk
+        self.lines_before = 0  # lines spilled to disk
         self.ranges = []
         self.lines = np.zeros(1 << 12, dtype=np.int64)
         self.n_lines = 1
+
+    def spill(self, force=False):
+        """With a spill_dir: write out the ids (and the ended lines) once there are enough of them,
+        or all of them (force, at the end of the pass, the open line too)."""
+        if self.spill_dir is None:
+            return
+        if self.n_ids and (force or self.n_ids >= SPILL_IDS):
+            self.f_ids.write(self.ids[:self.n_ids].data)
+            self.ids_before += self.n_ids
+            self.n_ids = 0
+        ended = self.n_lines if force else self.n_lines - 1
+        if ended and (force or ended >= SPILL_LINES):
+            self.f_lines.write(self.lines[:ended].data)
+            self.lines_before += ended
+            self.lines[0] = self.lines[self.n_lines - 1]
+            self.n_lines -= ended
+        if force:
+            self.f_ids.close()
+            self.f_lines.close()
+
+    def close(self):
+        if self.spill_dir is not None:
+            self.f_ids.close()
+            self.f_lines.close()
 
     def free_ids(self, room):
         """Where a worker may write `room` ids in place (then `add` it with in_place=True)."""
@@ -459,7 +497,7 @@ class _Output:
             if not in_place:
                 self.ids = _room(self.ids, self.n_ids, self.n_ids + k)
                 self.ids[self.n_ids:self.n_ids + k] = counter.ids[:k]
-            self.ranges.append((self.n_ids, self.n_ids + k, worker))
+            self.ranges.append((self.ids_before + self.n_ids, self.ids_before + self.n_ids + k, worker))
             self.n_ids += k
         ended, open_tokens = counter.segments()
         m = ended.shape[0]
@@ -564,12 +602,26 @@ class _Stopped(Exception):
     pass
 
 
+class Spill(NamedTuple):
+    """The corpus of a pass with a spill_dir, on disk in counters' local ids: token t (counted by
+    the worker of the range (start, end, worker) of `ranges` holding t) has first-seen id
+    maps[map_offsets[worker] + local id]. lines_path holds int64 tokens per line."""
+    ids_path: str
+    lines_path: str
+    n_ids: int
+    n_lines: int
+    ranges: np.ndarray      # int64 (R, 3), in stream order, covering 0..n_ids
+    maps: np.ndarray        # int32
+    map_offsets: np.ndarray  # int64
+
+
 class FileScan(NamedTuple):
     """What the pass found, in first-seen ids (vocab.Scan's fields, without pruning)."""
     words: list          # id -> word (str)
     counts: np.ndarray   # int64 (V,)
-    ids: np.ndarray      # int32 (N,) the corpus
-    bounds: np.ndarray   # int64 (S + 1,) sentence bounds
+    ids: np.ndarray      # int32 (N,) the corpus (None when spilled)
+    bounds: np.ndarray   # int64 (S + 1,) sentence bounds (None when spilled)
+    spill: Spill | None = None
 
 
 def default_workers() -> int:
@@ -580,12 +632,15 @@ def default_workers() -> int:
 
 
 def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
-               block_bytes: int = BLOCK_BYTES, workers: int | None = None) -> FileScan:
+               block_bytes: int = BLOCK_BYTES, workers: int | None = None, spill_dir=None,
+               progress=None) -> FileScan:
     """Count and encode the text files `paths` (plain, .gz or .bz2), in that order.
 
     Equal to `vocab.scan` of `corpus.iter_file_sentences` over each path; block_bytes (the read
     size) and workers (counting threads, default: the cores this process may use) change
-    nothing but the speed.
+    nothing but the speed. With spill_dir, the corpus is written there as it is read (memory
+    bounded by the vocabulary, not the corpus) and returned as `FileScan.spill`, for
+    `store.encode_spill`. progress(bytes_read) is called after each block.
     """
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
@@ -593,7 +648,7 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
     workers = default_workers() if workers is None else max(1, int(workers))
     counters = [_Counter() for _ in range(workers)]
     paths = [os.fspath(p) for p in paths]
-    out = _Output(_ids_hint(paths))
+    out = _Output(_ids_hint(paths), spill_dir)
     reader = _Reader(paths, block_bytes)
     reader.start()
     pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="w2v-scan") if workers > 1 else None
@@ -609,8 +664,13 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
             if file_ends:
                 out.end_line()
             reader.free.put(buf)
+            out.spill()
+            if progress is not None:
+                progress(reader.bytes_read)
+        out.spill(force=True)
     finally:
         reader.stop.set()
+        out.close()
         if pool is not None:
             pool.shutdown()
     return _finish(counters, out, max_sentence_length, pool_size=workers)
@@ -688,8 +748,12 @@ def _finish(counters, out, max_sentence_length, pool_size):
     maps = np.concatenate([rank[m] for m in local_maps]).astype(np.int32) if local_maps else \
         np.zeros(0, np.int32)
     map_offsets = np.cumsum([0] + [m.shape[0] for m in local_maps]).astype(np.int64)
-    ids = out.take_ids()
     ranges = np.array(out.ranges, dtype=np.int64).reshape(-1, 3)
+    if out.spill_dir is not None:
+        spill = Spill(os.path.join(out.spill_dir, "spill-ids.i32"), os.path.join(out.spill_dir, "spill-lines.i64"),
+                      out.ids_before, out.lines_before, ranges, maps, map_offsets)
+        return FileScan(words, counts, None, None, spill)
+    ids = out.take_ids()
     _remap_parallel(ids, ranges, maps, map_offsets, pool_size)
     bounds = _sentence_bounds(out.lines[:out.n_lines], max_sentence_length)
     return FileScan(words, counts, ids, bounds)

@@ -32,6 +32,7 @@ from . import checkpoint as checkpoint_mod
 from . import corpus as corpus_mod
 from . import huffman, kernels, sampling, trainer
 from . import plan as plan_mod
+from . import store as store_mod
 from .backends import threads
 from .config import Settings
 from .errors import DamagedFileError
@@ -125,8 +126,11 @@ class Word2Vec:
                  min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
                  max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
-                 checkpoint=None, checkpoint_every=600.0, **gensim_kwargs):
+                 checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, **gensim_kwargs):
         _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
+        if corpus_store not in store_mod.MODES:
+            raise ValueError(f"corpus_store must be one of {', '.join(store_mod.MODES)}, got {corpus_store!r}")
+        self.corpus_store, self.cache_dir = corpus_store, cache_dir
         self.settings = Settings(
             vector_size=vector_size, alpha=alpha, window=window, min_count=min_count,
             max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
@@ -206,6 +210,16 @@ class Word2Vec:
         s = self.settings
         source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
         key = self._source_key(corpus_iterable, corpus_file)  # stamped before reading
+        if corpus_file is not None and vocab_file is None and s.max_vocab_size is None \
+                and self._on_disk(corpus_file):
+            corpus = self._store_of_file(corpus_file)
+            vocab = corpus.vocab
+            logger.info("vocabulary: %d words (min_count=%d); corpus %d words in %d sentences, on disk in %s",
+                        len(vocab), s.min_count, corpus.n_words, corpus.n_sentences, corpus.path)
+            self._set_vocab(vocab)
+            self._corpus = (key, corpus)
+            self._corpus_file = corpus_file
+            return self
         result = scan(source, max_vocab_size=s.max_vocab_size)
         if vocab_file is not None:
             pairs = Vocab.read_counts(vocab_file)
@@ -226,6 +240,41 @@ class Word2Vec:
         self._corpus = (key, corpus)
         self._corpus_file = corpus_file
         return self
+
+    # ------------------------------------------------------------------ the corpus store
+    def _on_disk(self, corpus_file) -> bool:
+        """Whether this corpus file is trained from a corpus store on disk (corpus_store=)."""
+        if self.corpus_store == "auto":
+            return store_mod.large_enough(corpus_file)
+        return self.corpus_store == "disk"
+
+    def _store_of_file(self, corpus_file, vocab: Vocab | None = None):
+        """The corpus store of a file, from the cache or built now. vocab None: the vocabulary is
+        counted from the file with this model's settings; else the ids are this vocabulary's."""
+        s = self.settings
+        cache = store_mod.default_cache_dir() if self.cache_dir is None else self.cache_dir
+        counted = {"min_count": s.min_count, "max_final_vocab": s.max_final_vocab}
+        if vocab is not None:
+            digest = store_mod.vocab_digest(vocab)
+            # the store build_vocab made of this file, when its vocabulary is this one (a resume)
+            found = store_mod.open_cached(
+                cache, store_mod.store_key(store_mod.files_fingerprint(corpus_file),
+                                           corpus_mod.MAX_SENTENCE_LENGTH, counted), logger)
+            if found is not None and found.header.get("vocab_digest") == digest:
+                return found
+            spec, make = {"vocab": digest}, (lambda words, counts: vocab)
+        else:
+            spec = counted
+
+            def make(words, counts):
+                return Vocab.from_counts(zip(words, counts.tolist()), min_count=s.min_count,
+                                         max_final_vocab=s.max_final_vocab)
+        bar = trainer.PassProgress(store_mod.text_bytes(corpus_file), self.progress)
+        try:
+            return store_mod.build_from_files(cache, corpus_file, corpus_mod.MAX_SENTENCE_LENGTH, spec, make,
+                                              progress=bar.update, logger=logger)
+        finally:
+            bar.close()
 
     def _set_vocab(self, vocab: Vocab):
         s = self.settings
@@ -283,7 +332,7 @@ class Word2Vec:
             raise ValueError("no vocabulary: call build_vocab() first (or pass a corpus to Word2Vec())")
 
     # ------------------------------------------------------------------ training
-    def _encoded(self, corpus_iterable, corpus_file) -> EncodedCorpus:
+    def _encoded(self, corpus_iterable, corpus_file):
         """The corpus to train on as ids. No corpus given: the one build_vocab read, as it was
         then. A file, or the very iterator build_vocab read: build_vocab's ids while the file is
         unchanged. Any other iterable (a list, a restartable stream): read and encoded again.
@@ -303,6 +352,8 @@ class Word2Vec:
         key = self._source_key(corpus_iterable, corpus_file)
         if self._corpus is not None and self._same_source(self._corpus[0], key):
             return self._corpus[1]
+        if corpus_file is not None and self._on_disk(corpus_file):
+            return self._store_of_file(corpus_file, self.vocab)
         corpus = encode(scan(source), self.vocab)
         if corpus.n_words == 0:
             raise ValueError("the corpus has no words of the vocabulary")
@@ -428,7 +479,8 @@ class Word2Vec:
 
     @classmethod
     def resume(cls, path, corpus_iterable=None, corpus_file=None, *, workers=None, callbacks=(), progress=None,
-               checkpoint=None, checkpoint_every=600.0, expect_settings=None) -> "Word2Vec":
+               checkpoint=None, checkpoint_every=600.0, expect_settings=None, corpus_store="auto",
+               cache_dir=None) -> "Word2Vec":
         """Continue the `train()` call that wrote checkpoint `path`, on the same corpus, where it
         stopped; returns the model once that call's epochs are done.
 
@@ -437,7 +489,8 @@ class Word2Vec:
         workers=1 (the checkpoint's workers unless given) and a seed, the result is bit-identical to
         the uninterrupted run. Checkpoints go on being written to `checkpoint`, by default `path`.
         expect_settings: {setting: value} that the checkpoint's settings must have (ValueError
-        naming each that differs), e.g. the flags a command line repeats.
+        naming each that differs), e.g. the flags a command line repeats. corpus_store, cache_dir:
+        as in Word2Vec() (a run that trained from a store must resume from one: blocks are its units).
         """
         model, meta = cls._read(path)
         state = _checked_training_state(path, meta)
@@ -450,6 +503,9 @@ class Word2Vec:
         model.callbacks, model.progress = tuple(callbacks), progress
         model.checkpoint = os.fspath(path) if checkpoint is None else checkpoint
         model.checkpoint_every = float(checkpoint_every)
+        if corpus_store not in store_mod.MODES:
+            raise ValueError(f"corpus_store must be one of {', '.join(store_mod.MODES)}, got {corpus_store!r}")
+        model.corpus_store, model.cache_dir = corpus_store, cache_dir
         epoch, units_done = state["cursor"]
         if epoch >= state["epochs"]:
             return model  # the call had finished

@@ -37,6 +37,21 @@ def sentence_order(n_sentences: int, seed: int, epoch: int, shuffle: bool) -> np
     return np.random.default_rng([seed & _MASK64, epoch, 0x5EED]).permutation(n_sentences).astype(np.int64)
 
 
+def block_order(n_blocks: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
+    """int64 (B,): the order in which an epoch visits the blocks of a corpus store."""
+    if not shuffle:
+        return np.arange(n_blocks, dtype=np.int64)
+    return np.random.default_rng([seed & _MASK64, epoch, 0xB10C]).permutation(n_blocks).astype(np.int64)
+
+
+def block_sentence_order(n_sentences: int, unit_seed_: int, shuffle: bool) -> np.ndarray:
+    """int64 (k,): the order of the sentences within a block, drawn from its unit's seed (in the
+    thread that trains it: a whole epoch's orders never sit in memory at once)."""
+    if not shuffle:
+        return np.arange(n_sentences, dtype=np.int64)
+    return np.random.default_rng([unit_seed_ & _MASK64, 0x5E27]).permutation(n_sentences).astype(np.int64)
+
+
 def unit_starts(bounds: np.ndarray, unit_words: int = UNIT_WORDS) -> np.ndarray:
     """Sentence indices that cut sentences with these boundaries into units of about unit_words
     words: unit k is sentences starts[k]:starts[k+1]."""
@@ -59,7 +74,9 @@ def epoch_units(bounds: np.ndarray, order: np.ndarray, unit_words: int = UNIT_WO
 
 
 class WorkUnit(NamedTuple):
-    """One backend call: train sentences `sents` (int64, in order) of the corpus."""
+    """One backend call: train sentences `sents` (int64, in order) of an in-RAM corpus, or the
+    sentences of block `block` of a corpus store (sents None; their order is drawn from `seed`
+    when the block is read, if `shuffle`)."""
     epoch: int          # the model's epoch number (counts every epoch ever trained)
     index: int          # the unit's number within its epoch
     sents: np.ndarray   # int64 (k,) sentence numbers, in training order
@@ -68,6 +85,8 @@ class WorkUnit(NamedTuple):
     lr0: float          # learning rate at the unit's first word ...
     lr1: float          # ... and after its last
     seed: int           # 64-bit seed of the unit's random stream
+    block: int = -1     # the store's block, or -1
+    shuffle: bool = False
 
 
 class Cursor(NamedTuple):
@@ -77,13 +96,23 @@ class Cursor(NamedTuple):
 
 
 class Plan:
-    """The units of a `train()` call of `epochs` epochs over a corpus with sentence `bounds`."""
+    """The units of a `train()` call of `epochs` epochs over a corpus with sentence `bounds` (in
+    RAM: units of about unit_words words, sentences shuffled over the whole corpus), or over the
+    blocks of a corpus store with `block_words` words each (one unit per block; the blocks'
+    order shuffled, and the sentences within each block)."""
 
-    def __init__(self, bounds: np.ndarray, *, epochs: int, start_alpha: float, end_alpha: float, seed: int,
-                 shuffle: bool = True, first_epoch: int = 0, unit_words: int = UNIT_WORDS):
+    def __init__(self, bounds: np.ndarray | None = None, *, epochs: int, start_alpha: float, end_alpha: float,
+                 seed: int, shuffle: bool = True, first_epoch: int = 0, unit_words: int = UNIT_WORDS,
+                 block_words: np.ndarray | None = None):
+        if (bounds is None) == (block_words is None):
+            raise ValueError("a plan is over sentence bounds or over store blocks: give one of them")
         self.bounds = bounds
-        self.n_words = int(bounds[-1])
-        self.n_sentences = len(bounds) - 1
+        self.block_words = None if block_words is None else np.asarray(block_words, dtype=np.int64)
+        if bounds is not None:
+            self.n_words = int(bounds[-1])
+            self.n_sentences = len(bounds) - 1
+        else:
+            self.n_words = int(self.block_words.sum())
         self.epochs = epochs
         self.start_alpha, self.end_alpha = float(start_alpha), float(end_alpha)
         self.seed, self.shuffle = seed, shuffle
@@ -103,6 +132,8 @@ class Plan:
         if not 0 <= e < self.epochs:
             raise IndexError(f"epoch {e} is not in this plan's 0..{self.epochs - 1}")
         epoch = self.first_epoch + e
+        if self.block_words is not None:
+            return self._block_units(e, epoch)
         order = sentence_order(self.n_sentences, self.seed, epoch, self.shuffle)
         starts, words_before = epoch_units(self.bounds, order, self.unit_words)
         done = e * self.n_words
@@ -111,7 +142,27 @@ class Plan:
                          self.lr_at(done + int(words_before[k + 1])), unit_seed(self.seed, epoch, k))
                 for k in range(len(starts) - 1)]
 
+    def _block_units(self, e: int, epoch: int) -> list[WorkUnit]:
+        order = block_order(self.block_words.shape[0], self.seed, epoch, self.shuffle)
+        before = np.zeros(order.shape[0] + 1, dtype=np.int64)
+        np.cumsum(self.block_words[order], out=before[1:])
+        done = e * self.n_words
+        return [WorkUnit(epoch, k, None, int(before[k]), int(before[k + 1] - before[k]),
+                         self.lr_at(done + int(before[k])), self.lr_at(done + int(before[k + 1])),
+                         unit_seed(self.seed, epoch, k), int(order[k]), self.shuffle)
+                for k in range(order.shape[0])]
+
+    @classmethod
+    def for_corpus(cls, corpus, **options) -> "Plan":
+        """The plan over an EncodedCorpus (bounds) or a corpus store (block_words)."""
+        block_words = getattr(corpus, "block_words", None)
+        if block_words is not None:
+            return cls(block_words=block_words, **options)
+        return cls(corpus.bounds, **options)
+
     def max_parallel_units(self) -> int:
         """How many units an epoch has at most, for sizing a backend (file order's count; an
         epoch's order changes it by a unit or two)."""
+        if self.block_words is not None:
+            return max(int(self.block_words.shape[0]), 1)
         return max(len(unit_starts(self.bounds, self.unit_words)) - 1, 1)

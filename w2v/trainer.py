@@ -66,6 +66,35 @@ class _Progress:
             self.bar.close()
 
 
+class PassProgress:
+    """The first pass's progress: a tqdm bar of bytes read on a terminal, log lines otherwise."""
+
+    def __init__(self, total_bytes: int | None, enabled: bool | None):
+        self.t0 = self.last_log = time.monotonic()
+        self.bar = None
+        self.done = 0
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        if enabled:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total_bytes, unit="B", unit_scale=True, dynamic_ncols=True,
+                            desc="reading corpus", leave=False, file=sys.stderr)
+
+    def update(self, bytes_read: int):
+        self.done = bytes_read
+        if self.bar is not None:
+            self.bar.n = bytes_read
+            self.bar.refresh()
+        elif time.monotonic() - self.last_log >= 5.0:
+            self.last_log = time.monotonic()
+            logger.info("reading the corpus: %.0f MB, %.0f MB/s", bytes_read / 1e6,
+                        bytes_read / 1e6 / max(time.monotonic() - self.t0, 1e-9))
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _diverged(what, e: int, lr: float) -> TrainingDivergedError:
     return TrainingDivergedError(
         f"training diverged: {what} became NaN or infinite in epoch {e + 1} at learning rate {lr:.6g}; "
@@ -94,7 +123,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     the same arguments, with the checkpoint's `cursor` and `epoch_so_far` (the stats of the
     cursor's epoch so far), train exactly the units after the cursor.
     """
-    plan = Plan(corpus.bounds, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
+    plan = Plan.for_corpus(corpus, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
                 shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words)
     backend = ThreadsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
                              max_units=plan.max_parallel_units(), hot_rows=hot_rows)

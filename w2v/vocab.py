@@ -47,6 +47,11 @@ class EncodedCorpus:
     def n_sentences(self) -> int:
         return int(self.bounds.shape[0] - 1)
 
+    def reader(self):
+        """For a backend thread: unit -> (ids, bounds, sents), the whole corpus and its sentences."""
+        ids, bounds = self.ids, self.bounds
+        return lambda unit: (ids, bounds, unit.sents)
+
 
 @dataclass
 class Scan:

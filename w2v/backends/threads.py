@@ -101,14 +101,15 @@ def _launched(t: threading.Thread, grace: float = 1.0) -> bool:
 class ThreadsBackend:
     """Runs lists of work units over one encoded corpus and the model's matrices.
 
-    corpus: an EncodedCorpus (ids int32 (N,), bounds int64 (S+1,)); w_in, w_out_hs, w_out_ns:
+    corpus: an EncodedCorpus or a store.CorpusStore: each thread reads its units through its own
+    `corpus.reader()`, a callable giving (ids, bounds, sents) for a unit; w_in, w_out_hs, w_out_ns:
     the model's float32 matrices (kernels module docstring), trained in place; max_units: the
     most units a run will be given (no more threads than units are started).
     """
 
     def __init__(self, corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, workers: int, max_units: int,
                  hot_rows: int = HOT_ROWS):
-        self.ids, self.bounds = corpus.ids, corpus.bounds
+        self.corpus = corpus
         self.n_threads = max(min(workers, max_units), 1)
         hot = hot_rows if spare_rows(len(tables.keep_prob), self.n_threads, cfg.softmax, hot_rows) else 0
         self.thread_args = _thread_private(w_in, w_out_hs, w_out_ns, tables, cfg, hot, self.n_threads)
@@ -139,12 +140,14 @@ class ThreadsBackend:
         def work(slot):
             w_in, w_out_hs, w_out_ns, tables, cfg = self.thread_args[slot]
             try:
+                read = self.corpus.reader()  # the unit's ids, bounds and sentence order
                 while not stop.is_set() and not (pause is not None and pause.is_set()):
                     k = next(next_unit)
                     if k >= len(units):
                         return
                     u = units[k]
-                    result = kernels.train_chunk(self.ids, self.bounds, u.sents, w_in, w_out_hs, w_out_ns, tables,
+                    ids, bounds, sents = read(u)
+                    result = kernels.train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables,
                                                  cfg, u.lr0, u.lr1, np.uint64(u.seed))
                     with lock:
                         on_result(u, result)

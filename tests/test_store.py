@@ -1,0 +1,266 @@
+"""The corpus store on disk: the same ids and bounds as the corpus in RAM, blocks every epoch
+visits once, a cache reused only while it is valid, damage caught before numba reads it."""
+import bz2
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+from w2v import Word2Vec, corpus, fastscan, kernels, plan, store, trainer, vocab
+from w2v.errors import DamagedFileError
+from w2v.vocab import EncodedCorpus, Vocab
+
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+
+
+def ram_encoding(corpus_file, max_len, min_count):
+    found = vocab.scan_files(corpus.corpus_files(corpus_file), max_len)
+    voc = Vocab.from_counts(zip(found.words, found.counts.tolist()), min_count=min_count)
+    return voc, vocab.encode(found, voc)
+
+
+def store_of(cache, corpus_file, max_len=corpus.MAX_SENTENCE_LENGTH, min_count=1, **scan_options):
+    def make(words, counts):
+        return Vocab.from_counts(zip(words, counts.tolist()), min_count=min_count)
+    return store.build_from_files(cache, corpus_file, max_len, {"min_count": min_count}, make, **scan_options)
+
+
+@pytest.fixture
+def tiny_buffers(monkeypatch):
+    """Spill after every block, read back 16 ids at a time, blocks of 7 words: every buffer
+    boundary of the store's path is crossed many times on a small corpus."""
+    monkeypatch.setattr(fastscan, "SPILL_IDS", 5)
+    monkeypatch.setattr(fastscan, "SPILL_LINES", 2)
+    monkeypatch.setattr(store, "ENCODE_WINDOW", 16)
+    monkeypatch.setattr(store, "BLOCK_WORDS", 7)
+
+
+def assert_same_as_ram(tmp_path, corpus_file, max_len=corpus.MAX_SENTENCE_LENGTH, min_count=1,
+                       block_bytes=(3, 64, 1 << 20), workers=(1, 2)):
+    voc, enc = ram_encoding(corpus_file, max_len, min_count)
+    for b in block_bytes:
+        for w in workers:
+            st = store_of(tmp_path / f"cache-{b}-{w}", corpus_file, max_len, min_count, block_bytes=b, workers=w)
+            assert st.vocab.index_to_key == voc.index_to_key and st.vocab.counts.tolist() == voc.counts.tolist()
+            got = st.to_memory()
+            assert np.array_equal(got.ids, enc.ids) and np.array_equal(got.bounds, enc.bounds)
+            assert (st.n_words, st.n_sentences) == (enc.n_words, enc.n_sentences)
+            assert not any(p.name.startswith("spill") for p in st.path.iterdir())
+            # blocks: whole sentences, at least BLOCK_WORDS words but the last
+            assert np.all(st.block_words[:-1] >= store.BLOCK_WORDS)
+            assert np.array_equal(st.block_bounds, enc.bounds[st.block_sents])
+    return enc
+
+
+def test_store_equals_the_corpus_in_ram_on_awkward_text(tmp_path, tiny_buffers):
+    text = ("héllo wörld\r\nnaïve café\tfaçade\r\n日本語 の テキスト\u3000全角スペース\n"
+            "a\x00b \x00 c\x00\n\n   \n")
+    once = "singletons only here\nlast line without newline"
+    data = (text.encode() + b"x \xff\xfe y a\xc3b a\n") * 3 + once.encode() + b"\n" + ("a b c " * 40).encode()
+    path = tmp_path / "u.txt"
+    path.write_bytes(data)
+    enc = assert_same_as_ram(tmp_path, path, min_count=2)  # min_count 2: whole sentences vanish
+    assert enc.n_sentences == 3 * 5 + 1  # blank lines and the lines of singletons give none
+    assert_same_as_ram(tmp_path / "len3", path, max_len=3, min_count=1)
+
+
+def test_store_equals_ram_for_long_lines_and_a_directory_of_compressed_files(tmp_path, tiny_buffers):
+    d = tmp_path / "corpus"
+    d.mkdir()
+    lines = [" ".join(f"w{i % 13}" for i in range(n)) for n in (1, 25, 26, 51, 0, 3)]
+    (d / "a.txt").write_text("\n".join(lines))
+    with gzip.open(d / "b.txt.gz", "wt") as f:
+        f.write("tail of a\nline with no newline")
+    (d / "c.txt").write_bytes(b"")
+    with bz2.open(d / "d.txt.bz2", "wt") as f:
+        f.write("w1 w2\n\n\nw3")
+    for max_len in (1, 4, 25, 10_000):
+        assert_same_as_ram(tmp_path / f"m{max_len}", d, max_len=max_len, min_count=1,
+                           block_bytes=(5, 1 << 20), workers=(2,))
+
+
+def test_store_equals_ram_on_a_line_of_two_million_tokens(tmp_path, monkeypatch):
+    monkeypatch.setattr(fastscan, "SPILL_IDS", 100_000)
+    monkeypatch.setattr(store, "ENCODE_WINDOW", 1 << 16)
+    rng = np.random.default_rng(0)
+    path = tmp_path / "oneline.txt"
+    path.write_text(" ".join(f"t{k}" for k in rng.zipf(1.3, 2_000_000) % 50_000))
+    enc = assert_same_as_ram(tmp_path, path, min_count=3, block_bytes=(1 << 20,), workers=(2,))
+    assert enc.n_sentences == 200
+
+
+def test_each_epoch_visits_every_sentence_once_in_a_new_order(tmp_path, demo_file, monkeypatch):
+    monkeypatch.setattr(store, "BLOCK_WORDS", 5_000)
+    st = store_of(tmp_path, demo_file)
+    assert st.n_blocks > 20
+    p = plan.Plan.for_corpus(st, epochs=2, start_alpha=0.025, end_alpha=0.0001, seed=3)
+    read = st.reader()
+    orders = []
+    for e in range(2):
+        units = p.units(e)
+        assert [u.index for u in units] == list(range(st.n_blocks))
+        assert sorted(u.block for u in units) == list(range(st.n_blocks))
+        visited = np.concatenate([st.block_sents[u.block] + read(u)[2] for u in units])
+        assert np.array_equal(np.sort(visited), np.arange(st.n_sentences))
+        assert sum(u.n_words for u in units) == st.n_words
+        # the learning rate runs down the schedule in the epoch's order, unit after unit
+        assert all(a.lr1 == b.lr0 for a, b in zip(units, units[1:]))
+        assert units[0].words_before == 0 and units[-1].words_before + units[-1].n_words == st.n_words
+        orders.append(visited)
+    assert not np.array_equal(orders[0], orders[1])
+    # within a block too, not only the blocks' order
+    u = p.units(0)[0]
+    assert not np.array_equal(read(u)[2], np.arange(len(read(u)[2])))
+    flat = plan.Plan.for_corpus(st, epochs=1, start_alpha=0.025, end_alpha=0.0001, seed=3, shuffle=False)
+    visited = np.concatenate([st.block_sents[u.block] + read(u)[2] for u in flat.units(0)])
+    assert np.array_equal(visited, np.arange(st.n_sentences))
+
+
+def test_training_from_one_block_equals_training_from_ram_bit_for_bit(tmp_path, demo_file, monkeypatch):
+    """In file order with one worker, a store of one block trains exactly the unit the in-RAM
+    corpus makes of the whole corpus: the block path hands the kernel the same words."""
+    monkeypatch.setattr(store, "BLOCK_WORDS", 10 ** 12)
+    model = Word2Vec(vector_size=10, min_count=2, workers=1, sg=1, negative=3, shuffle=False,
+                     corpus_store="memory")
+    model.build_vocab(corpus_file=demo_file)
+    st = store.build_from_files(tmp_path, demo_file, corpus.MAX_SENTENCE_LENGTH, {"vocab": "x"},
+                                lambda w, c: model.vocab)
+    assert st.n_blocks == 1
+    ram = model._corpus[1]
+    results = []
+    for corpus_, chunk in ((ram, 10 ** 12), (st, plan.UNIT_WORDS)):
+        w = [model.wv.vectors.copy(), model.w_out_hs.copy(), model.w_out_ns.copy()]
+        stats = trainer.train(corpus_, *w, model._kernel_tables(), model._kernel_config(), epochs=2, workers=1,
+                              start_alpha=0.025, end_alpha=0.0001, seed=1, progress=False, shuffle=False,
+                              chunk_words=chunk)
+        results.append((w, [s["loss"] for s in stats]))
+    (w_ram, loss_ram), (w_store, loss_store) = results
+    assert loss_ram == loss_store
+    for a, b in zip(w_ram, w_store):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(w_ram[0], model.wv.vectors)  # it trained
+
+
+def test_training_from_the_store_learns_as_well_as_from_ram(tmp_path, demo_file, monkeypatch):
+    monkeypatch.setattr(store, "BLOCK_WORDS", 10_000)
+    kw = dict(vector_size=16, min_count=3, workers=2, sg=0, negative=5, epochs=3, progress=False)
+    disk = Word2Vec(corpus_file=demo_file, corpus_store="disk", cache_dir=tmp_path, **kw)
+    mem = Word2Vec(corpus_file=demo_file, corpus_store="memory", **kw)
+    assert isinstance(disk._corpus[1], store.CorpusStore) and isinstance(mem._corpus[1], EncodedCorpus)
+    assert [e["raw_words"] for e in disk.epoch_stats] == [e["raw_words"] for e in mem.epoch_stats]
+    per = [m.epoch_stats[-1]["loss"] / m.epoch_stats[-1]["predictions"] for m in (disk, mem)]
+    assert abs(per[0] - per[1]) < 0.03 * per[1]
+    assert per[0] < disk.epoch_stats[0]["loss"] / disk.epoch_stats[0]["predictions"]
+
+
+def test_a_second_run_reuses_the_cache_and_a_changed_file_is_read_again(tmp_path, demo_file, monkeypatch):
+    corpus_file = tmp_path / "c.txt"
+    corpus_file.write_bytes(demo_file.read_bytes())
+    cache = tmp_path / "cache"
+    kw = dict(vector_size=8, min_count=2, workers=1, epochs=1, progress=False, corpus_store="disk", cache_dir=cache)
+    first = Word2Vec(corpus_file=corpus_file, **kw)
+    real = fastscan.scan_files
+    calls = []
+    monkeypatch.setattr(fastscan, "scan_files", lambda *a, **k: calls.append(1) or real(*a, **k))
+    second = Word2Vec(corpus_file=corpus_file, **kw)
+    assert calls == [] and second._corpus[1].path == first._corpus[1].path
+    assert np.array_equal(second.wv.vectors, first.wv.vectors)
+    # another min_count is another store
+    Word2Vec(corpus_file=corpus_file, **dict(kw, min_count=3))
+    assert len(calls) == 1
+    # same size, new modification time: the stale store is not used
+    st = os.stat(corpus_file)
+    os.utime(corpus_file, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+    third = Word2Vec(corpus_file=corpus_file, **kw)
+    assert len(calls) == 2 and third._corpus[1].path != first._corpus[1].path
+    assert len(store.list_stores(cache)) == 3
+    assert store.clear(cache)[0] == 3 and store.list_stores(cache) == []
+
+
+def _damage(path, offset, data):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+@pytest.mark.parametrize("damage", ["truncate ids", "flip an id", "flip a bound", "garbage index", "no header"])
+def test_a_damaged_store_is_detected_and_rebuilt_never_trained_on(tmp_path, demo_file, monkeypatch, damage):
+    monkeypatch.setattr(store, "BLOCK_WORDS", 20_000)
+    cache = tmp_path / "cache"
+    st = store_of(cache, demo_file)
+    good = st.to_memory()
+    p = st.path
+    if damage == "truncate ids":
+        os.truncate(p / "ids.i32", 4 * st.n_words - 4)
+    elif damage == "flip an id":
+        _damage(p / "ids.i32", 4 * 123_456 + 3, b"\x7f")
+    elif damage == "flip a bound":
+        _damage(p / "bounds.i64", 8 * (st.n_sentences // 2), np.int64(5).tobytes())
+    elif damage == "garbage index":
+        (p / "index.npz").write_bytes(b"PK\x03\x04 not a zip")
+    else:
+        os.remove(p / "header.json")
+    if damage != "no header":
+        with pytest.raises(DamagedFileError, match="corpus store"):
+            store.CorpusStore(p).verify()
+    if damage.startswith("flip"):
+        # the reader checks each block before handing it to numba
+        read = store.CorpusStore(p).reader()
+        units = plan.Plan.for_corpus(st, epochs=1, start_alpha=.025, end_alpha=.0001, seed=1).units(0)
+        with pytest.raises(DamagedFileError, match="block"):
+            for u in units:
+                read(u)
+    rebuilt = store_of(cache, demo_file)
+    got = rebuilt.to_memory()
+    assert np.array_equal(got.ids, good.ids) and np.array_equal(got.bounds, good.bounds)
+
+
+def test_damage_during_training_stops_it_with_a_clear_error(tmp_path, demo_file):
+    m = Word2Vec(vector_size=8, min_count=2, workers=2, epochs=1, progress=False, corpus_store="disk",
+                 cache_dir=tmp_path)
+    m.build_vocab(corpus_file=demo_file)
+    _damage(m._corpus[1].path / "ids.i32", 4 * 200_000, b"\xff\xff\xff\x7f")
+    with pytest.raises(DamagedFileError, match="checksum"):
+        m.train()
+
+
+def test_auto_chooses_the_store_by_size_and_the_cache_dir_by_setting(tmp_path, demo_file, monkeypatch):
+    kw = dict(vector_size=8, min_count=2, workers=1, epochs=1, progress=False)
+    assert isinstance(Word2Vec(corpus_file=demo_file, **kw)._corpus[1], EncodedCorpus)
+    monkeypatch.setattr(store, "AUTO_TEXT_BYTES", os.path.getsize(demo_file))
+    monkeypatch.setenv("W2V_CACHE_DIR", str(tmp_path / "env"))
+    m = Word2Vec(corpus_file=demo_file, **kw)
+    assert isinstance(m._corpus[1], store.CorpusStore) and m._corpus[1].path.parent == tmp_path / "env"
+    m = Word2Vec(corpus_file=demo_file, cache_dir=tmp_path / "given", **kw)
+    assert m._corpus[1].path.parent == tmp_path / "given"
+    # a list stays in RAM; so does what corpus_store="memory" asks for
+    assert isinstance(Word2Vec([["a", "b"]] * 50, **kw)._corpus[1], EncodedCorpus)
+    assert isinstance(Word2Vec(corpus_file=demo_file, corpus_store="memory", **kw)._corpus[1], EncodedCorpus)
+    with pytest.raises(ValueError, match="corpus_store"):
+        Word2Vec(corpus_store="ssd")
+
+
+def test_train_on_another_file_with_this_vocabulary_uses_a_store_too(tmp_path, demo_file, demo_sentences):
+    kw = dict(vector_size=8, min_count=2, workers=1, epochs=1, progress=False, corpus_store="disk",
+              cache_dir=tmp_path / "cache")
+    m = Word2Vec(corpus_file=demo_file, **kw)
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(" ".join(s) for s in demo_sentences[:2000]) + "\nzzzunknown qqqunknown\n")
+    raw, _ = m.train(corpus_file=other)
+    index = m.vocab.key_to_index
+    expected = sum(1 for s in demo_sentences[:2000] for w in s if w in index)
+    assert raw == expected
+    assert len(store.list_stores(tmp_path / "cache")) == 2
+
+
+def test_a_stale_build_of_a_dead_process_is_removed(tmp_path, demo_file):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    dead = cache / f"abc{store._BUILDING}999999999-1"
+    dead.mkdir()
+    (dead / "ids.i32").write_bytes(b"1234")
+    mine = cache / f"abc{store._BUILDING}{os.getpid()}-1"
+    mine.mkdir()
+    store_of(cache, demo_file)
+    assert not dead.exists() and mine.exists()

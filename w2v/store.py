@@ -1,0 +1,597 @@
+"""The corpus store: an encoded corpus on disk, trained on a block at a time.
+
+A corpus in RAM costs 4 bytes per token for its ids (and 8 per sentence for its bounds), which
+for the 1-10 billion tokens of a Wikipedia dump is more memory than a machine has. The store
+writes the ids and sentence bounds once, to files in a cache directory, and training reads one
+block of sentences at a time into each thread's reused buffers (`os.pread`, never a whole-file
+memory map, whose resident pages would count in RSS): memory no longer grows with the corpus.
+
+Layout of a store (a directory named by its key):
+
+    header.json   version, key material (files, settings), sizes, the vocabulary's digest
+    index.npz     per block: first sentence, first word, CRC-32 of its ids and of its bounds;
+                  the vocabulary (words in meta, counts) that the ids refer to
+    ids.i32       int32 ids of the in-vocabulary tokens, corpus order
+    bounds.i64    int64 sentence bounds (S + 1), global offsets into ids.i32
+
+Blocks are runs of whole sentences of at least BLOCK_WORDS words (the last one may be
+shorter): the plan (`w2v.plan`) shuffles the order of blocks each epoch and the sentences
+within a block, so reads stay sequential within a block, and no whole-corpus permutation or
+bounds array is ever held in RAM.
+
+A store is built in a private directory beside its final place and renamed there when complete,
+so a crash never leaves a half-written store where a later run would find it. On opening, sizes
+are checked against the header; each block's checksums, sentence bounds and id range are
+checked as it is read, before numba sees it: a damaged store raises DamagedFileError naming it.
+
+The cache directory: `cache_dir=` / `-cache-dir`, else $W2V_CACHE_DIR, else the user cache
+directory (platformdirs: ~/.cache/w2v on Linux). A corpus file changed since a store was built
+(path, size, mtime, inode) gets another key: the stale store is never read, `w2v cache --clear`
+frees it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from . import corpus as corpus_mod
+from . import fastscan
+from .errors import DamagedFileError
+from .formats import atomic_output, save_npz
+from .plan import UNIT_WORDS, block_sentence_order
+from .vocab import Vocab
+
+STORE_VERSION = 1
+BLOCK_WORDS = UNIT_WORDS   # a block is what one unit trains
+ENCODE_WINDOW = 1 << 22    # ids read back from the first pass's spill at a time (16 MB)
+_BUILDING = ".building-"
+
+
+MODES = ("auto", "memory", "disk")
+# corpus_store="auto" trains from a store on disk when the corpus files hold at least this much
+# text (compressed files count AUTO_COMPRESSION times their size): about 23M English tokens,
+# whose ids would take ~115 MB of RAM, as much as the runtime's own fixed cost (numba, ~120 MB).
+# Below it, the ids cost less memory than the runtime, and a copy on disk would only add a pass.
+AUTO_TEXT_BYTES = 128 << 20
+AUTO_COMPRESSION = 3
+
+
+def text_bytes(corpus_file) -> int | None:
+    """Bytes of text in a corpus path (None when some file is compressed: unknown until read)."""
+    files = corpus_mod.corpus_files(corpus_file)
+    if any(str(f).endswith(corpus_mod.COMPRESSED_SUFFIXES) for f in files):
+        return None
+    return sum(os.path.getsize(f) for f in files)
+
+
+def large_enough(corpus_file) -> bool:
+    """corpus_store="auto"'s choice for a corpus path (AUTO_TEXT_BYTES)."""
+    total = sum(os.path.getsize(f) * (AUTO_COMPRESSION if str(f).endswith(corpus_mod.COMPRESSED_SUFFIXES) else 1)
+                for f in corpus_mod.corpus_files(corpus_file))
+    return total >= AUTO_TEXT_BYTES
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("W2V_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("w2v"))
+
+
+def files_fingerprint(corpus_file) -> list:
+    """[resolved path, size, mtime (ns), inode] of each file of a corpus path, in reading order."""
+    return [[os.path.realpath(f), st.st_size, st.st_mtime_ns, st.st_ino]
+            for f in corpus_mod.corpus_files(corpus_file) for st in [os.stat(f)]]
+
+
+def vocab_digest(vocab: Vocab) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update("\n".join(vocab.index_to_key).encode("utf-8", "surrogatepass"))
+    h.update(np.ascontiguousarray(vocab.counts, dtype=np.int64).data)
+    return h.hexdigest()
+
+
+def store_key(files: list, max_sentence_length: int, spec: dict) -> str:
+    """The name of the store of these files read with these settings: spec says where the
+    vocabulary comes from ({"min_count": ..., ...} for one counted from the corpus itself, or
+    {"vocab": digest} for a given one)."""
+    material = json.dumps({"version": STORE_VERSION, "files": files, "max_sentence_length": max_sentence_length,
+                           "spec": spec}, sort_keys=True)
+    return hashlib.blake2b(material.encode(), digest_size=12).hexdigest()
+
+
+# ---------------------------------------------------------------------------------- writing
+class StoreWriter:
+    """Writes whole sentences (ids and lengths) into the files of a store being built, cutting
+    blocks of at least block_words words."""
+
+    def __init__(self, directory, block_words: int | None = None):
+        self.dir = Path(directory)
+        self.block_words = int(BLOCK_WORDS if block_words is None else block_words)
+        self.f_ids = open(self.dir / "ids.i32", "wb")
+        self.f_bounds = open(self.dir / "bounds.i64", "wb")
+        self.f_bounds.write(np.zeros(1, dtype=np.int64).data)
+        self.n_words = 0
+        self.n_sentences = 0
+        self.block_sents = [0]
+        self.block_bounds = [0]
+        self.block_crc = []
+        self.crc_ids = self.crc_bounds = 0
+        self.open_words = 0  # words of the block being written
+
+    def add(self, ids: np.ndarray, lengths: np.ndarray):
+        """Append sentences: ids (int32) are the concatenation of sentences of these lengths (>= 1)."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if not lengths.shape[0]:
+            return
+        cum = np.cumsum(lengths)
+        s0, w0 = 0, 0
+        while s0 < lengths.shape[0]:
+            base = int(cum[s0 - 1]) if s0 else 0
+            j = int(np.searchsorted(cum, base + self.block_words - self.open_words, side="left"))
+            if j >= lengths.shape[0]:
+                self._write(ids[w0:], cum[s0:] - base)
+                return
+            self._write(ids[w0:int(cum[j])], cum[s0:j + 1] - base)
+            self._close_block()
+            s0, w0 = j + 1, int(cum[j])
+
+    def _write(self, ids, ends):
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        bounds = ends + self.n_words
+        self.f_ids.write(ids.data)
+        self.f_bounds.write(bounds.data)
+        self.crc_ids = zlib.crc32(ids.data, self.crc_ids)
+        self.crc_bounds = zlib.crc32(bounds.data, self.crc_bounds)
+        self.n_words += int(ids.shape[0])
+        self.n_sentences += int(ends.shape[0])
+        self.open_words += int(ids.shape[0])
+
+    def _close_block(self):
+        self.block_sents.append(self.n_sentences)
+        self.block_bounds.append(self.n_words)
+        self.block_crc.append((self.crc_ids, self.crc_bounds))
+        self.crc_ids = self.crc_bounds = 0
+        self.open_words = 0
+
+    def finish(self, vocab: Vocab, header: dict):
+        """Close the last block, write the index and header, flush everything to disk."""
+        if self.open_words:
+            self._close_block()
+        for f in (self.f_ids, self.f_bounds):
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        header = dict(header, version=STORE_VERSION, format="w2v.CorpusStore", n_words=self.n_words,
+                      n_sentences=self.n_sentences, n_blocks=len(self.block_crc), vocab_size=len(vocab),
+                      vocab_digest=vocab_digest(vocab), block_words=self.block_words, created=time.time())
+        save_npz(self.dir / "index.npz",
+                 {"block_sents": np.array(self.block_sents, dtype=np.int64),
+                  "block_bounds": np.array(self.block_bounds, dtype=np.int64),
+                  "block_crc": np.array(self.block_crc, dtype=np.uint32).reshape(-1, 2),
+                  "counts": np.asarray(vocab.counts, dtype=np.int64)},
+                 {"format": "w2v.CorpusStore", "version": STORE_VERSION, "index_to_key": vocab.index_to_key})
+        with atomic_output(self.dir / "header.json", "w") as f:
+            json.dump(header, f)
+
+    def abort(self):
+        for f in (self.f_ids, self.f_bounds):
+            f.close()
+
+
+@njit(nogil=True, cache=True)
+def _map_window(raw, first, ranges, r, maps, map_offsets):
+    """In place: raw[i] (token first + i, a counter's local id) <- maps[...] (a vocabulary id, or
+    -1); r is the first range that can hold token `first`. Returns the range of the last token."""
+    n = raw.shape[0]
+    i = 0
+    while i < n:
+        while ranges[r, 1] <= first + i:
+            r += 1
+        end = min(ranges[r, 1] - first, n)
+        base = map_offsets[ranges[r, 2]]
+        for t in range(i, end):
+            raw[t] = maps[base + raw[t]]
+        i = end
+    return r
+
+
+@njit(nogil=True, cache=True)
+def _line_sentences(lines, max_len, out):
+    """Raw lengths of the sentences of lines with these token counts (a line of n > 0 tokens gives
+    ceil(n / max_len) sentences, an empty one none) into out; returns how many."""
+    k = 0
+    for n in lines:
+        while n > 0:
+            m = min(n, max_len)
+            out[k] = m
+            k += 1
+            n -= m
+    return k
+
+
+@njit(nogil=True, cache=True)
+def _compact(raw, n_raw, sent_len, n_sent, state, out_ids, out_lens):
+    """Move the in-vocabulary ids of raw[state[0]:n_raw] to out_ids, sentence by sentence of
+    sent_len[state[1]:n_sent] raw tokens, keeping each sentence's count of kept ids in out_lens
+    when it is not empty. state: raw position, sentence position, raw tokens of the current
+    sentence still to come (0: none begun), ids kept, ids of complete sentences, sentences kept.
+    Returns when raw or sent_len runs out."""
+    ri, si, rem, n_out, n_done, n_lens = state[0], state[1], state[2], state[3], state[4], state[5]
+    while si < n_sent:
+        if rem == 0:
+            rem = sent_len[si]
+        while rem > 0 and ri < n_raw:
+            j = raw[ri]
+            ri += 1
+            rem -= 1
+            if j >= 0:
+                out_ids[n_out] = j
+                n_out += 1
+        if rem > 0:
+            break  # raw ran out mid-sentence
+        si += 1
+        if n_out > n_done:
+            out_lens[n_lens] = n_out - n_done
+            n_lens += 1
+            n_done = n_out
+    state[0], state[1], state[2], state[3], state[4], state[5] = ri, si, rem, n_out, n_done, n_lens
+
+
+def _read_into(f, a: np.ndarray) -> int:
+    """Fill a from file f; returns the number of items read."""
+    got = f.readinto(memoryview(a).cast("B"))
+    return got // a.itemsize
+
+
+def encode_spill(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: int, writer: StoreWriter):
+    """Write the corpus of a spilled first pass into a store, in vocabulary ids: remap[first-seen
+    id] is the vocabulary id or -1 (dropped). Memory: a window of ids, whatever the corpus."""
+    final_maps = np.where(spill.maps >= 0, remap[spill.maps], -1).astype(np.int32)
+    raw = np.empty(ENCODE_WINDOW, dtype=np.int32)
+    lines = np.empty(ENCODE_WINDOW // 8, dtype=np.int64)
+    sent_len = np.empty(ENCODE_WINDOW // 8, dtype=np.int64)
+    out_ids = np.empty(ENCODE_WINDOW + max_sentence_length, dtype=np.int32)
+    out_lens = np.empty(ENCODE_WINDOW // 8, dtype=np.int64)
+    state = np.zeros(6, dtype=np.int64)
+    first, r, n_raw, n_sent = 0, 0, 0, 0
+    raw_left, lines_left = spill.n_ids, spill.n_lines
+    with open(spill.ids_path, "rb") as f_ids, open(spill.lines_path, "rb") as f_lines:
+        while True:
+            if state[0] == n_raw and raw_left:
+                first += n_raw
+                n_raw = _read_into(f_ids, raw[:min(raw_left, raw.shape[0])])
+                if n_raw == 0:
+                    raise DamagedFileError(f"first-pass spill file ended early: {spill.ids_path}")
+                raw_left -= n_raw
+                r = _map_window(raw[:n_raw], first, spill.ranges, r, final_maps, spill.map_offsets)
+                state[0] = 0
+            while state[1] == n_sent and lines_left:
+                k = _read_into(f_lines, lines[:min(lines_left, lines.shape[0])])
+                if k == 0:
+                    raise DamagedFileError(f"first-pass spill file ended early: {spill.lines_path}")
+                lines_left -= k
+                need = int(((lines[:k] + max_sentence_length - 1) // max_sentence_length).sum())
+                if need > sent_len.shape[0]:  # a chunk with very long lines
+                    sent_len = np.empty(need, dtype=np.int64)
+                    out_lens = np.empty(need, dtype=np.int64)
+                n_sent = _line_sentences(lines[:k], max_sentence_length, sent_len)
+                state[1] = 0
+            if state[1] == n_sent or state[0] == n_raw:
+                break  # no sentence left, or no token left for the one begun
+            _compact(raw, n_raw, sent_len, n_sent, state, out_ids, out_lens)
+            done, n_lens = int(state[4]), int(state[5])
+            if n_lens:
+                writer.add(out_ids[:done], out_lens[:n_lens])
+            tail = int(state[3]) - done  # ids of the sentence not yet complete
+            out_ids[:tail] = out_ids[done:done + tail]
+            state[3], state[4], state[5] = tail, 0, 0
+    if state[1] != n_sent or lines_left or raw_left or state[0] != n_raw or state[2] or state[3]:
+        raise DamagedFileError("the first pass's spill files disagree: its tokens and lines do not add up")
+
+
+# ---------------------------------------------------------------------------------- reading
+class CorpusStore:
+    """An encoded corpus on disk (module docstring); the trainer sees `n_words`, `n_sentences`,
+    `block_words` (int64 words per block) and `reader()`."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            with open(self.path / "header.json", encoding="utf-8") as f:
+                self.header = json.load(f)
+            with np.load(self.path / "index.npz", allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+            h = self.header
+            if h.get("format") != "w2v.CorpusStore" or h.get("version") != STORE_VERSION:
+                raise ValueError(f"format {h.get('format')!r} version {h.get('version')!r}")
+            self.n_words, self.n_sentences = int(h["n_words"]), int(h["n_sentences"])
+            self.block_sents, self.block_bounds = arrays["block_sents"], arrays["block_bounds"]
+            self.block_crc = arrays["block_crc"]
+            words, counts = meta["index_to_key"], arrays["counts"]
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error, struct.error,
+                NotImplementedError) as e:  # NotImplementedError: zipfile's "zip file version 17.3"
+            raise DamagedFileError(f"damaged corpus store {self.path} ({e}): delete it (w2v cache --clear) "
+                                   f"and run again") from None
+        b = int(h["n_blocks"])
+        problems = []
+        if not (self.block_sents.shape == self.block_bounds.shape == (b + 1,) and self.block_crc.shape == (b, 2)):
+            problems.append("its block index has the wrong shape")
+        elif not (self.block_sents[0] == 0 and self.block_sents[-1] == self.n_sentences and
+                  self.block_bounds[0] == 0 and self.block_bounds[-1] == self.n_words and
+                  np.all(np.diff(self.block_sents) > 0) and np.all(np.diff(self.block_bounds) > 0)):
+            problems.append("its block index is not increasing")
+        if len(words) != counts.shape[0] or len(words) != h.get("vocab_size"):
+            problems.append("its vocabulary has the wrong size")
+        for name, size in (("ids.i32", 4 * self.n_words), ("bounds.i64", 8 * (self.n_sentences + 1))):
+            try:
+                actual = os.path.getsize(self.path / name)
+            except OSError:
+                actual = None
+            if actual != size:
+                problems.append(f"{name} has {actual} bytes where {size} are expected")
+        if problems:
+            raise DamagedFileError(f"damaged corpus store {self.path}: " + "; ".join(problems) +
+                                   ": delete it (w2v cache --clear) and run again")
+        self.vocab = Vocab(list(words), counts.astype(np.int64))
+        if vocab_digest(self.vocab) != h.get("vocab_digest"):
+            raise DamagedFileError(f"damaged corpus store {self.path}: its vocabulary does not match its "
+                                   f"header: delete it (w2v cache --clear) and run again")
+        self.block_words = np.diff(self.block_bounds)
+
+    @property
+    def n_blocks(self) -> int:
+        return int(self.block_words.shape[0])
+
+    def reader(self) -> "BlockReader":
+        return BlockReader(self)
+
+    def verify(self) -> None:
+        """Read every block once and check it as training would (DamagedFileError on the first
+        damaged one): a store found in the cache is checked before a run trains on any of it."""
+        read = BlockReader(self)
+        for b in range(self.n_blocks):
+            read.check(b)
+
+    def fingerprint(self) -> dict:
+        """What identifies the encoded corpus (for checkpoints): sizes and a hash of the block
+        checksums and the vocabulary, read from the index (no pass over the ids)."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(np.ascontiguousarray(self.block_crc).data)
+        h.update(np.ascontiguousarray(self.block_bounds).data)
+        h.update(self.header["vocab_digest"].encode())
+        return {"n_words": self.n_words, "n_sentences": self.n_sentences, "hash": "store:" + h.hexdigest()}
+
+    def to_memory(self):
+        """The whole corpus as an EncodedCorpus in RAM (tests, small stores)."""
+        from .vocab import EncodedCorpus
+        return EncodedCorpus(np.fromfile(self.path / "ids.i32", dtype=np.int32),
+                             np.fromfile(self.path / "bounds.i64", dtype=np.int64))
+
+
+class BlockReader:
+    """One thread's reader: the ids, bounds (from 0) and sentence order of a unit's block, in
+    buffers reused from unit to unit, checked before they are returned."""
+
+    def __init__(self, store: CorpusStore):
+        self.store = store
+        self.fd_ids = os.open(store.path / "ids.i32", os.O_RDONLY)
+        self.fd_bounds = os.open(store.path / "bounds.i64", os.O_RDONLY)
+        self.ids = np.empty(0, dtype=np.int32)
+        self.bounds = np.empty(0, dtype=np.int64)
+        self.v = len(store.vocab)
+
+    def __del__(self):
+        for fd in (getattr(self, "fd_ids", None), getattr(self, "fd_bounds", None)):
+            if fd is not None:
+                os.close(fd)
+
+    def _pread(self, fd, a: np.ndarray, offset: int):
+        view = memoryview(a).cast("B")
+        got = 0
+        while got < len(view):
+            k = os.preadv(fd, [view[got:]], offset + got)
+            if k == 0:
+                break
+            got += k
+        return got == len(view)
+
+    def __call__(self, unit):
+        ids, bounds = self.check(unit.block)
+        sents = block_sentence_order(bounds.shape[0] - 1, unit.seed, unit.shuffle)
+        return ids, bounds, sents
+
+    def check(self, b: int):
+        """Block b's ids and bounds (from 0), read and checked (DamagedFileError)."""
+        s = self.store
+        w0, w1 = int(s.block_bounds[b]), int(s.block_bounds[b + 1])
+        s0, s1 = int(s.block_sents[b]), int(s.block_sents[b + 1])
+        if self.ids.shape[0] < w1 - w0:
+            self.ids = np.empty(w1 - w0, dtype=np.int32)
+        if self.bounds.shape[0] < s1 - s0 + 1:
+            self.bounds = np.empty(s1 - s0 + 1, dtype=np.int64)
+        ids, bounds = self.ids[:w1 - w0], self.bounds[:s1 - s0 + 1]
+        ok = self._pread(self.fd_ids, ids, 4 * w0) and self._pread(self.fd_bounds, bounds, 8 * s0)
+        problem = None
+        if not ok:
+            problem = "a file is shorter than its index says"
+        elif (zlib.crc32(ids.data), zlib.crc32(bounds[1:].data)) != tuple(int(c) for c in s.block_crc[b]):
+            problem = "checksum mismatch"
+        elif bounds[0] != w0 or bounds[-1] != w1 or not np.all(bounds[1:] > bounds[:-1]):
+            problem = "sentence bounds out of order"
+        elif ids.shape[0] and (int(ids.min()) < 0 or int(ids.max()) >= self.v):
+            problem = "a word id outside the vocabulary"
+        if problem is not None:
+            raise DamagedFileError(f"damaged corpus store {s.path}: block {b}: {problem}: delete it "
+                                   f"(w2v cache --clear) and run again")
+        bounds -= w0
+        return ids, bounds
+
+
+# ---------------------------------------------------------------------------------- the cache
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_builds(cache_dir: Path):
+    for p in cache_dir.glob(f"*{_BUILDING}*"):
+        try:
+            pid = int(p.name.rsplit("-", 2)[-2])
+        except (ValueError, IndexError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _building_dir(cache_dir: Path, key: str) -> Path:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(cache_dir)
+    d = cache_dir / f"{key}{_BUILDING}{os.getpid()}-{time.monotonic_ns() % 10**9}"
+    d.mkdir()
+    return d
+
+
+def _install(building: Path, final: Path) -> CorpusStore:
+    """Move a complete store into place (another process may have been faster: then use its)."""
+    if final.exists():
+        try:
+            return CorpusStore(final)  # another process built the same store meanwhile
+        except DamagedFileError:
+            shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.rename(building, final)
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+    return CorpusStore(final)
+
+
+def open_cached(cache_dir, key: str, logger=None) -> CorpusStore | None:
+    """The complete store of this key, checked block by block, or None; a damaged one is deleted
+    (and None returned)."""
+    final = Path(cache_dir) / key
+    if not (final / "header.json").exists():
+        return None
+    try:
+        found = CorpusStore(final)
+        found.verify()
+        return found
+    except DamagedFileError as e:
+        if logger is not None:
+            logger.warning("%s: rebuilding it", e)
+        shutil.rmtree(final, ignore_errors=True)
+        return None
+
+
+def build_from_files(cache_dir, corpus_file, max_sentence_length: int, spec: dict, make_vocab, *,
+                     progress=None, logger=None, **scan_options) -> CorpusStore:
+    """The store of a corpus file (or directory) under cache_dir: reused when a complete one with
+    the same files, settings and spec exists, else built with one compiled pass (fastscan) whose
+    ids go to disk as they are read. make_vocab(words, counts) -> Vocab decides the vocabulary
+    from the pass's first-seen words and counts. scan_options: fastscan.scan_files's block_bytes,
+    workers."""
+    cache_dir = Path(cache_dir)
+    files = files_fingerprint(corpus_file)
+    key = store_key(files, max_sentence_length, spec)
+    found = open_cached(cache_dir, key, logger)
+    if found is not None:
+        return found
+    building = _building_dir(cache_dir, key)
+    try:
+        paths = [f[0] for f in files]
+        scan = fastscan.scan_files(paths, max_sentence_length, spill_dir=building, progress=progress,
+                                   **scan_options)
+        vocab = make_vocab(scan.words, scan.counts)
+        remap = np.full(len(scan.words) + 1, -1, dtype=np.int32)
+        index = vocab.key_to_index
+        for i, w in enumerate(scan.words):
+            j = index.get(w)
+            if j is not None:
+                remap[i] = j
+        writer = StoreWriter(building)
+        try:
+            encode_spill(scan.spill, remap, max_sentence_length, writer)
+        except BaseException:
+            writer.abort()
+            raise
+        for p in (scan.spill.ids_path, scan.spill.lines_path):
+            os.remove(p)
+        if writer.n_words == 0:
+            writer.abort()
+            raise ValueError("the corpus has no words of the vocabulary")
+        if files != files_fingerprint(corpus_file):
+            raise RuntimeError(f"the corpus {corpus_file} changed while it was being read: run again")
+        writer.finish(vocab, {"files": files, "max_sentence_length": max_sentence_length, "spec": spec,
+                              "key": key})
+        return _install(building, cache_dir / key)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+
+
+def write_encoded(cache_dir, key: str, corpus, vocab: Vocab, header: dict) -> CorpusStore:
+    """A store of an EncodedCorpus already in RAM (an iterable's, a pruned pass's)."""
+    cache_dir = Path(cache_dir)
+    building = _building_dir(cache_dir, key)
+    try:
+        writer = StoreWriter(building)
+        writer.add(corpus.ids, np.diff(corpus.bounds))
+        writer.finish(vocab, dict(header, key=key))
+        return _install(building, cache_dir / key)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+
+
+def list_stores(cache_dir) -> list[dict]:
+    """Each store under cache_dir: its header plus path and bytes on disk."""
+    cache_dir = Path(cache_dir)
+    out = []
+    if not cache_dir.is_dir():
+        return out
+    for p in sorted(cache_dir.iterdir()):
+        if not p.is_dir():
+            continue
+        size = sum(f.stat().st_size for f in p.iterdir() if f.is_file())
+        try:
+            with open(p / "header.json", encoding="utf-8") as f:
+                header = json.load(f)
+        except (OSError, ValueError):
+            header = {}
+        out.append(dict(header, path=str(p), bytes=size, building=_BUILDING in p.name))
+    return out
+
+
+def clear(cache_dir) -> tuple[int, int]:
+    """Delete every store (and abandoned build) under cache_dir; returns (stores, bytes) freed.
+    Builds of running processes are left alone."""
+    n = freed = 0
+    for entry in list_stores(cache_dir):
+        p = Path(entry["path"])
+        if entry["building"]:
+            try:
+                if _pid_alive(int(p.name.rsplit("-", 2)[-2])):
+                    continue
+            except (ValueError, IndexError):
+                pass
+        shutil.rmtree(p, ignore_errors=True)
+        n += 1
+        freed += entry["bytes"]
+    return n, freed
