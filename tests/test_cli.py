@@ -168,3 +168,19 @@ def test_the_install_ships_every_subpackage():
     listed = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     packages = {".".join(p.parent.relative_to(repo).parts) for p in (repo / "w2v").rglob("__init__.py")}
     assert set(listed) == packages
+
+
+def test_corpus_store_flags_and_the_cache_command(tmp_path, demo_file, capsys, monkeypatch):
+    cache = tmp_path / "cache"
+    args = ["train", "-train", str(demo_file), "-output", str(tmp_path / "v.txt"), "-size", "8", "-iter", "1",
+            "-threads", "1", "-corpus-store", "disk", "-cache-dir", str(cache)]
+    assert main(args) == 0
+    assert main(["cache", "--cache-dir", str(cache)]) == 0
+    out = capsys.readouterr().out
+    assert "1 cached corpora" in out and str(demo_file) in out
+    monkeypatch.setenv("W2V_CACHE_DIR", str(cache))
+    assert main(["cache", "--clear"]) == 0
+    assert "removed 1 cached corpora" in capsys.readouterr().out
+    assert main(["cache", "--list"]) == 0 and "0 cached corpora" in capsys.readouterr().out
+    assert main(args[:-4] + ["-corpus-store", "memory"]) == 0
+    assert list(cache.iterdir()) == []

@@ -82,6 +82,11 @@ def _add_train(sub):
     _flag(p, "-resume", "--resume", metavar="FILE",
           help="continue the run that wrote this checkpoint, on the same -train corpus; the settings are "
                "the checkpoint's (flags given must agree with them; -threads may change)")
+    _flag(p, "-corpus-store", "--corpus-store", dest="corpus_store", default="auto", choices=("auto", "memory", "disk"),
+          help="where the encoded corpus lives while training: disk (a cache, read a block at a time), memory, "
+               "or auto (default: disk from 128 MB of text)")
+    _flag(p, "-cache-dir", "--cache-dir", dest="cache_dir", metavar="DIR",
+          help="directory of the corpus cache (default $W2V_CACHE_DIR, else the user cache directory)")
     p.set_defaults(func=cmd_train)
 
 
@@ -179,9 +184,11 @@ def cmd_train(args):
                       if d in args.given and d in _FLAG_SETTINGS}
             model = Word2Vec.resume(args.resume, **corpus, workers=args.threads if "threads" in args.given else None,
                                     checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
-                                    expect_settings=expect)
+                                    expect_settings=expect, corpus_store=args.corpus_store,
+                                    cache_dir=args.cache_dir)
         else:
-            model = Word2Vec(**_train_kwargs(args), checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
+            model = Word2Vec(**_train_kwargs(args), checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
+                             corpus_store=args.corpus_store, cache_dir=args.cache_dir)
             try:
                 model.build_vocab(**corpus, vocab_file=args.read_vocab)
             except ValueError as e:
@@ -370,6 +377,36 @@ def cmd_phrases(args):
 
 SUBCOMMANDS = [_add_train, _add_demo, _add_phrases]
 SUBCOMMANDS += [_add_similar, _add_analogy, _add_eval, _add_convert]
+
+
+# ---------------------------------------------------------------- cache
+def _add_cache(sub):
+    p = sub.add_parser("cache", help="list or clear the corpus cache (encoded corpora on disk)")
+    p.add_argument("--cache-dir", "-cache-dir", dest="cache_dir", metavar="DIR",
+                   help="the cache directory (default $W2V_CACHE_DIR, else the user cache directory)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true", help="list the cached corpora (default)")
+    what.add_argument("--clear", action="store_true", help="delete every cached corpus")
+    p.set_defaults(func=cmd_cache)
+
+
+def cmd_cache(args):
+    from . import store
+    cache = args.cache_dir or store.default_cache_dir()
+    if args.clear:
+        n, freed = store.clear(cache)
+        print(f"removed {n} cached corpora ({freed / 1e6:.1f} MB) from {cache}")
+        return 0
+    entries = store.list_stores(cache)
+    print(f"{cache}: {len(entries)} cached corpora, {sum(e['bytes'] for e in entries) / 1e6:.1f} MB")
+    for e in entries:
+        files = ", ".join(f[0] for f in e.get("files", [])) or "?"
+        state = "being built" if e["building"] else f"{e.get('n_words', '?')} words, {e.get('vocab_size', '?')} in vocabulary"
+        print(f"  {os.path.basename(e['path'])}  {e['bytes'] / 1e6:9.1f} MB  {state}  {files}")
+    return 0
+
+
+SUBCOMMANDS.append(_add_cache)
 
 
 def build_parser() -> argparse.ArgumentParser:
