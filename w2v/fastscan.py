@@ -41,9 +41,9 @@ from . import corpus as corpus_mod
 from .corpus import MAX_SENTENCE_LENGTH, open_binary
 
 BLOCK_BYTES = 8 << 20
-# with a spill_dir, ids and line counts held before they are written out (64 MB and 16 MB)
-SPILL_IDS = 16 << 20
-SPILL_LINES = 2 << 20
+# with a spill_dir, ids and line counts held before they are written out (16 MB and 8 MB)
+SPILL_IDS = 4 << 20
+SPILL_LINES = 1 << 20
 # below this a block is counted on the calling thread, piece after piece: handing pieces to
 # threads costs more than it saves
 PARALLEL_MIN_BYTES = 1 << 16
