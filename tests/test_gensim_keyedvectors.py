@@ -55,6 +55,14 @@ def test_constructor_slots_and_add_vector():
     same_hits(kv.most_similar("a", topn=2), g.most_similar("a", topn=2))
 
 
+def test_filling_a_slot_drops_the_cached_norms():
+    kv = KeyedVectors(2, 2)
+    kv.add_vector("a", np.array([1, 0], np.float32))
+    assert kv.similarity("a", "a") == 1  # fills the cache
+    kv.add_vector("b", np.array([1, 1], np.float32))
+    assert kv.similarity("a", "b") == pytest.approx(0.5 ** 0.5)  # gensim would say 0 (stale)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float16])
 def test_constructor_dtype(dtype):
     kv, g = KeyedVectors(3, count=2, dtype=dtype), GKV(3, count=2, dtype=dtype)
