@@ -427,3 +427,14 @@ def test_a_truncated_file_is_an_eoferror_in_both(tmp_path, binary):
     for load in (KeyedVectors.load_word2vec_format, GKV.load_word2vec_format):
         with pytest.raises(EOFError):
             load(str(path), binary=binary)
+
+
+def test_module_level_loader_and_doc2vec_only_name(tmp_path):
+    kv, g = pair(n=4, d=3)
+    kv.save_word2vec_format(tmp_path / "v.txt")
+    from w2v.vectors import load_word2vec_format
+
+    same_kv(load_word2vec_format(tmp_path / "v.txt"), gensim_kv.load_word2vec_format(str(tmp_path / "v.txt")))
+    for v in (kv, g):
+        with pytest.raises(NotImplementedError):
+            v.similarity_unseen_docs(["a"], ["b"])

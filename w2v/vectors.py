@@ -803,8 +803,17 @@ class KeyedVectors:
         keys, vectors = formats.load_native(path, mmap=mmap)
         return cls(vectors.shape[1], keys, vectors)
 
+    def similarity_unseen_docs(self, *args, **kwargs):
+        raise NotImplementedError("similarity_unseen_docs is Doc2Vec's (as in gensim); w2v has "
+                                  "no Doc2Vec: compare get_mean_vector() of the two documents")
+
     def __repr__(self):
         return f"<KeyedVectors: {len(self)} words, vector_size {self.vector_size}>"
+
+
+def load_word2vec_format(*args, **kwargs):
+    """gensim's module-level alias of KeyedVectors.load_word2vec_format."""
+    return KeyedVectors.load_word2vec_format(*args, **kwargs)
 
 
 def load_vectors(path, format=None, limit=None, unicode_errors="strict", mmap=None):
