@@ -1,7 +1,7 @@
 """w2v: word2vec embeddings (skip-gram, CBOW; negative sampling, hierarchical and full softmax)."""
-from .corpus import LineSentence
+from .corpus import BrownCorpus, LineSentence, PathLineSentences, Text8Corpus
 from .model import Word2Vec
 from .vectors import KeyedVectors
 
-__all__ = ["KeyedVectors", "LineSentence", "Word2Vec"]
+__all__ = ["BrownCorpus", "KeyedVectors", "LineSentence", "PathLineSentences", "Text8Corpus", "Word2Vec"]
 __version__ = "0.1.0"

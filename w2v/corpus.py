@@ -11,9 +11,12 @@ from __future__ import annotations
 import bz2
 import codecs
 import gzip
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from .errors import CorpusNotFoundError
 
 MAX_SENTENCE_LENGTH = 10_000
 BLOCK_BYTES = 1 << 20
@@ -117,16 +120,137 @@ def iter_sentences(sentences: Iterable, max_sentence_length: int = MAX_SENTENCE_
             yield s
 
 
-class LineSentence:
-    """A restartable iterable over a file or directory of LineSentence text (gensim's name)."""
+def _decode(line) -> str:
+    return line if isinstance(line, str) else line.decode("utf-8", errors="replace")
 
-    def __init__(self, source, max_sentence_length: int = MAX_SENTENCE_LENGTH):
-        corpus_files(source)  # fail now, not at the first iteration
+
+def _line_sentences(lines, limit, max_sentence_length):
+    """gensim's rule: the first `limit` lines, each split on whitespace, in chunks."""
+    for line in itertools.islice(lines, limit):
+        yield from _chunks(_decode(line).split(), max_sentence_length)
+
+
+def _check_length(max_sentence_length):
+    if isinstance(max_sentence_length, bool) or not isinstance(max_sentence_length, int) \
+            or max_sentence_length < 1:
+        raise ValueError(f"max_sentence_length must be an integer >= 1, got {max_sentence_length!r}")
+
+
+def _is_file_object(source):
+    return hasattr(source, "seek") and hasattr(source, "read")
+
+
+class LineSentence:
+    """gensim's LineSentence: one sentence per line, tokens split on whitespace, lines longer than
+    `max_sentence_length` tokens cut into consecutive sentences; a restartable iterable.
+
+    source: a path (plain, .gz or .bz2) or, unlike gensim, a directory (its files in name
+    order), or an open file object (text or binary; read from its start each pass, as gensim
+    does). limit: read only the first `limit` lines (of each file). Invalid UTF-8 becomes U+FFFD
+    where gensim raises UnicodeDecodeError. A path with no limit streams in bounded memory
+    whatever its line lengths, and Word2Vec counts it with the compiled pass.
+    """
+
+    def __init__(self, source, max_sentence_length: int = MAX_SENTENCE_LENGTH, limit=None):
+        _check_length(max_sentence_length)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}")
+        if not _is_file_object(source):
+            corpus_files(source)  # fail now, not at the first iteration
         self.source = source
+        self.max_sentence_length = max_sentence_length
+        self.limit = limit
+
+    def paths(self):
+        """The files to read, when the compiled pass can read them (a path, no limit), else None."""
+        if self.limit is not None or _is_file_object(self.source):
+            return None
+        return corpus_files(self.source)
+
+    def __iter__(self):
+        if _is_file_object(self.source):
+            self.source.seek(0)
+            return _line_sentences(self.source, self.limit, self.max_sentence_length)
+        if self.limit is None:
+            return iter_path_sentences(self.source, self.max_sentence_length)
+        return self._limited()
+
+    def _limited(self):
+        for path in corpus_files(self.source):
+            with open_binary(path) as f:
+                yield from _line_sentences(f, self.limit, self.max_sentence_length)
+
+
+class PathLineSentences(LineSentence):
+    """gensim's PathLineSentences: LineSentence over every file of a directory in name order
+    (or one file); `limit` lines of each. Not recursive. Unlike gensim, names starting with "."
+    are skipped, and a missing path is a FileNotFoundError that is also a ValueError (gensim's
+    class for it)."""
+
+    def __init__(self, source, max_sentence_length: int = MAX_SENTENCE_LENGTH, limit=None):
+        if _is_file_object(source) or not os.path.exists(source):
+            raise CorpusNotFoundError(f"corpus path is neither a file nor a directory: {source}")
+        super().__init__(source, max_sentence_length, limit)
+        self.input_files = [os.fspath(f) for f in corpus_files(source)]
+
+
+class Text8Corpus:
+    """gensim's Text8Corpus: the whole file is one stream of whitespace-separated tokens (line
+    ends are whitespace too), cut into sentences of `max_sentence_length` tokens, the last one
+    shorter; read in blocks, so a file of one 100 MB line takes bounded memory."""
+
+    def __init__(self, fname, max_sentence_length: int = MAX_SENTENCE_LENGTH):
+        _check_length(max_sentence_length)
+        corpus_files(fname)
+        self.fname = fname
         self.max_sentence_length = max_sentence_length
 
     def __iter__(self):
-        return iter_path_sentences(self.source, self.max_sentence_length)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        sentence, partial = [], ""
+        n = self.max_sentence_length
+        with open_binary(self.fname) as f:
+            while True:
+                block = f.read(BLOCK_BYTES)
+                text = partial + decoder.decode(block, final=not block)
+                if not block:
+                    sentence += text.split()
+                    break
+                tokens = text.split()
+                # the last token may go on in the next block
+                partial = tokens.pop() if tokens and not text[-1].isspace() else ""
+                sentence += tokens
+                while len(sentence) >= n:
+                    yield sentence[:n]
+                    sentence = sentence[n:]
+        while sentence:
+            yield sentence[:n]
+            sentence = sentence[n:]
+
+
+class BrownCorpus:
+    """gensim's BrownCorpus: the files of an NLTK Brown corpus directory, one sentence per line,
+    tokens `word/TAG`; yields `word/TA` (lower-cased word, first two letters of the tag) for the
+    tokens whose tag starts with two letters (punctuation tags dropped). Files are read in name
+    order (gensim: the directory's order, which depends on the file system)."""
+
+    def __init__(self, dirname):
+        if not os.path.isdir(dirname):
+            raise CorpusNotFoundError(f"Brown corpus directory not found: {dirname}")
+        self.dirname = dirname
+
+    def __iter__(self):
+        for name in sorted(os.listdir(self.dirname)):
+            path = os.path.join(self.dirname, name)
+            if not os.path.isfile(path):
+                continue
+            with open_binary(path) as f:
+                for line in f:
+                    pairs = [t.split("/") for t in _decode(line).split()]
+                    words = [f"{token.lower()}/{tag[:2]}" for token, tag in
+                             (p for p in pairs if len(p) == 2) if tag[:2].isalpha()]
+                    if words:
+                        yield words
 
 
 def resolve(sentences=None, corpus_file=None) -> tuple[Iterable, bool]:

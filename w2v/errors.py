@@ -18,3 +18,8 @@ class NotEnoughMemoryError(MemoryError, ValueError):
     """The matrices asked for need more memory than the machine has available; raised before
     allocating them, with the bytes needed and the settings that ask for them. A ValueError too,
     as a bad setting is."""
+
+
+class CorpusNotFoundError(FileNotFoundError, ValueError):
+    """A corpus path that names nothing (or a Brown corpus directory that is not one); a
+    FileNotFoundError, and a ValueError as gensim's PathLineSentences raises."""

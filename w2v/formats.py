@@ -33,6 +33,7 @@ import mmap as _mmap
 import os
 import re
 import secrets
+import shutil
 import stat
 import struct
 import tokenize
@@ -199,8 +200,13 @@ class _Stream(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def atomic_output(path, mode="wb"):
+def atomic_output(path, mode="wb", append=False):
     """Yield a file object whose contents replace `path` only if the block completes.
+
+    append=True keeps what `path` holds and adds to it: the existing bytes are copied into the
+    temporary first (one copy of the old file; the price of staying atomic, where opening the
+    file in "ab" mode would leave a half-appended file after a crash). A missing file starts
+    empty; a device or FIFO is opened for appending.
 
     A regular file (or a new one) is written to `.tmp-<pid>-<hex>-<name>` beside it, fsynced,
     renamed over it and the directory fsynced: after a crash or a power cut the path holds the
@@ -213,7 +219,7 @@ def atomic_output(path, mode="wb"):
     path = os.fspath(path)
     st = _existing(path)
     if _writes_through(path, st):
-        with open(path, mode) as f:
+        with open(path, mode.replace("w", "a") if append else mode) as f:
             yield _Stream(f) if "b" in mode else f
         return
     target, directory = _replace_target(path)
@@ -229,6 +235,9 @@ def atomic_output(path, mode="wb"):
             _copy_ownership_and_mode(fd, st)
         with os.fdopen(fd, mode) as f:
             fd = None  # the file object owns it now
+            if append and st is not None:
+                with open(target, "rb") as old:
+                    shutil.copyfileobj(old, f if "b" in mode else f.buffer, 1 << 22)
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -436,6 +445,21 @@ def _parse_header(buf, path):
     return vocab_size, vector_size, end + 1
 
 
+def _count_headerless(buf, path):
+    """(V, d, 0) of a text file without a header: its lines, and the values on the first."""
+    if len(buf) == 0:
+        raise DamagedFileError(f"{path}: empty file (no_header=True: expected rows 'word v1 ... vd')")
+    end = buf.find(b"\n")
+    first = bytes(buf[: end if end >= 0 else len(buf)]).split()
+    if len(first) < 2:
+        raise DamagedFileError(f"{path}: line 1: expected a word and its values, found "
+                               f"{len(first)} field(s)")
+    step = 1 << 24
+    n_lines = sum(bytes(buf[i: i + step]).count(b"\n") for i in range(0, len(buf), step))
+    n_lines += 0 if buf[len(buf) - 1: len(buf)] == b"\n" else 1
+    return n_lines, len(first) - 1, 0
+
+
 def _decode_word(raw, unicode_errors, encoding, where):
     try:
         return raw.decode(encoding, errors=unicode_errors)
@@ -485,7 +509,7 @@ def _trailing_data(buf, pos):
 
 
 def _read_binary(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail,
-                 declared):
+                 declared, dtype=np.float32):
     row_bytes = 4 * vector_size
     data = np.frombuffer(buf, dtype=np.uint8)
     raw = np.empty((vocab_size, row_bytes), dtype=np.uint8)
@@ -510,7 +534,7 @@ def _read_binary(buf, path, vocab_size, vector_size, start, unicode_errors, enco
                              f"byte {extra} (more rows than the header says, or a wrong vector size)")
     keys = [_decode_word(bytes(buf[s:e]), unicode_errors, encoding, f"{path}: byte {s}")
             for s, e in zip(word_start.tolist(), word_end.tolist())]
-    vectors = raw.view("<f4").astype(np.float32, copy=False)
+    vectors = raw.view("<f4").astype(dtype, copy=False)
     return keys, vectors
 
 
@@ -534,8 +558,8 @@ def _locate_text_error(path, lines, first_line_no, vector_size):
 
 
 def _read_text(buf, path, vocab_size, vector_size, start, unicode_errors, encoding, check_tail,
-               declared):
-    vectors = np.empty((vocab_size, vector_size), dtype=np.float32)
+               declared, dtype=np.float32):
+    vectors = np.empty((vocab_size, vector_size), dtype=dtype)
     keys = []
     pos = start
     size = len(buf)
@@ -605,18 +629,34 @@ def _rows_to_allocate(path, n_rows, vector_size, body_bytes, binary):
     return min(n_rows, body_bytes // min_row + 1)
 
 
-def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8"):
-    """Read a word2vec.c vectors file (plain, .gz or .bz2): (keys list, float32 (V, d)).
+def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8",
+                         *, dtype=np.float32, no_header=False, return_rows=False):
+    """Read a word2vec.c vectors file (plain, .gz or .bz2): (keys list, (V, d) array of `dtype`).
 
     binary: True, False, or None to decide from the bytes. limit: read only the first `limit`
     words (the rest of the file is not checked). unicode_errors: as in bytes.decode, for words
-    ('strict' raises UnicodeDecodeError, a ValueError, naming the line or byte).
+    ('strict' raises UnicodeDecodeError, a ValueError, naming the line or byte). dtype: a float
+    type; text values are parsed as float64 and rounded once to it, binary float32 values are
+    converted. no_header: a text file without the "V d" line (GloVe's layout): V is its number
+    of lines, d the number of values on the first. return_rows: also return how many rows were
+    read, repeated words included (gensim numbers its made-up counts by it).
     """
     path = os.fspath(path)
     if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 0):
         raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"datatype must be a float type (np.float16, np.float32, np.float64), "
+                         f"got {dtype}")
+    if no_header and binary:
+        raise NotImplementedError("no_header=True reads text files only: a binary file without its "
+                                  "'V d' header cannot be split into rows")
     with _file_bytes(path) as buf:
-        vocab_size, vector_size, start = _parse_header(buf, path)
+        if no_header:
+            binary = False
+            vocab_size, vector_size, start = _count_headerless(buf, path)
+        else:
+            vocab_size, vector_size, start = _parse_header(buf, path)
         n = vocab_size if limit is None else min(vocab_size, int(limit))
         if binary is None:
             binary = sniff_format(path) == "binary"
@@ -624,7 +664,7 @@ def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict",
         reader = _read_binary if binary else _read_text
         try:
             keys, vectors = reader(buf, path, rows, vector_size, start, unicode_errors, encoding,
-                                   check_tail=n == vocab_size, declared=vocab_size)
+                                   check_tail=n == vocab_size, declared=vocab_size, dtype=dtype)
             if rows < n:  # the reader found them all: the bound above is wrong, not the file
                 raise DamagedFileError(f"{path}: the header says {vocab_size} words, the file holds "
                                        f"fewer")
@@ -637,7 +677,9 @@ def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict",
                                  f"not {'binary' if binary else 'text'}: "
                                  f"binary={actual == 'binary'} reads it)") from None
             raise
-    return _drop_duplicates(keys, vectors, path)
+    rows_read = len(keys)
+    keys, vectors = _drop_duplicates(keys, vectors, path)
+    return (keys, vectors, rows_read) if return_rows else (keys, vectors)
 
 
 # ---------------------------------------------------------------- word2vec format: writing
@@ -649,8 +691,10 @@ def _check_keys(keys):
 
 
 @contextlib.contextmanager
-def _compressed_output(path):
-    with atomic_output(path, "wb") as raw:
+def _compressed_output(path, append=False):
+    # appending to a .gz/.bz2 adds a member after the existing ones: both formats read
+    # concatenated members as one stream
+    with atomic_output(path, "wb", append=append) as raw:
         if path.endswith(".gz"):
             with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
                 yield f
@@ -661,22 +705,38 @@ def _compressed_output(path):
             yield raw
 
 
-def save_word2vec_format(path, keys, vectors, binary=False):
+def save_word2vec_format(path, keys, vectors, binary=False, *, total_vec=None, write_header=True,
+                         prefix="", append=False):
     """Write word2vec.c's format: header "V d", then one row per word (text, or binary float32).
 
     Text values are written with 9 significant digits, which round-trips every float32.
     Binary rows end with "\\n" as word2vec.c writes them. A .gz/.bz2 name compresses.
+    gensim's options: total_vec, the V written in the header (default len(keys)); write_header=False
+    writes no header (GloVe's layout); prefix is put before every word; append=True adds to the
+    existing file (atomically: see `atomic_output`).
     """
     path = os.fspath(path)
     keys = list(keys)
-    vectors = np.ascontiguousarray(vectors, dtype="<f4")
+    # float64 vectors keep their precision in text (17 digits round-trip a double); binary rows
+    # are float32 whatever the vectors are, as word2vec.c reads them
+    wide = not binary and np.asarray(vectors).dtype == np.float64
+    vectors = np.ascontiguousarray(vectors, dtype="<f8" if wide else "<f4")
     if vectors.ndim != 2 or vectors.shape[0] != len(keys):
         raise ValueError(f"vectors must be ({len(keys)}, d), got shape {vectors.shape}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    if prefix:
+        keys = [prefix + k for k in keys]
     _check_keys(keys)
+    if total_vec is None:
+        total_vec = len(keys)
+    elif isinstance(total_vec, bool) or not isinstance(total_vec, (int, np.integer)) or total_vec < 0:
+        raise ValueError(f"total_vec must be None or an integer >= 0, got {total_vec!r}")
     d = vectors.shape[1]
-    row_format = " ".join(["%.9g"] * d)
-    with _compressed_output(path) as f:
-        f.write(f"{len(keys)} {d}\n".encode())
+    row_format = " ".join(["%.17g" if wide else "%.9g"] * d)
+    with _compressed_output(path, append=append) as f:
+        if write_header:
+            f.write(f"{int(total_vec)} {d}\n".encode())
         for start in range(0, len(keys), _ROWS_PER_BLOCK):
             block = vectors[start: start + _ROWS_PER_BLOCK]
             if binary:
@@ -687,6 +747,16 @@ def save_word2vec_format(path, keys, vectors, binary=False):
                 parts = [f"{key} {row_format % tuple(row)}\n".encode("utf-8")
                          for key, row in zip(keys[start: start + len(block)], block.tolist())]
             f.write(b"".join(parts))
+
+
+def save_word_counts(path, keys, counts, prefix="", append=False):
+    """word2vec.c's -save-vocab layout, `word count` per line (gensim's fvocab), atomically."""
+    path = os.fspath(path)
+    keys = [prefix + k for k in keys]
+    _check_keys(keys)
+    with _compressed_output(path, append=append) as f:
+        f.write("".join(f"{k} {c.item() if hasattr(c, 'item') else c}\n"
+                        for k, c in zip(keys, counts)).encode("utf-8"))
 
 
 # ---------------------------------------------------------------- native format

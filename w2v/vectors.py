@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -31,20 +32,69 @@ def _as_list(value):
     return list(value)
 
 
-class KeyedVectors:
-    """Word vectors: `vectors[i]` is the vector of `index_to_key[i]`.
+def _is_float_type(dtype):
+    try:
+        return np.dtype(dtype).kind == "f"
+    except TypeError:
+        return False
 
-    vectors: float32 array (V, vector_size); index_to_key: list of V words;
-    key_to_index: dict word -> row; norms: float32 (V,) once `fill_norms()` ran.
+
+class KeyedVectors:
+    """Word vectors: `vectors[i]` is the vector of `index_to_key[i]` (gensim's KeyedVectors).
+
+    vectors: (V, vector_size) array of the instance's float type (float32 unless another was
+    asked for); index_to_key: list of V words; key_to_index: dict word -> row; norms: (V,)
+    once `fill_norms()` ran; expandos: per-word attributes ('count', ...), one array each, read
+    and written with get_vecattr / set_vecattr.
+
+    KeyedVectors(vector_size, count=0, dtype=np.float32) is gensim's constructor: `count` empty
+    slots that add_vector fills in order. w2v's own form KeyedVectors(vector_size, keys, vectors)
+    (a list of words where gensim has `count`, then their vectors) builds a filled instance.
+    Keys are strings; an int in range stands for its row, as in gensim.
     """
 
-    def __init__(self, vector_size: int, index_to_key=(), vectors=None):
+    def __init__(self, vector_size, count=0, dtype=np.float32, mapfile_path=None):
+        index_to_key = vectors = None
+        if not isinstance(count, Integral):  # w2v's form: (vector_size, keys[, vectors])
+            index_to_key, count = count, 0
+            if dtype is None or not _is_float_type(dtype):
+                vectors, dtype = dtype, np.float32
+        if isinstance(vector_size, bool) or not isinstance(vector_size, Integral) or vector_size < 0:
+            raise ValueError(f"vector_size must be an integer >= 0, got {vector_size!r}")
+        if count < 0:
+            raise ValueError(f"count must be an integer >= 0, got {count!r}")
+        if not _is_float_type(dtype):
+            raise ValueError(f"dtype must be a float type (np.float16, np.float32, np.float64), "
+                             f"got {dtype!r}")
         self.vector_size = int(vector_size)
-        self.index_to_key = list(index_to_key)
-        self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
-        if vectors is None:
-            vectors = np.zeros((len(self.index_to_key), self.vector_size), dtype=np.float32)
+        self._dtype = np.dtype(dtype)
+        self.mapfile_path = mapfile_path  # unused, as in gensim
+        self.expandos = {}
+        self._normed = None
+        if index_to_key is not None:
+            self.index_to_key = list(index_to_key)
+            self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+            self.next_index = len(self.index_to_key)
+            if vectors is None:
+                vectors = np.zeros((len(self.index_to_key), self.vector_size), dtype=self._dtype)
+        else:
+            self.index_to_key = [None] * int(count)
+            self.key_to_index = {}
+            self.next_index = 0  # the slot that add_vector fills next
+            vectors = np.zeros((int(count), self.vector_size), dtype=self._dtype)
         self.vectors = vectors
+
+    @classmethod
+    def _of_dtype(cls, keys, vectors, counts=None):
+        """An instance holding `keys` and their `vectors`, whose dtype it keeps; 'count' if given."""
+        kv = cls(vectors.shape[1], 0, vectors.dtype)
+        kv.index_to_key = list(keys)
+        kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
+        kv.next_index = len(kv.index_to_key)
+        kv.vectors = vectors
+        if counts is not None:
+            kv.expandos["count"] = np.asarray(counts, dtype=np.int64)
+        return kv
 
     # ------------------------------------------------------------ storage and lookup
     @property
@@ -53,8 +103,8 @@ class KeyedVectors:
 
     @vectors.setter
     def vectors(self, value):
-        if not isinstance(value, np.ndarray) or value.dtype != np.float32:
-            value = np.asarray(value, dtype=np.float32)
+        if not isinstance(value, np.ndarray) or value.dtype != self._dtype:
+            value = np.asarray(value, dtype=self._dtype)
         if value.ndim != 2 or value.shape[1] != self.vector_size:
             raise ValueError(f"vectors must be (V, {self.vector_size}), got shape {value.shape}")
         self._vectors = value
@@ -79,8 +129,9 @@ class KeyedVectors:
         if self._normed is not None and not force:
             return
         vectors = self._vectors
-        norms = np.empty(len(vectors), dtype=np.float32)
-        normed = np.empty(vectors.shape, dtype=np.float32)
+        out_dtype = np.result_type(vectors.dtype, np.float32)  # float16 is queried in float32
+        norms = np.empty(len(vectors), dtype=out_dtype)
+        normed = np.empty(vectors.shape, dtype=out_dtype)
         for start in range(0, len(vectors), 65536):
             # float64 per block: no overflow for huge values, little extra memory
             block = vectors[start: start + 65536].astype(np.float64)
@@ -92,7 +143,7 @@ class KeyedVectors:
         self._normed = normed
 
     def get_normed_vectors(self):
-        """The unit-normalised matrix, float32 (V, d), cached: do not modify it."""
+        """The unit-normalised matrix, (V, d), cached: do not modify it."""
         self.fill_norms()
         return self._normed
 
@@ -104,14 +155,23 @@ class KeyedVectors:
         self._vectors[...] = self._normed
         self.fill_norms(force=True)
 
+    def init_sims(self, replace=False):
+        """gensim 3's name: fill_norms(); replace=True also unit_normalize_all()."""
+        warnings.warn("init_sims() is deprecated (as in gensim 4): use fill_norms()",
+                      DeprecationWarning, stacklevel=2)
+        self.fill_norms()
+        if replace:
+            self.unit_normalize_all()
+
     def __len__(self):
         return len(self.index_to_key)
 
     def __contains__(self, key):
-        return key in self.key_to_index
+        return self.has_index_for(key)
 
     def has_index_for(self, key):
-        return key in self.key_to_index
+        """True if `key` has a row: a word of the vocabulary, or an int in range (gensim's rule)."""
+        return self.get_index(key, -1) >= 0
 
     def get_index(self, key, default=None):
         """Row of `key` (a word; an int in range is its own row); KeyError naming the word."""
@@ -130,10 +190,198 @@ class KeyedVectors:
             return self.get_normed_vectors()[index]
         return self._vectors[index]
 
+    def word_vec(self, *args, **kwargs):
+        """gensim 3's name for get_vector."""
+        warnings.warn("word_vec() is deprecated (as in gensim 4): use get_vector()",
+                      DeprecationWarning, stacklevel=2)
+        return self.get_vector(*args, **kwargs)
+
     def __getitem__(self, key):
         if isinstance(key, (str, Integral)):
             return self.get_vector(key)
         return self._vectors[[self.get_index(k) for k in key]]
+
+    # ------------------------------------------------------------ per-word attributes
+    def allocate_vecattrs(self, attrs=None, types=None):
+        """Make the attribute arrays `attrs` (of `types`) exist, one value per row of
+        index_to_key; with no arguments, resize every existing one (new rows get 0)."""
+        if attrs is None:
+            attrs = list(self.expandos)
+            types = [self.expandos[a].dtype for a in attrs]
+        attrs, types = list(attrs), list(types)
+        if len(attrs) != len(types):
+            raise ValueError(f"{len(attrs)} attribute names but {len(types)} types")
+        size = len(self.index_to_key)
+        for attr, t in zip(attrs, types):
+            if t is int:
+                t = np.int64  # not the platform's C long
+            elif t is str:
+                t = object  # not numpy's fixed-width strings
+            if attr not in self.expandos:
+                self.expandos[attr] = np.zeros(size, dtype=t)
+                continue
+            prev = self.expandos[attr]
+            if not np.issubdtype(t, prev.dtype):
+                raise TypeError(f"cannot store {np.dtype(t)} values in attribute {attr!r}, which "
+                                f"holds {prev.dtype} values")
+            if len(prev) != size:
+                grown = np.zeros(size, dtype=prev.dtype)
+                grown[: min(len(prev), size)] = prev[: min(len(prev), size)]
+                self.expandos[attr] = grown
+
+    def set_vecattr(self, key, attr, val):
+        """Set attribute `attr` (such as 'count') of `key` to `val`; the first value set for an
+        attribute fixes its type."""
+        self.allocate_vecattrs(attrs=[attr], types=[type(val)])
+        self.expandos[attr][self.get_index(key)] = val
+
+    def get_vecattr(self, key, attr):
+        """Attribute `attr` of `key`; KeyError naming the attribute if none was ever set."""
+        index = self.get_index(key)
+        if attr not in self.expandos:
+            raise KeyError(f"no attribute {attr!r} is set for these vectors (set_vecattr(key, "
+                           f"{attr!r}, value) sets one; load_word2vec_format sets 'count')")
+        return self.expandos[attr][index]
+
+    def sort_by_descending_frequency(self):
+        """Reorder the rows by descending 'count' (gensim's order: equal counts, later row first)."""
+        if not len(self):
+            return
+        if "count" not in self.expandos:
+            raise KeyError("sort_by_descending_frequency needs the 'count' attribute: "
+                           "set_vecattr(key, 'count', n) or load_word2vec_format sets it")
+        self.allocate_vecattrs()
+        counts = np.asarray(self.expandos["count"], dtype=np.int64)
+        order = np.lexsort((-np.arange(len(counts)), -counts))
+        self.index_to_key = [self.index_to_key[i] for i in order.tolist()]
+        for attr in self.expandos:
+            self.expandos[attr] = self.expandos[attr][order]
+        if len(self._vectors):
+            self.vectors = self._vectors[order]
+        self.key_to_index = {w: i for i, w in enumerate(self.index_to_key) if w is not None}
+
+    # ------------------------------------------------------------ adding vectors
+    def resize_vectors(self, seed=0):
+        """Make `vectors` match index_to_key's length; new rows are uniform in
+        [-1/vector_size, 1/vector_size) from numpy's default_rng(seed), as gensim draws them."""
+        shape = (len(self.index_to_key), self.vector_size)
+        if self._vectors.shape != shape:
+            rng = np.random.default_rng(seed=seed)
+            fresh = rng.random(shape, dtype=np.float32)  # gensim's draw, in float32
+            fresh *= 2.0
+            fresh -= 1.0
+            fresh /= self.vector_size
+            old = self._vectors[: shape[0]]
+            fresh = fresh.astype(self._dtype, copy=False)
+            fresh[: len(old)] = old
+            self.vectors = fresh
+        self.allocate_vecattrs()
+        self.norms = None
+
+    def add_vector(self, key, vector):
+        """Add `key` with `vector` in the next empty slot (KeyedVectors(d, count) makes them), or
+        at the end, growing every array (costly one at a time: gensim warns too). Returns its row."""
+        self._check_key(key)
+        vector = np.asarray(vector)
+        if vector.shape != (self.vector_size,):
+            raise ValueError(f"vector must have shape ({self.vector_size},), got {vector.shape}")
+        target = self.next_index
+        if target >= len(self) or self.index_to_key[target] is not None:
+            target = len(self)
+            warnings.warn("Adding single vectors to a KeyedVectors which grows by one each time can "
+                          "be costly. Consider adding in batches or preallocating to the required "
+                          "size.", UserWarning, stacklevel=2)
+            self.add_vectors([key], vector[None])
+            self.next_index = target + 1
+        else:
+            self.index_to_key[target] = key
+            self.key_to_index[key] = target
+            self._vectors[target] = vector
+            self.norms = None
+            self.next_index += 1
+        return target
+
+    @staticmethod
+    def _check_key(key):
+        if not isinstance(key, str):
+            raise TypeError(f"keys must be str (w2v stores words), got {type(key).__name__} {key!r}")
+
+    def add_vectors(self, keys, weights, extras=None, replace=False):
+        """Append `keys` with their `weights` (one row each); a key already present keeps its
+        vector unless replace=True. extras: {attribute: array of one value per key}.
+
+        A key repeated within `keys` counts as present after its first occurrence, as if the
+        keys were added one by one (gensim adds it twice, leaving two rows for one key).
+        """
+        if isinstance(keys, str):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        keys = list(keys)
+        for key in keys:
+            self._check_key(key)
+        weights = np.asarray(weights)
+        if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
+            raise ValueError(f"weights must be ({len(keys)}, {self.vector_size}) for {len(keys)} "
+                             f"keys, got shape {weights.shape}")
+        extras = {attr: np.asarray(v) for attr, v in (extras or {}).items()}
+        for attr, values in extras.items():
+            if values.shape[:1] != (len(keys),):
+                raise ValueError(f"extras[{attr!r}] must hold one value per key ({len(keys)}), "
+                                 f"got shape {values.shape}")
+        self.allocate_vecattrs(list(extras), [v.dtype for v in extras.values()])
+        new_pos, replaced = [], {}  # positions in keys of new rows; row -> last position
+        first = len(self.index_to_key)
+        for i, key in enumerate(keys):
+            row = self.key_to_index.get(key)
+            if row is None:
+                row = first + len(new_pos)
+                self.key_to_index[key] = row
+                self.index_to_key.append(key)
+                new_pos.append(i)
+            else:
+                replaced[row] = i
+        if new_pos:
+            self.vectors = np.concatenate((self._vectors, weights[new_pos].astype(self._dtype)))
+            self.allocate_vecattrs()
+            for attr, values in extras.items():
+                self.expandos[attr][first:] = values[new_pos]
+        if replace and replaced:
+            rows, pos = list(replaced), list(replaced.values())
+            self._vectors[rows] = weights[pos]
+            for attr, values in extras.items():
+                self.expandos[attr][rows] = values[pos]
+            self.norms = None
+
+    def __setitem__(self, keys, weights):
+        """kv[key] = vector, kv[[keys]] = vectors: add_vectors with replace=True."""
+        if not isinstance(keys, list):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        self.add_vectors(keys, weights, replace=True)
+
+    def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
+        """A new KeyedVectors of the given keys that have vectors, each once, in the given order.
+
+        Its 'count' is made up as gensim does (len, len - 1, ...) unless copy_vecattrs=True copies
+        every attribute. allow_inference only matters for models that infer vectors (FastText).
+        """
+        vocab, seen = [], set()
+        for key in keys:
+            if key not in seen:
+                seen.add(key)
+                if isinstance(key, str) and key in self.key_to_index:
+                    vocab.append(key)
+        rows = [self.key_to_index[k] for k in vocab]
+        kv = KeyedVectors._of_dtype(vocab, self._vectors[rows].astype(self._dtype))
+        kv.expandos["count"] = np.arange(len(vocab), 0, -1, dtype=np.int64)
+        if copy_vecattrs:
+            self.allocate_vecattrs()
+            for attr, values in self.expandos.items():
+                kv.expandos[attr] = values[rows]
+        return kv
+
+    def __str__(self):
+        return f"{self.__class__.__name__}<vector_size={self.vector_size}, {len(self)} keys>"
 
     # ------------------------------------------------------------ similarity queries
     def _query(self, positive, negative):
@@ -163,29 +411,42 @@ class KeyedVectors:
             weights.append(weight)
         return np.stack(terms), np.array(weights, dtype=np.float64), rows
 
-    def _ranked(self, scores, exclude, topn):
-        """[(word, score)] of the `topn` best of `scores` (V',) leaving out the rows `exclude`."""
-        exclude = set(exclude)
+    def _ranked(self, scores, exclude, topn, offset=0):
+        """[(word, score)] of the `topn` best of `scores` (V',) leaving out the rows `exclude`;
+        scores[i] is row offset + i."""
+        exclude = {r - offset for r in exclude}
         best = top_k(scores[None, :], topn + len(exclude))[0]
-        out = [(self.index_to_key[i], float(scores[i])) for i in best.tolist() if i not in exclude]
+        out = [(self.index_to_key[i + offset], float(scores[i])) for i in best.tolist()
+               if i not in exclude]
         return out[:topn]
 
-    def most_similar(self, positive=(), negative=(), topn=10, restrict_vocab=None):
+    def most_similar(self, positive=None, negative=None, topn=10, clip_start=0, clip_end=None,
+                     restrict_vocab=None, indexer=None):
         """Words closest by cosine to the mean of the unit `positive` minus `negative` (3CosAdd).
 
         positive/negative: words, vectors, or (word or vector, weight) pairs; a single word or
-        vector is accepted. The query words are left out of the result. restrict_vocab: search
-        only the first N words. topn=None returns the cosines of all (searched) words.
+        vector is accepted. The query words are left out of the result. Only rows
+        clip_start:clip_end are searched; restrict_vocab=N searches the first N words (and
+        overrides the clips). topn=None returns the cosines of all searched words.
+        indexer: an object with most_similar(unit query vector, topn) -> [(word, cosine)] (an
+        approximate index), asked instead of the exact search when topn is an int.
         Returns [(word, cosine)], best first.
         """
         if isinstance(topn, Integral) and topn < 1:
             return []
         terms, weights, rows = self._query(positive, negative)
-        searched = self.get_normed_vectors()[:restrict_vocab or None]
+        clip_end = clip_end or len(self._vectors)
+        if restrict_vocab:
+            clip_start, clip_end = 0, restrict_vocab
+        if indexer is not None and isinstance(topn, int):
+            total = weights @ terms.astype(np.float64)
+            norm = float(np.linalg.norm(total))
+            return indexer.most_similar((total / (norm if norm > 0 else 1.0)).astype(np.float32), topn)
+        searched = self.get_normed_vectors()[clip_start:clip_end]
         scores = cos_add_scores(searched, terms[None], weights)[0]
         if not topn:
             return scores
-        return self._ranked(scores, rows, int(topn))
+        return self._ranked(scores, rows, int(topn), offset=clip_start)
 
     def most_similar_batch(self, queries, topn=10, restrict_vocab=None):
         """most_similar for many single-word or single-vector queries in one matrix product.
@@ -213,7 +474,7 @@ class KeyedVectors:
                 results.append(hits[:topn])
         return results
 
-    def most_similar_cosmul(self, positive=(), negative=(), topn=10, restrict_vocab=None):
+    def most_similar_cosmul(self, positive=None, negative=None, topn=10, restrict_vocab=None):
         """3CosMul (Levy and Goldberg 2014): product of positive cosines over the product of
         negative ones, each shifted to [0, 1] as (1 + cos) / 2, with 1e-6 added below.
 
@@ -241,10 +502,11 @@ class KeyedVectors:
             return scores
         return self._ranked(scores, rows, int(topn))
 
-    def similar_by_word(self, word, topn=10, restrict_vocab=None):
-        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+    def similar_by_key(self, key, topn=10, restrict_vocab=None):
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
 
-    similar_by_key = similar_by_word
+    def similar_by_word(self, word, topn=10, restrict_vocab=None):
+        return self.similar_by_key(word, topn, restrict_vocab)
 
     def similar_by_vector(self, vector, topn=10, restrict_vocab=None):
         return self.most_similar(positive=[np.asarray(vector, dtype=np.float32)], topn=topn,
@@ -286,6 +548,77 @@ class KeyedVectors:
         closer = np.flatnonzero(sims > sims[i2])
         return [self.index_to_key[i] for i in closer.tolist() if i != i1]
 
+    def words_closer_than(self, word1, word2):
+        """gensim's deprecated name for closer_than."""
+        warnings.warn("words_closer_than() is deprecated (as in gensim 4): use closer_than()",
+                      DeprecationWarning, stacklevel=2)
+        return self.closer_than(word1, word2)
+
+    def most_similar_to_given(self, key1, keys_list):
+        """The key of `keys_list` most similar to `key1` (the first of equals)."""
+        return keys_list[int(np.argmax([self.similarity(key1, key) for key in keys_list]))]
+
+    def relative_cosine_similarity(self, wa, wb, topn=10):
+        """similarity(wa, wb) over the sum of the cosines of wa's `topn` nearest words
+        (Leeuwenberg et al. 2016, eq. 1)."""
+        sims = self.similar_by_word(wa, topn)
+        if not sims:
+            raise ValueError("Cannot calculate relative cosine similarity without any similar words.")
+        return float(self.similarity(wa, wb)) / sum(sim for _, sim in sims)
+
+    @staticmethod
+    def cosine_similarities(vector_1, vectors_all):
+        """Cosine of `vector_1` (d,) with each row of `vectors_all` (n, d): (n,) (NaN for a zero
+        vector, as gensim)."""
+        norm = np.linalg.norm(vector_1)
+        all_norms = np.linalg.norm(vectors_all, axis=1)
+        return np.dot(vectors_all, vector_1) / (norm * all_norms)
+
+    def rank_by_centrality(self, words, use_norm=True):
+        """[(cosine, word)] of the known `words` with the normalised mean of their vectors (unit
+        vectors with use_norm), most central first; unknown words ignored with a warning."""
+        used = [w for w in words if w in self]
+        if len(used) != len(words):
+            logger.warning("ignoring words not in the vocabulary: %s", set(words) - set(used))
+        if not used:
+            raise ValueError("cannot select a word from an empty list")
+        vectors = np.vstack([self.get_vector(w, norm=use_norm) for w in used]).astype(np.float32)
+        mean = vectors.astype(np.float64).mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-30)
+        dists = vectors @ mean.astype(np.float32)
+        return sorted(zip(dists.tolist(), used), reverse=True)
+
+    def get_mean_vector(self, keys, weights=None, pre_normalize=True, post_normalize=False,
+                        ignore_missing=True):
+        """Weighted mean of the keys' vectors (unit vectors with pre_normalize) divided by the sum
+        of |weights|; keys may be words, rows or vectors (used as given). Unknown keys are skipped,
+        or a KeyError with ignore_missing=False. post_normalize: unit length (float32)."""
+        if len(keys) == 0:
+            raise ValueError("cannot compute mean with no input")
+        if isinstance(weights, list):
+            weights = np.array(weights, dtype=self._dtype)
+        if weights is None:
+            weights = np.ones(len(keys), dtype=self._dtype)
+        if len(keys) != weights.shape[0]:
+            raise ValueError("keys and weights array must have same number of elements")
+        mean = np.zeros(self.vector_size, self._dtype)
+        total_weight = 0
+        for idx, key in enumerate(keys):
+            if isinstance(key, np.ndarray):
+                mean += weights[idx] * key
+                total_weight += abs(weights[idx])
+            elif key in self:
+                mean += weights[idx] * self.get_vector(key, norm=pre_normalize)
+                total_weight += abs(weights[idx])
+            elif not ignore_missing:
+                raise KeyError(f"word {key!r} not in vocabulary")
+        if total_weight > 0:
+            mean = mean / total_weight
+        if post_normalize:
+            norm = float(np.linalg.norm(mean))
+            mean = (mean / norm if norm > 0 else mean).astype(np.float32)
+        return mean
+
     def rank(self, key1, key2):
         """1 + how many words are closer to `key1` than `key2` is."""
         return len(self.closer_than(key1, key2)) + 1
@@ -306,35 +639,156 @@ class KeyedVectors:
         return min(zip((unit @ mean).tolist(), used))[1]
 
     # ------------------------------------------------------------ evaluation (w2v.evaluation)
+    _SIMILARITY_METHODS = {"most_similar": "add", "most_similar_cosmul": "mul"}
+
     def evaluate_word_analogies(self, analogies=None, restrict_vocab=300000, case_insensitive=True,
-                                dummy4unknown=False, method="add"):
-        """gensim's analogy evaluation, batched: (accuracy, sections); see w2v.evaluation."""
+                                dummy4unknown=False, similarity_function="most_similar", *,
+                                method=None):
+        """gensim's analogy evaluation, batched: (accuracy, sections); see w2v.evaluation.
+
+        analogies: a path, default the bundled questions-words.txt. similarity_function:
+        'most_similar' (3CosAdd, gensim's answers exactly) or 'most_similar_cosmul' (3CosMul;
+        gensim 4.4 accepts the argument but always uses 3CosAdd). method='add' / 'mul' says the
+        same in w2v's words and wins when given.
+        """
+        if method is None:
+            if similarity_function not in self._SIMILARITY_METHODS:
+                raise ValueError(f"similarity_function must be one of "
+                                 f"{sorted(self._SIMILARITY_METHODS)}, got {similarity_function!r}")
+            method = self._SIMILARITY_METHODS[similarity_function]
         return evaluation.evaluate_word_analogies(
-            self.get_normed_vectors(), self.index_to_key, analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
-            dummy4unknown=dummy4unknown, method=method)
+            self.get_normed_vectors(), self.index_to_key, analogies, restrict_vocab=restrict_vocab,
+            case_insensitive=case_insensitive, dummy4unknown=dummy4unknown, method=method)
 
     def evaluate_word_pairs(self, pairs=None, delimiter="\t", encoding="utf8", restrict_vocab=300000,
                             case_insensitive=True, dummy4unknown=False):
         """gensim's word-pair evaluation: ((pearson, p), (spearman, p), oov percent)."""
-        return evaluation.evaluate_word_pairs(
-            self.get_normed_vectors(), self.index_to_key, pairs, delimiter=delimiter, encoding=encoding, restrict_vocab=restrict_vocab,
-            case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
+        result = evaluation.evaluate_word_pairs(
+            self.get_normed_vectors(), self.index_to_key, pairs, delimiter=delimiter,
+            encoding=encoding, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+            dummy4unknown=dummy4unknown)
+        self.log_evaluate_word_pairs(result[0], result[1], result[2], pairs)
+        return result
+
+    @staticmethod
+    def log_accuracy(section):
+        """Log one section of evaluate_word_analogies' result ("name: 12.5% (1/8)")."""
+        correct, incorrect = len(section["correct"]), len(section["incorrect"])
+        if correct + incorrect > 0:
+            logger.info("%s: %.1f%% (%i/%i)", section["section"],
+                        100.0 * correct / (correct + incorrect), correct, correct + incorrect)
+
+    @staticmethod
+    def log_evaluate_word_pairs(pearson, spearman, oov, pairs):
+        logger.info("Pearson correlation coefficient against %s: %.4f", pairs, pearson[0])
+        logger.info("Spearman rank-order correlation coefficient against %s: %.4f", pairs, spearman[0])
+        logger.info("Pairs with unknown words ratio: %.1f%%", oov)
 
     # ------------------------------------------------------------ files
-    def save_word2vec_format(self, path, binary=False):
-        formats.save_word2vec_format(path, self.index_to_key, self._vectors, binary=binary)
+    def _write_order(self, sort_attr):
+        """Rows in the order to write: by descending `sort_attr` (stable), or None (as stored)."""
+        if sort_attr not in self.expandos:
+            return None
+        self.allocate_vecattrs()
+        values = self.expandos[sort_attr]
+        if values.dtype.kind == "u":
+            values = values.astype(np.int64)
+        if values.dtype.kind in "ifb":
+            order = np.argsort(-values.astype(np.float64 if values.dtype.kind == "b" else values.dtype),
+                               kind="stable")
+        else:
+            order = np.array(sorted(range(len(values)), key=lambda i: -values[i]), dtype=np.int64)
+        return None if np.array_equal(order, np.arange(len(order))) else order
+
+    def save_word2vec_format(self, fname, fvocab=None, binary=False, total_vec=None,
+                             write_header=True, prefix="", append=False, sort_attr="count"):
+        """Write word2vec.c's text (binary=False) or binary format, atomically (gensim's call).
+
+        Rows go in descending order of the attribute `sort_attr` (most frequent first) when the
+        vectors have it, else as stored. fvocab: also write `word value` lines of that attribute
+        (word2vec.c's -save-vocab), in the same order. total_vec: the count in the header
+        (default: every word); write_header=False: no header (GloVe's layout); prefix: put
+        before every word. append=True adds to the end of an existing file; the result still
+        replaces the file in one rename, so the existing bytes are copied once (see
+        formats.atomic_output). Text values carry 9 significant digits (17 for float64
+        vectors), enough to read back every value exactly.
+        """
+        if any(k is None for k in self.index_to_key):
+            empty = sum(k is None for k in self.index_to_key)
+            raise ValueError(f"{empty} of the {len(self)} slots made by KeyedVectors(vector_size, "
+                             "count) are still empty: fill them (add_vector) before saving")
+        if len(self._vectors) != len(self.index_to_key):
+            raise ValueError(f"{len(self.index_to_key)} words but {len(self._vectors)} vectors: "
+                             "call resize_vectors() first")
+        order = self._write_order(sort_attr)
+        if sort_attr not in self.expandos:
+            if fvocab is not None:
+                raise ValueError(f"Cannot store vocabulary with '{sort_attr}' because that "
+                                 "attribute does not exist")
+            # a model's vectors are stored most frequent first already: nothing to say
+            logger.debug("attribute %s not present in %s; writing the words in their stored order",
+                        sort_attr, self)
+        keys = self.index_to_key if order is None else [self.index_to_key[i] for i in order.tolist()]
+        vectors = self._vectors if order is None else self._vectors[order]
+        if fvocab is not None:
+            values = self.expandos[sort_attr]
+            formats.save_word_counts(fvocab, keys, values if order is None else values[order],
+                                     prefix=prefix, append=append)
+        formats.save_word2vec_format(fname, keys, vectors, binary=binary, total_vec=total_vec,
+                                     write_header=write_header, prefix=prefix, append=append)
 
     @classmethod
-    def load_word2vec_format(cls, path, binary=False, limit=None, unicode_errors="strict",
-                             encoding="utf8"):
+    def load_word2vec_format(cls, fname, fvocab=None, binary=False, encoding="utf8",
+                             unicode_errors="strict", limit=None, datatype=np.float32,
+                             no_header=False):
         """Read a word2vec.c text (binary=False) or binary file; binary=None detects which.
 
+        fvocab: a `word count` file (word2vec.c's -save-vocab) giving the 'count' attribute;
+        without one, counts are made up as gensim does (rows read, then one less per row) so that
+        the file's order is the frequency order. limit: read the first `limit` words. datatype:
+        the float type of the vectors. no_header: a text file without the "V d" line.
         A damaged or truncated file raises w2v.errors.DamagedFileError (a ValueError and an
         EOFError) naming the file and where; a missing one FileNotFoundError."""
-        keys, vectors = formats.read_word2vec_format(path, binary=binary, limit=limit,
-                                                     unicode_errors=unicode_errors,
-                                                     encoding=encoding)
-        return cls(vectors.shape[1], keys, vectors)
+        keys, vectors, rows_read = formats.read_word2vec_format(
+            fname, binary=binary, limit=limit, unicode_errors=unicode_errors, encoding=encoding,
+            dtype=datatype, no_header=no_header, return_rows=True)
+        if fvocab is None:
+            counts = rows_read - np.arange(len(keys), dtype=np.int64)
+        else:
+            from .vocab import Vocab
+
+            known = dict(Vocab.read_counts(fvocab))
+            missing = [k for k in keys if k not in known]
+            if missing:
+                logger.warning("%s: %d words of %s are missing (count 0), such as %r", fvocab,
+                               len(missing), fname, missing[0])
+            counts = [known.get(k, 0) for k in keys]
+        return cls._of_dtype(keys, vectors, counts)
+
+    def intersect_word2vec_format(self, fname, lockf=0.0, binary=False, encoding="utf8",
+                                  unicode_errors="strict"):
+        """Copy into this instance the vectors that a word2vec.c file has for its words; no word is
+        added, other words keep their vectors. The file's vector size must be this one's.
+
+        lockf is recorded in `vectors_lockf` for the merged rows (gensim's lock factor: 0.0 means
+        "do not train further"); w2v's trainer does not read it, so training still moves them.
+        """
+        keys, vectors = formats.read_word2vec_format(fname, binary=binary, encoding=encoding,
+                                                     unicode_errors=unicode_errors)
+        if vectors.shape[1] != self.vector_size:
+            raise ValueError(f"incompatible vector size {vectors.shape[1]} in file {fname} "
+                             f"(these vectors have {self.vector_size})")
+        pairs = [(self.key_to_index[k], i) for i, k in enumerate(keys) if k in self.key_to_index]
+        lockf_rows = getattr(self, "vectors_lockf", None)
+        if lockf_rows is None or len(lockf_rows) != len(self):
+            self.vectors_lockf = np.ones(len(self), dtype=np.float32)
+        if pairs:
+            rows, src = (list(x) for x in zip(*pairs))
+            self._vectors[rows] = vectors[src]
+            self.vectors_lockf[rows] = lockf
+            self.norms = None
+        logger.info("merged %d vectors into a %s matrix from %s", len(pairs), self._vectors.shape, fname)
+        return len(pairs)
 
     def save(self, path):
         """Write the native format (.npz: vectors.npy + keys.json, no pickle), atomically."""
@@ -349,8 +803,17 @@ class KeyedVectors:
         keys, vectors = formats.load_native(path, mmap=mmap)
         return cls(vectors.shape[1], keys, vectors)
 
+    def similarity_unseen_docs(self, *args, **kwargs):
+        raise NotImplementedError("similarity_unseen_docs is Doc2Vec's (as in gensim); w2v has "
+                                  "no Doc2Vec: compare get_mean_vector() of the two documents")
+
     def __repr__(self):
         return f"<KeyedVectors: {len(self)} words, vector_size {self.vector_size}>"
+
+
+def load_word2vec_format(*args, **kwargs):
+    """gensim's module-level alias of KeyedVectors.load_word2vec_format."""
+    return KeyedVectors.load_word2vec_format(*args, **kwargs)
 
 
 def load_vectors(path, format=None, limit=None, unicode_errors="strict", mmap=None):

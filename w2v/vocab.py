@@ -94,8 +94,9 @@ def scan(sentences, max_vocab_size: int | None = None) -> Scan:
     whose outcome depends on the order in which words arrive: that stays the serial pass.
     Any other iterable of token lists goes through `scan_iterable`.
     """
-    if max_vocab_size is None and isinstance(sentences, corpus_mod.LineSentence):
-        return scan_files(corpus_mod.corpus_files(sentences.source), sentences.max_sentence_length)
+    files = sentences.paths() if isinstance(sentences, corpus_mod.LineSentence) else None
+    if max_vocab_size is None and files is not None:  # not a file object, no line limit
+        return scan_files(files, sentences.max_sentence_length)
     return scan_iterable(sentences, max_vocab_size)
 
 
