@@ -53,7 +53,7 @@ from .vocab import Vocab
 
 STORE_VERSION = 1
 BLOCK_WORDS = UNIT_WORDS   # a block is what one unit trains
-ENCODE_WINDOW = 1 << 22    # ids read back from the first pass's spill at a time (16 MB)
+ENCODE_WINDOW = 1 << 20    # ids read back from the first pass's spill at a time (4 MB)
 _BUILDING = ".building-"
 
 
