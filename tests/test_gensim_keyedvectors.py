@@ -438,3 +438,18 @@ def test_module_level_loader_and_doc2vec_only_name(tmp_path):
     for v in (kv, g):
         with pytest.raises(NotImplementedError):
             v.similarity_unseen_docs(["a"], ["b"])
+
+
+def test_a_trained_model_s_vectors_carry_the_counts_as_gensim_s_do(tmp_path):
+    from gensim.models import Word2Vec as GWord2Vec
+
+    from w2v import Word2Vec
+    sentences = [["a", "b", "c", "a"], ["b", "a", "d"]] * 20
+    ours = Word2Vec(sentences, vector_size=4, min_count=1, epochs=1, workers=1, progress=False)
+    theirs = GWord2Vec(sentences, vector_size=4, min_count=1, epochs=1, workers=1)
+    for w in "abcd":
+        assert ours.wv.get_vecattr(w, "count") == theirs.wv.get_vecattr(w, "count")
+    ours.save(tmp_path / "m.w2v")
+    assert Word2Vec.load(tmp_path / "m.w2v").wv.get_vecattr("a", "count") == 60
+    ours.wv.save_word2vec_format(tmp_path / "v.txt", tmp_path / "vocab.txt")
+    assert (tmp_path / "vocab.txt").read_text().splitlines()[0] == "a 60"

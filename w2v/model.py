@@ -294,6 +294,7 @@ class Word2Vec:
         w_in = matrix(v)
         w_in[:] = (rng.random((v, d), dtype=np.float32) - 0.5) / d
         self.wv = KeyedVectors(d, vocab.index_to_key, w_in)
+        self.wv.expandos["count"] = np.array(vocab.counts, dtype=np.int64)  # gensim's get_vecattr(w, "count")
         self.w_out_ns = matrix(v if (s.negative > 0 or s.softmax) else 0)
         self.w_out_hs = matrix(max(v - 1, 0) if s.hs else 0)
         self._tables = None
@@ -473,6 +474,7 @@ class Word2Vec:
         model = cls(**settings.to_dict())
         model.vocab = Vocab(words, counts)
         model.wv = KeyedVectors(settings.vector_size, words, w_in)
+        model.wv.expandos["count"] = np.array(counts, dtype=np.int64)
         model.w_out_ns, model.w_out_hs = w_out_ns, w_out_hs
         model.epoch_stats = meta.get("epoch_stats", [])
         return model, meta
