@@ -41,9 +41,11 @@ from . import corpus as corpus_mod
 from .corpus import MAX_SENTENCE_LENGTH, open_binary
 
 BLOCK_BYTES = 8 << 20
-# with a spill_dir, ids and line counts held before they are written out (16 MB and 8 MB)
-SPILL_IDS = 4 << 20
-SPILL_LINES = 1 << 20
+# with a spill_dir: ids and line counts held before they are written out (4 MB and 2 MB), and
+# the read size (3 blocks are alive: the one read, the one counted, one spare)
+SPILL_IDS = 1 << 20
+SPILL_LINES = 1 << 18
+SPILL_BLOCK_BYTES = 1 << 20
 # below this a block is counted on the calling thread, piece after piece: handing pieces to
 # threads costs more than it saves
 PARALLEL_MIN_BYTES = 1 << 16
@@ -451,7 +453,7 @@ class _Output:
     def __init__(self, ids_hint=0, spill_dir=None):
         self.spill_dir = spill_dir
         if spill_dir is not None:
-            ids_hint = min(ids_hint, SPILL_IDS + BLOCK_BYTES)
+            ids_hint = min(ids_hint, SPILL_IDS + SPILL_BLOCK_BYTES)
             self.f_ids = open(os.path.join(spill_dir, "spill-ids.i32"), "wb")
             self.f_lines = open(os.path.join(spill_dir, "spill-lines.i64"), "wb")
         self.ids = np.empty(max(ids_hint, 1 << 16), dtype=np.int32)
@@ -632,7 +634,7 @@ def default_workers() -> int:
 
 
 def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
-               block_bytes: int = BLOCK_BYTES, workers: int | None = None, spill_dir=None,
+               block_bytes: int | None = None, workers: int | None = None, spill_dir=None,
                progress=None) -> FileScan:
     """Count and encode the text files `paths` (plain, .gz or .bz2), in that order.
 
@@ -644,6 +646,8 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
     """
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+    if block_bytes is None:
+        block_bytes = BLOCK_BYTES if spill_dir is None else SPILL_BLOCK_BYTES
     block_bytes = max(1, int(block_bytes))
     workers = default_workers() if workers is None else max(1, int(workers))
     counters = [_Counter() for _ in range(workers)]
@@ -714,6 +718,8 @@ def _count_block(buf, n, pos, counters, out, pool):
 
 
 def _finish(counters, out, max_sentence_length, pool_size):
+    if out.spill_dir is not None:
+        out.ids = out.lines = None  # on disk already: their memory serves the merge below
     total_words = sum(c.n_words for c in counters)
     total_bytes = sum(int(c.state[1]) for c in counters)
     size = 1 << max(4, (2 * total_words + 1).bit_length())
@@ -727,6 +733,7 @@ def _finish(counters, out, max_sentence_length, pool_size):
         _counts_to_meta(c.slots, c.meta)
         _merge_into(slots, meta, word_bytes, state, c.meta, c.word_bytes, c.n_words, local_to_merged)
         local_maps.append(local_to_merged)
+        c.slots = c.meta = c.word_bytes = c.ids = c.lines = None  # merged: free before the next one
     n_words = int(state[0])
     order = np.argsort(meta[:n_words, 3], kind="stable")  # first-seen order
     text = _joined_words(meta, word_bytes, order).tobytes().decode("utf-8", errors="replace")
