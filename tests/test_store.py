@@ -264,3 +264,53 @@ def test_a_stale_build_of_a_dead_process_is_removed(tmp_path, demo_file):
     mine.mkdir()
     store_of(cache, demo_file)
     assert not dead.exists() and mine.exists()
+
+
+@pytest.mark.parametrize("mode,after", [("disk", 0), ("auto", 5_000)])
+def test_an_iterable_is_spilled_into_a_private_store_equal_to_the_ram_encoding(
+        tmp_path, demo_sentences, monkeypatch, mode, after):
+    monkeypatch.setattr(vocab, "SPILL_CHUNK", 777)
+    monkeypatch.setattr(store, "AUTO_ITERABLE_TOKENS", after)
+    monkeypatch.setattr(store, "BLOCK_WORDS", 3_000)
+    sents = [list(s) for s in demo_sentences[:3000]] + [[], ["w"] * 25_003, ["zzz"]]
+    kw = dict(vector_size=8, min_count=2, workers=1, epochs=1, progress=False)
+    disk = Word2Vec(sents, corpus_store=mode, cache_dir=tmp_path, **kw)
+    mem = Word2Vec(sents, corpus_store="memory", **kw)
+    st, enc = disk._corpus[1], mem._corpus[1]
+    assert isinstance(st, store.CorpusStore) and isinstance(enc, EncodedCorpus)
+    assert st.vocab.index_to_key == mem.vocab.index_to_key and st.vocab.counts.tolist() == mem.vocab.counts.tolist()
+    got = st.to_memory()
+    assert np.array_equal(got.ids, enc.ids) and np.array_equal(got.bounds, enc.bounds)
+    assert disk.epoch_stats[0]["raw_words"] == enc.n_words
+    # training on it again, and on another list, goes through private stores too
+    raw, _ = disk.train(sents[:100])
+    assert raw == sum(1 for s in sents[:100] for w in s if w in mem.vocab.key_to_index)
+    path = st.path
+    del disk, st
+    import gc
+    gc.collect()
+    assert not path.exists() and [p for p in tmp_path.iterdir() if p.name.startswith("iterable")] == []
+
+
+def test_an_iterable_below_the_auto_size_stays_in_ram_and_failures_leave_nothing(tmp_path, demo_sentences):
+    kw = dict(vector_size=8, workers=1, epochs=1, progress=False, cache_dir=tmp_path)
+    assert isinstance(Word2Vec(demo_sentences[:500], min_count=2, **kw)._corpus[1], EncodedCorpus)
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        Word2Vec(demo_sentences[:500], min_count=10 ** 6, corpus_store="disk", **kw)
+    assert list(tmp_path.iterdir()) == []
+    dead = tmp_path / "iterable-999999999-abc"
+    dead.mkdir()
+    Word2Vec(demo_sentences[:500], min_count=2, corpus_store="disk", **kw)
+    assert not dead.exists()
+
+
+def test_phrases_output_trains_from_a_store(tmp_path, demo_file, monkeypatch):
+    from w2v.cli import main
+    cache = tmp_path / "cache"
+    stored = []
+    real = store.SpillDirs.store
+    monkeypatch.setattr(store.SpillDirs, "store", lambda self, *a: stored.append(1) or real(self, *a))
+    assert main(["train", "-train", str(demo_file), "-output", str(tmp_path / "v.txt"), "-size", "8", "-iter", "1",
+                 "-threads", "1", "-phrases", "1", "-corpus-store", "disk", "-cache-dir", str(cache)]) == 0
+    assert any("_" in line.split()[0] for line in (tmp_path / "v.txt").read_text().splitlines()[1:])
+    assert stored == [1]

@@ -38,7 +38,7 @@ from .config import Settings
 from .errors import DamagedFileError
 from .formats import save_npz
 from .vectors import KeyedVectors
-from .vocab import EncodedCorpus, Vocab, encode, scan
+from .vocab import Vocab, encode, scan
 
 logger = logging.getLogger(__name__)
 
@@ -220,17 +220,22 @@ class Word2Vec:
             self._corpus = (key, corpus)
             self._corpus_file = corpus_file
             return self
-        result = scan(source, max_vocab_size=s.max_vocab_size)
-        if vocab_file is not None:
-            pairs = Vocab.read_counts(vocab_file)
-        else:
-            pairs = zip(result.words, result.counts.tolist())
-        vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab)
+        result, dirs = self._scan(source)
+        try:
+            if vocab_file is not None:
+                pairs = Vocab.read_counts(vocab_file)
+            else:
+                pairs = zip(result.words, result.counts.tolist())
+            vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab)
+        except BaseException:
+            if dirs is not None:
+                dirs.discard()
+            raise
         if result.pruned and restartable:
             # counts were forgotten while counting; encode again so early occurrences of kept
             # words are trained on (the counts stay word2vec.c's pruned ones)
             result = scan(source)
-        corpus = encode(result, vocab)
+        corpus = self._encode(result, dirs, vocab)
         if corpus.n_words == 0:
             raise ValueError("the corpus has no words of the vocabulary")
         logger.info("vocabulary: %d words (min_count=%d) of %d distinct; corpus %d words in %d sentences",
@@ -242,6 +247,33 @@ class Word2Vec:
         return self
 
     # ------------------------------------------------------------------ the corpus store
+    def _scan(self, source):
+        """scan() of a corpus iterable; one that is not a file goes to a private store on disk as it
+        is read, from its first token with corpus_store="disk", from AUTO_ITERABLE_TOKENS with
+        "auto" (not with max_vocab_size: pruning keeps the pass in RAM). Returns (Scan, the
+        store.SpillDirs it may have written to, or None)."""
+        s = self.settings
+        if self.corpus_store == "memory" or s.max_vocab_size is not None or \
+                isinstance(source, corpus_mod.LineSentence):
+            return scan(source, max_vocab_size=s.max_vocab_size), None
+        dirs = store_mod.SpillDirs(self._cache())
+        after = 0 if self.corpus_store == "disk" else store_mod.AUTO_ITERABLE_TOKENS
+        try:
+            return scan(source, spill_after=after, spill_dir=dirs), dirs
+        except BaseException:
+            dirs.discard()
+            raise
+
+    @staticmethod
+    def _encode(result, dirs, vocab: Vocab):
+        """The corpus of a scan in vocab's ids: in RAM, or a private store when the scan spilled."""
+        if result.spill is not None:
+            return dirs.store(result, vocab, corpus_mod.MAX_SENTENCE_LENGTH)
+        return encode(result, vocab)
+
+    def _cache(self):
+        return store_mod.default_cache_dir() if self.cache_dir is None else self.cache_dir
+
     def _on_disk(self, corpus_file) -> bool:
         """Whether this corpus file is trained from a corpus store on disk (corpus_store=)."""
         if self.corpus_store == "auto":
@@ -252,7 +284,7 @@ class Word2Vec:
         """The corpus store of a file, from the cache or built now. vocab None: the vocabulary is
         counted from the file with this model's settings; else the ids are this vocabulary's."""
         s = self.settings
-        cache = store_mod.default_cache_dir() if self.cache_dir is None else self.cache_dir
+        cache = self._cache()
         counted = {"min_count": s.min_count, "max_final_vocab": s.max_final_vocab}
         if vocab is not None:
             digest = store_mod.vocab_digest(vocab)
@@ -355,7 +387,7 @@ class Word2Vec:
             return self._corpus[1]
         if corpus_file is not None and self._on_disk(corpus_file):
             return self._store_of_file(corpus_file, self.vocab)
-        corpus = encode(scan(source), self.vocab)
+        corpus = self._encode(*self._scan(source), self.vocab)
         if corpus.n_words == 0:
             raise ValueError("the corpus has no words of the vocabulary")
         return corpus

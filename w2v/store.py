@@ -37,6 +37,7 @@ import os
 import shutil
 import struct
 import time
+import weakref
 import zipfile
 import zlib
 from pathlib import Path
@@ -64,6 +65,8 @@ MODES = ("auto", "memory", "disk")
 # Below it, the ids cost less memory than the runtime, and a copy on disk would only add a pass.
 AUTO_TEXT_BYTES = 128 << 20
 AUTO_COMPRESSION = 3
+# and an iterable (a list, a stream, -phrases' output) once it has yielded this many tokens
+AUTO_ITERABLE_TOKENS = 24_000_000
 
 
 def text_bytes(corpus_file) -> int | None:
@@ -451,13 +454,21 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale_builds(cache_dir: Path):
-    for p in cache_dir.glob(f"*{_BUILDING}*"):
+def _owner(p: Path) -> int | None:
+    """The pid of the process a build or an iterable's store belongs to, None for a cached store."""
+    if _BUILDING in p.name or p.name.startswith("iterable-"):
         try:
-            pid = int(p.name.rsplit("-", 2)[-2])
+            return int(p.name.split(_BUILDING)[-1].rsplit("-", 2)[-2] if _BUILDING in p.name
+                       else p.name.split("-")[1])
         except (ValueError, IndexError):
-            continue
-        if not _pid_alive(pid):
+            return None
+    return None
+
+
+def _remove_stale_builds(cache_dir: Path):
+    for p in cache_dir.iterdir():
+        pid = _owner(p)
+        if pid is not None and not _pid_alive(pid):
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -519,23 +530,7 @@ def build_from_files(cache_dir, corpus_file, max_sentence_length: int, spec: dic
         scan = fastscan.scan_files(paths, max_sentence_length, spill_dir=building, progress=progress,
                                    **scan_options)
         vocab = make_vocab(scan.words, scan.counts)
-        remap = np.full(len(scan.words) + 1, -1, dtype=np.int32)
-        index = vocab.key_to_index
-        for i, w in enumerate(scan.words):
-            j = index.get(w)
-            if j is not None:
-                remap[i] = j
-        writer = StoreWriter(building)
-        try:
-            encode_spill(scan.spill, remap, max_sentence_length, writer)
-        except BaseException:
-            writer.abort()
-            raise
-        for p in (scan.spill.ids_path, scan.spill.lines_path):
-            os.remove(p)
-        if writer.n_words == 0:
-            writer.abort()
-            raise ValueError("the corpus has no words of the vocabulary")
+        writer = _encoded_into(building, scan, vocab, max_sentence_length)
         if files != files_fingerprint(corpus_file):
             raise RuntimeError(f"the corpus {corpus_file} changed while it was being read: run again")
         writer.finish(vocab, {"files": files, "max_sentence_length": max_sentence_length, "spec": spec,
@@ -544,6 +539,63 @@ def build_from_files(cache_dir, corpus_file, max_sentence_length: int, spec: dic
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
+
+
+def _encoded_into(building: Path, scan, vocab: Vocab, max_sentence_length: int) -> StoreWriter:
+    """Encode a spilled scan (in `building`) into a store there, in vocab's ids; the spill files
+    are removed. Returns the writer, to finish."""
+    remap = np.full(len(scan.words) + 1, -1, dtype=np.int32)
+    index = vocab.key_to_index
+    for i, w in enumerate(scan.words):
+        j = index.get(w) if w is not None else None
+        if j is not None:
+            remap[i] = j
+    writer = StoreWriter(building)
+    try:
+        encode_spill(scan.spill, remap, max_sentence_length, writer)
+    except BaseException:
+        writer.abort()
+        raise
+    for p in (scan.spill.ids_path, scan.spill.lines_path):
+        os.remove(p)
+    if writer.n_words == 0:
+        writer.abort()
+        raise ValueError("the corpus has no words of the vocabulary")
+    return writer
+
+
+class SpillDirs:
+    """For a one-pass scan of an iterable (vocab.scan_iterable's spill_dir): makes the private
+    directory of a store that only this process will use (not a cache: an iterable has no key),
+    removed when the store object is garbage collected or the process exits."""
+
+    def __init__(self, cache_dir):
+        self.cache_dir = Path(cache_dir)
+        self.key = f"iterable-{os.getpid()}-{os.urandom(6).hex()}"
+        self.building: Path | None = None
+
+    def __call__(self) -> str:
+        self.building = _building_dir(self.cache_dir, self.key)
+        return str(self.building)
+
+    def discard(self):
+        if self.building is not None:
+            shutil.rmtree(self.building, ignore_errors=True)
+
+    def store(self, scan, vocab: Vocab, max_sentence_length: int) -> CorpusStore:
+        """The store of a spilled scan, in vocab's ids."""
+        try:
+            writer = _encoded_into(self.building, scan, vocab, max_sentence_length)
+            writer.finish(vocab, {"files": [], "max_sentence_length": max_sentence_length,
+                                  "spec": {"iterable": True}, "key": self.key, "pid": os.getpid()})
+            final = self.cache_dir / self.key
+            os.rename(self.building, final)
+        except BaseException:
+            self.discard()
+            raise
+        found = CorpusStore(final)
+        weakref.finalize(found, shutil.rmtree, str(final), True)
+        return found
 
 
 def write_encoded(cache_dir, key: str, corpus, vocab: Vocab, header: dict) -> CorpusStore:
@@ -585,12 +637,9 @@ def clear(cache_dir) -> tuple[int, int]:
     n = freed = 0
     for entry in list_stores(cache_dir):
         p = Path(entry["path"])
-        if entry["building"]:
-            try:
-                if _pid_alive(int(p.name.rsplit("-", 2)[-2])):
-                    continue
-            except (ValueError, IndexError):
-                pass
+        pid = _owner(p)
+        if pid is not None and _pid_alive(pid):
+            continue
         shutil.rmtree(p, ignore_errors=True)
         n += 1
         freed += entry["bytes"]

@@ -58,9 +58,10 @@ class Scan:
     """The result of one counting pass, in provisional ids (order of first appearance)."""
     words: list            # provisional id -> word (None for words pruned while counting)
     counts: np.ndarray     # int64, provisional id -> count
-    ids: np.ndarray        # int32, the whole corpus in provisional ids
-    bounds: np.ndarray     # int64 sentence boundaries
+    ids: np.ndarray        # int32, the whole corpus in provisional ids (None when spilled)
+    bounds: np.ndarray     # int64 sentence boundaries (None when spilled)
     pruned: bool           # whether max_vocab_size forgot counts while counting
+    spill: object = None   # fastscan.Spill: the corpus on disk, for store.encode_spill
 
 
 @njit(cache=True)
@@ -86,18 +87,19 @@ class FirstSeenIds(dict):
         return i
 
 
-def scan(sentences, max_vocab_size: int | None = None) -> Scan:
+def scan(sentences, max_vocab_size: int | None = None, spill_after: int | None = None, spill_dir=None) -> Scan:
     """Count and encode `sentences` in one pass.
 
     A `corpus.LineSentence` (what `corpus_file=` gives) is read by the compiled, threaded pass
     of `fastscan` (same result, several times faster), unless max_vocab_size asks for pruning,
     whose outcome depends on the order in which words arrive: that stays the serial pass.
-    Any other iterable of token lists goes through `scan_iterable`.
+    Any other iterable of token lists goes through `scan_iterable` (spill_after, spill_dir: see
+    there).
     """
     files = sentences.paths() if isinstance(sentences, corpus_mod.LineSentence) else None
     if max_vocab_size is None and files is not None:  # not a file object, no line limit
         return scan_files(files, sentences.max_sentence_length)
-    return scan_iterable(sentences, max_vocab_size)
+    return scan_iterable(sentences, max_vocab_size, spill_after, spill_dir)
 
 
 def scan_files(paths, max_sentence_length: int = corpus_mod.MAX_SENTENCE_LENGTH, **options) -> Scan:
@@ -107,18 +109,68 @@ def scan_files(paths, max_sentence_length: int = corpus_mod.MAX_SENTENCE_LENGTH,
     return Scan(found.words, found.counts, found.ids, found.bounds, False)
 
 
-def scan_iterable(sentences, max_vocab_size: int | None = None) -> Scan:
+class _IterableSpill:
+    """Where scan_iterable writes the corpus once it passes `after` tokens: the files of a
+    fastscan.Spill in a directory made by make_dir() (then the counts are kept as it goes)."""
+
+    def __init__(self, after: int, make_dir):
+        self.after, self.make_dir = after, make_dir
+        self.dir = None
+        self.n_ids = self.n_lines = 0
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def write(self, buf, lengths, n_words):
+        if self.dir is None:
+            self.dir = self.make_dir()
+            self.f_ids = open(os.path.join(self.dir, "spill-ids.i32"), "wb")
+            self.f_lines = open(os.path.join(self.dir, "spill-lines.i64"), "wb")
+        chunk = _count_ids(np.frombuffer(buf, dtype=np.int32), n_words) if len(buf) else \
+            np.zeros(n_words, dtype=np.int64)
+        chunk[:self.counts.shape[0]] += self.counts
+        self.counts = chunk
+        self.f_ids.write(buf)
+        self.f_lines.write(lengths)
+        self.n_ids += len(buf)
+        self.n_lines += len(lengths)
+        del buf[:]
+        del lengths[:]
+
+    def finish(self, n_words):
+        from .fastscan import Spill
+        self.f_ids.close()
+        self.f_lines.close()
+        counts = np.zeros(n_words, dtype=np.int64)
+        counts[:self.counts.shape[0]] = self.counts
+        # first-seen ids are the ids: one range, the identity map
+        spill = Spill(os.path.join(self.dir, "spill-ids.i32"), os.path.join(self.dir, "spill-lines.i64"),
+                      self.n_ids, self.n_lines, np.array([[0, max(self.n_ids, 1), 0]], dtype=np.int64),
+                      np.arange(n_words, dtype=np.int32), np.zeros(1, dtype=np.int64))
+        return counts, spill
+
+
+SPILL_CHUNK = 1 << 20  # tokens scan_iterable holds between writes once it spills
+
+
+def scan_iterable(sentences, max_vocab_size: int | None = None, spill_after: int | None = None,
+                  spill_dir=None) -> Scan:
     """Count and encode an iterable of token lists in Python, pruning as word2vec.c does when
-    the table grows past max_vocab_size."""
+    the table grows past max_vocab_size.
+
+    spill_after, spill_dir: once the corpus passes spill_after tokens, write it to a directory
+    made by spill_dir() as it goes (memory bounded by the vocabulary, not the corpus): the Scan
+    then has `spill` (for store.encode_spill) instead of ids and bounds. Not with pruning."""
     table = FirstSeenIds()
     lookup = table.__getitem__
     buf = array("i")
     lengths = array("q")
     min_reduce = 1
     pruned = False
+    spill = _IterableSpill(spill_after, spill_dir) if spill_after is not None and max_vocab_size is None else None
     for sent in corpus_mod.iter_sentences(sentences):
         buf.fromlist(list(map(lookup, sent)))  # 30% faster than extend(map(...))
         lengths.append(len(sent))
+        if spill is not None and len(buf) >= (SPILL_CHUNK if spill.dir is not None else spill.after):
+            spill.write(buf, lengths, len(table.words))
         if max_vocab_size is not None and len(table) > max_vocab_size:
             counts = _count_ids(np.frombuffer(buf, dtype=np.int32), len(table.words))
             for word, i in list(table.items()):
@@ -127,6 +179,10 @@ def scan_iterable(sentences, max_vocab_size: int | None = None) -> Scan:
                     table.words[i] = None
             min_reduce += 1
             pruned = True
+    if spill is not None and spill.dir is not None:
+        spill.write(buf, lengths, len(table.words))
+        counts, spilled = spill.finish(len(table.words))
+        return Scan(table.words, counts, None, None, False, spilled)
     ids = np.frombuffer(buf, dtype=np.int32) if len(buf) else np.zeros(0, np.int32)
     counts = _count_ids(ids, len(table.words))
     if pruned:
