@@ -1,0 +1,138 @@
+"""Word classes: spherical (cosine) K-means over word vectors, word2vec.c's `-classes`.
+
+The rows are unit-normalised first, so the objective is the cosine one: minimise
+sum_i (1 - x_i . c_k(i)) over unit centroids c_k, i.e. maximise the total cosine between each
+word and its class's centroid; a class's best centroid is the normalised sum of its unit rows.
+Initialisation is greedy K-means++ from `seed` (sampling proportional to the squared distance
+2 - 2 cos to the nearest centroid chosen so far, the best of a few candidates each step, as
+scikit-learn does); then a fixed number of Lloyd iterations, which stops sooner only when an
+iteration changes no assignment (the later ones would change nothing).
+
+Everything is numpy matrix products over blocks of rows: time O(iterations * V * K * d), memory
+O(block * K) on top of the unit rows, (V, d) float32.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# rows per block of the (rows, K) similarity matrix: 8192 x 1000 float32 is 32 MB
+_BLOCK_ROWS = 8192
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """float32 (V, d) rows scaled to unit length (a zero row stays zero); ValueError naming the
+    first rows that hold NaN or infinity, since no class could be given to them."""
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be a (V, d) matrix, got shape {vectors.shape}")
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(f"vectors hold NaN or infinite values in {len(rows)} rows (first: "
+                         f"{', '.join(map(str, rows[:5].tolist()))}): no class can be given to them")
+    v64 = vectors.astype(np.float64)
+    norms = np.sqrt(np.einsum("ij,ij->i", v64, v64))
+    return (v64 / np.where(norms > 0, norms, 1.0)[:, None]).astype(np.float32)
+
+
+def _check_k(k, n_rows):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"the number of classes must be an integer >= 1, got {k!r}")
+    if k > n_rows:
+        raise ValueError(f"cannot make {k} classes of {n_rows} words: the number of classes must be "
+                         f"at most the vocabulary size")
+
+
+def _best_similarity(unit: np.ndarray, centroids: np.ndarray):
+    """For each row: the index of its most similar centroid and that cosine, (V,) int64 and float32."""
+    labels = np.empty(len(unit), dtype=np.int64)
+    best = np.empty(len(unit), dtype=np.float32)
+    for start in range(0, len(unit), _BLOCK_ROWS):
+        sims = unit[start: start + _BLOCK_ROWS] @ centroids.T
+        lab = sims.argmax(axis=1)
+        labels[start: start + len(lab)] = lab
+        best[start: start + len(lab)] = sims[np.arange(len(lab)), lab]
+    return labels, best
+
+
+def kmeans_plus_plus(unit: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k rows of `unit` chosen as starting centroids, (k, d) float32, by greedy K-means++."""
+    n = len(unit)
+    trials = 2 + int(np.log(k))
+    centroids = np.empty((k, unit.shape[1]), dtype=np.float32)
+    centroids[0] = unit[rng.integers(n)]
+    # squared Euclidean distance of unit rows, 2 - 2 cos, to the nearest centroid so far
+    closest = np.maximum(2.0 - 2.0 * (unit @ centroids[0]).astype(np.float64), 0.0)
+    for c in range(1, k):
+        total = closest.sum()
+        if total <= 0:  # every row sits on a centroid already: any unused row will do
+            candidates = rng.integers(n, size=trials)
+        else:
+            cumulative = np.cumsum(closest)
+            candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
+            candidates = np.minimum(candidates, n - 1)
+        dist = np.maximum(2.0 - 2.0 * (unit[candidates] @ unit.T).astype(np.float64), 0.0)
+        np.minimum(dist, closest[None, :], out=dist)
+        best = int(dist.sum(axis=1).argmin())
+        centroids[c] = unit[candidates[best]]
+        closest = dist[best]
+    return centroids
+
+
+def _centroids(unit: np.ndarray, labels: np.ndarray, k: int, best: np.ndarray) -> np.ndarray:
+    """Each class's normalised sum of its rows, (k, d) float32; an empty class takes the row
+    farthest from its own centroid (lowest `best` cosine), which then moves to it."""
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=k)
+    sums = np.zeros((k, unit.shape[1]), dtype=np.float64)
+    used = np.flatnonzero(counts)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[used]
+    sums[used] = np.add.reduceat(unit[order].astype(np.float64), starts, axis=0)
+    empty = np.flatnonzero(counts == 0)
+    if len(empty):
+        far = np.argsort(best, kind="stable")[:len(empty)]
+        for cls, row in zip(empty.tolist(), far.tolist()):
+            sums[labels[row]] -= unit[row]
+            sums[cls] = unit[row]
+            labels[row] = cls
+    norms = np.linalg.norm(sums, axis=1)
+    return (sums / np.where(norms > 0, norms, 1.0)[:, None]).astype(np.float32)
+
+
+def cosine_inertia(unit: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """The objective: sum over rows of 1 - cos(row, its class's best centroid), for unit rows."""
+    sums = np.zeros((k, unit.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, unit.astype(np.float64))
+    counts = np.bincount(labels, minlength=k)
+    return float(counts.sum() - np.linalg.norm(sums, axis=1).sum())
+
+
+def spherical_kmeans(vectors: np.ndarray, k: int, iterations: int = 10, seed: int = 1):
+    """Cluster the rows of `vectors` (V, d) by cosine into `k` classes.
+
+    Returns (classes, centroids): classes int64 (V,) in 0..k-1, each row's most similar
+    centroid; centroids float32 (k, d), unit length. ValueError for k < 1, k > V, iterations < 0
+    or rows with NaN/infinity. The same inputs and seed give the same classes.
+    """
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+        raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+    unit = unit_rows(vectors)
+    _check_k(k, len(unit))
+    k = int(k)
+    rng = np.random.default_rng(seed)
+    centroids = kmeans_plus_plus(unit, k, rng)
+    labels, best = _best_similarity(unit, centroids)
+    for it in range(iterations):
+        centroids = _centroids(unit, labels, k, best)
+        previous = labels
+        labels, best = _best_similarity(unit, centroids)
+        changed = int((labels != previous).sum())
+        logger.debug("k-means iteration %d: %d of %d words changed class, mean cosine to centroid %.4f",
+                     it + 1, changed, len(unit), float(best.mean()))
+        if changed == 0:
+            break
+    return labels, centroids
