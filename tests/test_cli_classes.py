@@ -133,3 +133,19 @@ def test_debug_levels_add_lines(tmp_path, small_corpus, capsys):
     assert "epoch 2 details:" in capsys.readouterr().err
     assert main(argv + ["-debug", "0"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_debug_0_turns_the_progress_bar_off(monkeypatch, tmp_path, small_corpus):
+    """A terminal would show tqdm's bar (which no captured stderr shows): -debug 0 asks for none."""
+    seen = []
+
+    class Fake:
+        def __init__(self, **kw):
+            seen.append(kw["progress"])
+            raise SystemExit(0)
+
+    monkeypatch.setattr("w2v.model.Word2Vec", Fake)
+    for flags in ([], ["-debug", "0"], ["--quiet"], ["-debug", "2"]):
+        with pytest.raises(SystemExit):
+            main(["train", "-train", str(small_corpus), "-output", str(tmp_path / "o"), *flags])
+    assert seen == [None, False, False, None]

@@ -49,6 +49,21 @@ def test_planted_blobs_are_recovered():
     assert adjusted_rand_score(truth, classes) > 0.95
 
 
+def test_kmeans_plus_plus_starts_one_centroid_in_each_tight_blob():
+    """D^2 sampling all but never picks a second row of a blob that already holds a centroid
+    (its rows are nearly at distance 0); uniform picks would, most often from the big blobs."""
+    from w2v.clustering import kmeans_plus_plus
+
+    rng = np.random.default_rng(8)
+    centres = _unit(rng.standard_normal((10, 12)))
+    sizes = np.array([2000, 1000, 500, 200, 100, 50, 20, 10, 5, 3])
+    truth = np.repeat(np.arange(10), sizes)
+    unit = _unit(centres[truth] + 0.001 * rng.standard_normal((len(truth), 12))).astype(np.float32)
+    for seed in range(5):
+        starts = kmeans_plus_plus(unit, 10, np.random.default_rng(seed))
+        assert sorted((starts @ centres.T.astype(np.float32)).argmax(axis=1).tolist()) == list(range(10))
+
+
 def test_objective_within_two_percent_of_scikit_learn():
     """Wide blobs cut into more classes than there are blobs, so that the answer depends on the
     optimisation: with its default 10 iterations, our cosine objective is within 2% of the one
