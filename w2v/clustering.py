@@ -59,25 +59,32 @@ def _best_similarity(unit: np.ndarray, centroids: np.ndarray):
     return labels, best
 
 
+def _squared_distances(unit_rows_a: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """float32 (len(a), V): squared Euclidean distances of unit rows, 2 - 2 cos, in place of the
+    product (no float64 temporaries: this runs once per centroid chosen)."""
+    dist = unit_rows_a @ unit.T
+    np.multiply(dist, -2.0, out=dist)
+    dist += 2.0
+    return np.maximum(dist, 0.0, out=dist)
+
+
 def kmeans_plus_plus(unit: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k rows of `unit` chosen as starting centroids, (k, d) float32, by greedy K-means++."""
     n = len(unit)
     trials = 2 + int(np.log(k))
     centroids = np.empty((k, unit.shape[1]), dtype=np.float32)
     centroids[0] = unit[rng.integers(n)]
-    # squared Euclidean distance of unit rows, 2 - 2 cos, to the nearest centroid so far
-    closest = np.maximum(2.0 - 2.0 * (unit @ centroids[0]).astype(np.float64), 0.0)
+    closest = _squared_distances(centroids[:1], unit)[0]  # to the nearest centroid so far
     for c in range(1, k):
-        total = closest.sum()
-        if total <= 0:  # every row sits on a centroid already: any unused row will do
+        cumulative = np.cumsum(closest, dtype=np.float64)
+        if cumulative[-1] <= 0:  # every row sits on a centroid already: any row will do
             candidates = rng.integers(n, size=trials)
         else:
-            cumulative = np.cumsum(closest)
             candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
             candidates = np.minimum(candidates, n - 1)
-        dist = np.maximum(2.0 - 2.0 * (unit[candidates] @ unit.T).astype(np.float64), 0.0)
+        dist = _squared_distances(unit[candidates], unit)
         np.minimum(dist, closest[None, :], out=dist)
-        best = int(dist.sum(axis=1).argmin())
+        best = int(dist.sum(axis=1, dtype=np.float64).argmin())
         centroids[c] = unit[candidates[best]]
         closest = dist[best]
     return centroids
