@@ -133,12 +133,64 @@ def test_keyed_vectors_cluster_is_spherical_kmeans():
     assert np.array_equal(kv.cluster(5)[0], spherical_kmeans(vectors, 5, iterations=10, seed=1)[0])
 
 
+def test_no_iteration_gives_the_kmeans_plus_plus_starts_classes():
+    from w2v.clustering import kmeans_plus_plus
+
+    rng = np.random.default_rng(4)
+    vectors, _ = _blobs(rng, n_blobs=8, per_blob=40, d=6, spread=1.5)
+    classes, centroids = spherical_kmeans(vectors, 8, iterations=0, seed=6)
+    starts = kmeans_plus_plus(_unit(vectors).astype(np.float32), 8, np.random.default_rng(6))
+    np.testing.assert_allclose(centroids, starts, atol=1e-6)
+    assert np.array_equal(classes, (_unit(vectors) @ starts.T.astype(np.float64)).argmax(axis=1))
+
+
+def test_iterations_default_to_ten_and_stop_once_nothing_moves(caplog):
+    """Ten Lloyd iterations, as word2vec.c; an eleventh would still move words on this data, and an
+    iteration that moves none ends the run early (one debug line per iteration)."""
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3000, 10)).astype(np.float32)  # no clusters: slow to settle
+    default = spherical_kmeans(vectors, 50, seed=2)[0]
+    assert np.array_equal(default, spherical_kmeans(vectors, 50, iterations=10, seed=2)[0])
+    assert not np.array_equal(default, spherical_kmeans(vectors, 50, iterations=11, seed=2)[0])
+    blobs, _ = _blobs(rng, n_blobs=5, per_blob=40, d=8, spread=1.0)
+    with caplog.at_level("DEBUG", logger="w2v.clustering"):
+        spherical_kmeans(blobs, 5, iterations=50, seed=1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "w2v.clustering"]
+    assert 1 <= len(lines) < 50 and lines[-1].startswith(f"k-means iteration {len(lines)}: 0 of {len(blobs)} words")
+    assert all(" 0 of " not in line for line in lines[:-1])
+
+
+def test_an_empty_class_takes_the_row_farthest_from_its_centroid():
+    """word2vec.c's empty class gets a 0/0 centroid and is dead for the rest of the run."""
+    from w2v.clustering import _centroids
+
+    unit = _unit(np.array([[1, 0, 0], [1, 0.1, 0], [0, 1, 0], [0, 1, 0.2], [0.6, 0.8, 0.0]])).astype(np.float32)
+    labels = np.array([0, 0, 1, 1, 1])  # class 2 is empty
+    best = np.array([0.99, 0.99, 0.98, 0.97, 0.5], dtype=np.float32)  # row 4 fits its class worst
+    centroids = _centroids(unit, labels, 3, best)
+    assert labels.tolist() == [0, 0, 1, 1, 2]
+    np.testing.assert_allclose(centroids[2], unit[4], atol=1e-6)
+    np.testing.assert_allclose(centroids[1], _unit(unit[2:4].sum(axis=0)[None])[0], atol=1e-6)  # row 4 left it
+    np.testing.assert_allclose(centroids[0], _unit(unit[:2].sum(axis=0)[None])[0], atol=1e-6)
+
+
+def test_more_classes_than_distinct_directions():
+    """Only 3 directions among 12 rows: K-means++ runs out of distinct rows; no error, no NaN."""
+    vectors = np.repeat(np.eye(3, dtype=np.float32), 4, axis=0) * np.arange(1, 13, dtype=np.float32)[:, None]
+    classes, centroids = spherical_kmeans(vectors, 5, seed=1)
+    assert np.isfinite(centroids).all() and classes.min() >= 0 and classes.max() < 5
+    assert len({(c, tuple(v)) for c, v in zip(classes.tolist(), _unit(vectors).round(6).tolist())}) == 3
+
+
 @pytest.mark.parametrize("k, iterations, bad_row, msg", [
     (0, 10, None, "number of classes must be an integer >= 1"),
     (-3, 10, None, "number of classes must be an integer >= 1"),
     (2.5, 10, None, "number of classes must be an integer >= 1"),
     (11, 10, None, "cannot make 11 classes of 10 words"),
+    (True, 10, None, "number of classes must be an integer >= 1"),
     (2, -1, None, "iterations must be an integer >= 0"),
+    (2, True, None, "iterations must be an integer >= 0"),
+    (2, 1.0, None, "iterations must be an integer >= 0"),
     (2, 10, np.nan, "NaN or infinite values in 1 rows (first: 7)"),
     (2, 10, np.inf, "NaN or infinite values in 1 rows (first: 7)"),
 ])

@@ -8,8 +8,9 @@ Initialisation is greedy K-means++ from `seed` (sampling proportional to the squ
 scikit-learn does); then a fixed number of Lloyd iterations, which stops sooner only when an
 iteration changes no assignment (the later ones would change nothing).
 
-Everything is numpy matrix products over blocks of rows: time O(iterations * V * K * d), memory
-O(block * K) on top of the unit rows, (V, d) float32.
+Everything is numpy matrix products over blocks of rows: time O((iterations + trials) * V * K * d)
+with 2 + ln K K-means++ trials; memory: the unit rows (V, d) float32, a copy of them sorted by
+class while centroids are summed, and a block of 8192 x K similarities.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 # rows per block of the (rows, K) similarity matrix: 8192 x 1000 float32 is 32 MB
-_BLOCK_ROWS = 8192
+_BLOCK_ROWS = 8192  # pragma: no mutate (any block size gives the same result)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -29,14 +30,20 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors)
     if vectors.ndim != 2:
         raise ValueError(f"vectors must be a (V, d) matrix, got shape {vectors.shape}")
-    bad = ~np.isfinite(vectors).all(axis=1)
+    unit = np.empty(vectors.shape, dtype=np.float32)
+    bad = np.zeros(len(vectors), dtype=bool)
+    for start in range(0, len(vectors), _BLOCK_ROWS):
+        # float64 per block: no overflow for huge values, no float64 copy of a large matrix
+        block = vectors[start: start + _BLOCK_ROWS].astype(np.float64)
+        bad[start: start + len(block)] = ~np.isfinite(block).all(axis=1)
+        with np.errstate(invalid="ignore", over="ignore"):  # bad rows are reported below
+            norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+            unit[start: start + len(block)] = block / np.where(norms > 0, norms, 1.0)[:, None]
     if bad.any():
         rows = np.flatnonzero(bad)
         raise ValueError(f"vectors hold NaN or infinite values in {len(rows)} rows (first: "
                          f"{', '.join(map(str, rows[:5].tolist()))}): no class can be given to them")
-    v64 = vectors.astype(np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->i", v64, v64))
-    return (v64 / np.where(norms > 0, norms, 1.0)[:, None]).astype(np.float32)
+    return unit
 
 
 def _check_k(k, n_rows):
@@ -71,17 +78,16 @@ def _squared_distances(unit_rows_a: np.ndarray, unit: np.ndarray) -> np.ndarray:
 def kmeans_plus_plus(unit: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k rows of `unit` chosen as starting centroids, (k, d) float32, by greedy K-means++."""
     n = len(unit)
-    trials = 2 + int(np.log(k))
+    trials = 2 + int(np.log(k))  # pragma: no mutate (scikit-learn's count; more only costs time)
     centroids = np.empty((k, unit.shape[1]), dtype=np.float32)
     centroids[0] = unit[rng.integers(n)]
     closest = _squared_distances(centroids[:1], unit)[0]  # to the nearest centroid so far
     for c in range(1, k):
         cumulative = np.cumsum(closest, dtype=np.float64)
-        if cumulative[-1] <= 0:  # every row sits on a centroid already: any row will do
-            candidates = rng.integers(n, size=trials)
-        else:
-            candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
-            candidates = np.minimum(candidates, n - 1)
+        # past the end only when every row sits on a centroid (fewer distinct directions than k):
+        # the last row then starts a duplicate centroid, whose class the update refills
+        candidates = np.minimum(np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right"),
+                                n - 1)
         dist = _squared_distances(unit[candidates], unit)
         np.minimum(dist, closest[None, :], out=dist)
         best = int(dist.sum(axis=1, dtype=np.float64).argmin())
@@ -98,7 +104,7 @@ def _centroids(unit: np.ndarray, labels: np.ndarray, k: int, best: np.ndarray) -
     sums = np.zeros((k, unit.shape[1]), dtype=np.float64)
     used = np.flatnonzero(counts)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[used]
-    sums[used] = np.add.reduceat(unit[order].astype(np.float64), starts, axis=0)
+    sums[used] = np.add.reduceat(unit[order], starts, axis=0, dtype=np.float64)
     empty = np.flatnonzero(counts == 0)
     if len(empty):
         far = np.argsort(best, kind="stable")[:len(empty)]
@@ -108,14 +114,6 @@ def _centroids(unit: np.ndarray, labels: np.ndarray, k: int, best: np.ndarray) -
             labels[row] = cls
     norms = np.linalg.norm(sums, axis=1)
     return (sums / np.where(norms > 0, norms, 1.0)[:, None]).astype(np.float32)
-
-
-def cosine_inertia(unit: np.ndarray, labels: np.ndarray, k: int) -> float:
-    """The objective: sum over rows of 1 - cos(row, its class's best centroid), for unit rows."""
-    sums = np.zeros((k, unit.shape[1]), dtype=np.float64)
-    np.add.at(sums, labels, unit.astype(np.float64))
-    counts = np.bincount(labels, minlength=k)
-    return float(counts.sum() - np.linalg.norm(sums, axis=1).sum())
 
 
 def spherical_kmeans(vectors: np.ndarray, k: int, iterations: int = 10, seed: int = 1):
