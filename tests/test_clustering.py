@@ -154,6 +154,7 @@ def test_iterations_default_to_ten_and_stop_once_nothing_moves(caplog):
     assert not np.array_equal(default, spherical_kmeans(vectors, 50, iterations=11, seed=2)[0])
     blobs, _ = _blobs(rng, n_blobs=5, per_blob=40, d=8, spread=1.0)
     with caplog.at_level("DEBUG", logger="w2v.clustering"):
+        caplog.clear()  # what the runs above logged, if a CLI test left w2v's level at DEBUG
         spherical_kmeans(blobs, 5, iterations=50, seed=1)
     lines = [r.getMessage() for r in caplog.records if r.name == "w2v.clustering"]
     assert 1 <= len(lines) < 50 and lines[-1].startswith(f"k-means iteration {len(lines)}: 0 of {len(blobs)} words")
