@@ -120,6 +120,17 @@ def test_zero_vectors_are_given_a_class():
     vectors[:3, 0] = 1.0
     classes, centroids = spherical_kmeans(vectors, 2, seed=1)
     assert classes.shape == (6,) and np.isfinite(centroids).all()
+    classes, centroids = spherical_kmeans(np.zeros((4, 3), dtype=np.float32), 2, seed=1)
+    assert (classes >= 0).all() and (centroids == 0).all()  # nothing to point at: no NaN either
+
+
+def test_a_class_whose_rows_nearly_cancel_still_gets_a_unit_centroid():
+    """Three directions 120 degrees apart, tilted a little: their unit sum is short (< 1)."""
+    angles = np.array([0.0, 2.1, 4.2])
+    vectors = np.stack([np.cos(angles), np.sin(angles), np.full(3, 0.05)], axis=1).astype(np.float32)
+    _, centroids = spherical_kmeans(vectors, 1, seed=1)
+    assert np.linalg.norm(vectors.sum(axis=0)) < 0.5
+    np.testing.assert_allclose(np.linalg.norm(centroids, axis=1), 1.0, atol=1e-6)
 
 
 def test_keyed_vectors_cluster_is_spherical_kmeans():
@@ -131,6 +142,8 @@ def test_keyed_vectors_cluster_is_spherical_kmeans():
     assert np.array_equal(classes, expected) and np.array_equal(centroids, expected_centroids)
     assert np.issubdtype(classes.dtype, np.integer)
     assert np.array_equal(kv.cluster(5)[0], spherical_kmeans(vectors, 5, iterations=10, seed=1)[0])
+    assert np.array_equal(spherical_kmeans(vectors, 5)[0], spherical_kmeans(vectors, 5, seed=1)[0])
+    assert not np.array_equal(spherical_kmeans(vectors, 5)[0], spherical_kmeans(vectors, 5, seed=0)[0])
 
 
 def test_no_iteration_gives_the_kmeans_plus_plus_starts_classes():
