@@ -14,6 +14,8 @@ import sys
 
 EXIT_USAGE = 2
 
+logger = logging.getLogger("w2v.cli")
+
 
 class CLIError(Exception):
     """An expected failure: reported as one line, exit status 2."""
@@ -32,6 +34,15 @@ def _flag(parser, c_name, long_name, **kw):
     parser.add_argument(c_name, long_name, action=_Given, **kw)
 
 
+def _add_verbosity(parser):
+    """word2vec.c's -debug N (0 silent, 1 progress and a line per epoch, 2 more detail), and
+    --quiet / --verbose for -debug 0 / -debug 2."""
+    _flag(parser, "-debug", "--debug", type=int, default=1, metavar="N",
+          help="0: nothing on stderr but warnings and errors; 1: progress and results (default); 2: more detail")
+    parser.add_argument("-q", "--quiet", action="store_const", const=0, dest="debug", help="same as -debug 0")
+    parser.add_argument("-v", "--verbose", action="store_const", const=2, dest="debug", help="same as -debug 2")
+
+
 def _check_output_paths(outputs, inputs):
     """Before any work: no output overwrites an input or another output, and each can be written."""
     from . import formats
@@ -46,7 +57,8 @@ def _check_output_paths(outputs, inputs):
 def _add_train(sub):
     p = sub.add_parser("train", help="train word vectors (word2vec.c flags accepted)")
     _flag(p, "-train", "--train", required=True, metavar="FILE", help="corpus: text file (.gz/.bz2) or directory")
-    _flag(p, "-output", "--output", metavar="FILE", help="write the vectors here (word2vec format)")
+    _flag(p, "-output", "--output", metavar="FILE",
+          help="write the vectors here (word2vec format), or with -classes the word classes")
     _flag(p, "-size", "--size", type=int, default=100, dest="size", help="vector size (default 100)")
     _flag(p, "-window", "--window", type=int, default=5)
     _flag(p, "-sample", "--sample", type=float, default=1e-3)
@@ -87,6 +99,12 @@ def _add_train(sub):
                "or auto (default: disk from 128 MB of text)")
     _flag(p, "-cache-dir", "--cache-dir", dest="cache_dir", metavar="DIR",
           help="directory of the corpus cache (default $W2V_CACHE_DIR, else the user cache directory)")
+    _flag(p, "-classes", "--classes", type=int, default=0, metavar="K",
+          help="write K word classes to -output instead of vectors: one 'word class' line per word, by "
+               "K-means on the unit vectors (cosine) after training, as word2vec.c; 0: vectors (default)")
+    _flag(p, "-classes-iter", "--classes-iter", type=int, default=10, dest="classes_iter", metavar="N",
+          help="K-means iterations for -classes (default 10, as word2vec.c)")
+    _add_verbosity(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -154,9 +172,46 @@ def _refuse_one_pass_input(flag, path, why):
                        f"once) and {why} reads the corpus twice: save it to a file first")
 
 
+class _EpochDetails:
+    """-debug 2: a second line per epoch, with what the first leaves out."""
+
+    def on_epoch_end(self, model):
+        import numpy as np
+
+        stats = model.epoch_stats[-1]
+        norms = np.linalg.norm(model.wv.vectors, axis=1)
+        logger.debug("epoch %d details: %d predictions, %.1f%% of the words kept by subsampling, "
+                     "vector norms mean %.4f max %.4f", len(model.epoch_stats), stats["predictions"],
+                     100.0 * stats["effective_words"] / max(stats["raw_words"], 1), float(norms.mean()),
+                     float(norms.max()) if len(norms) else 0.0)
+
+
+def _check_classes(args):
+    if args.classes < 0:
+        raise CLIError(f"-classes must be a number of classes >= 1 (or 0 for vectors), got {args.classes}")
+    if args.classes_iter < 0:
+        raise CLIError(f"-classes-iter must be >= 0, got {args.classes_iter}")
+    if args.classes and not args.output:
+        raise CLIError("-classes writes the classes to -output: give -output FILE")
+
+
+def _word_classes(kv, k, iterations, seed, flag):
+    """Classes of kv's words (k checked against the vocabulary, with the flag named), logged."""
+    import time
+
+    if k > len(kv):
+        raise CLIError(f"{flag} {k}: cannot make more classes than the {len(kv)} words of the vocabulary")
+    t0 = time.perf_counter()
+    classes, _ = kv.cluster(k, iterations=iterations, seed=seed)
+    logger.info("%d words in %d classes (K-means, %d iterations) in %.1f s", len(kv), k, iterations,
+                time.perf_counter() - t0)
+    return classes
+
+
 def cmd_train(args):
     import signal
 
+    from . import formats
     from .model import Word2Vec
 
     if not args.output and not args.save_model and not args.save_vocab:
@@ -168,6 +223,7 @@ def cmd_train(args):
         inputs=[("-train", args.train), ("-read-vocab", args.read_vocab)])
     if args.checkpoint_every <= 0:
         raise CLIError(f"-checkpoint-every must be a number of seconds > 0, got {args.checkpoint_every}")
+    _check_classes(args)
     _checked_settings(args)
     if args.phrases:
         _refuse_one_pass_input("-train", args.train, f"-phrases {args.phrases}")
@@ -177,6 +233,8 @@ def cmd_train(args):
     if args.phrases:
         from .phrases import phrased_corpus
         corpus = dict(corpus_iterable=phrased_corpus(args.train, args.phrases))
+    progress = False if args.debug <= 0 else None
+    callbacks = (_EpochDetails(),) if args.debug >= 2 else ()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if args.resume:
@@ -185,10 +243,11 @@ def cmd_train(args):
             model = Word2Vec.resume(args.resume, **corpus, workers=args.threads if "threads" in args.given else None,
                                     checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
                                     expect_settings=expect, corpus_store=args.corpus_store,
-                                    cache_dir=args.cache_dir)
+                                    cache_dir=args.cache_dir, progress=progress, callbacks=callbacks)
         else:
             model = Word2Vec(**_train_kwargs(args), checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
-                             corpus_store=args.corpus_store, cache_dir=args.cache_dir)
+                             corpus_store=args.corpus_store, cache_dir=args.cache_dir, progress=progress,
+                             callbacks=callbacks)
             try:
                 model.build_vocab(**corpus, vocab_file=args.read_vocab)
             except ValueError as e:
@@ -197,6 +256,9 @@ def cmd_train(args):
                 raise CLIError(f"-max-vocab-size {args.max_vocab_size} is too small for this corpus: counting "
                                f"pruned every word, which left none ({e}); raise -max-vocab-size or leave it "
                                "unset") from None
+            if args.classes > len(model.wv):  # before any training, and before -save-vocab writes
+                raise CLIError(f"-classes {args.classes}: cannot make more classes than the {len(model.wv)} "
+                               "words of the vocabulary")
         if args.save_vocab:
             model.save_vocab(args.save_vocab)
         if (args.output or args.save_model) and not args.resume:
@@ -212,7 +274,10 @@ def cmd_train(args):
         return code
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if args.output:
+    if args.classes:  # before anything is written, so that a failure leaves no output
+        classes = _word_classes(model.wv, args.classes, args.classes_iter, args.seed, "-classes")
+        formats.save_classes(args.output, model.wv.index_to_key, classes)
+    elif args.output:
         model.wv.save_word2vec_format(args.output, binary=bool(args.binary))
     if args.save_model:
         model.save(args.save_model)
@@ -342,6 +407,43 @@ def cmd_convert(args):
     return 0
 
 
+# ---------------------------------------------------------------- classes
+def _add_classes(sub):
+    p = sub.add_parser("classes", help="word classes by K-means over trained vectors (word2vec.c's -classes)")
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file: text, binary or native")
+    p.add_argument("-k", "--k", type=int, required=True, metavar="K", help="number of classes")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the 'word class' lines here (default: standard output)")
+    p.add_argument("--iter", type=int, default=10, metavar="N", help="K-means iterations (default 10)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the K-means++ initialisation (default 1)")
+    _add_verbosity(p)
+    p.set_defaults(func=cmd_classes)
+
+
+def cmd_classes(args):
+    from . import formats
+    from .vectors import load_vectors
+
+    if args.k < 1:
+        raise CLIError(f"-k must be a number of classes >= 1, got {args.k}")
+    if args.iter < 0:
+        raise CLIError(f"--iter must be >= 0, got {args.iter}")
+    if args.output:
+        _check_output_paths(outputs=[("-o", args.output)], inputs=[("VECTORS", args.vectors)])
+    kv = load_vectors(args.vectors)
+    classes = _word_classes(kv, args.k, args.iter, args.seed, "-k")
+    if args.output:
+        formats.save_classes(args.output, kv.index_to_key, classes)
+    else:
+        try:
+            for block in formats.classes_text(kv.index_to_key, classes):
+                sys.stdout.write(block)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `w2v classes ... | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+    return 0
+
+
 # ---------------------------------------------------------------- main
 # ---------------------------------------------------------------- phrases
 def _add_phrases(sub):
@@ -352,6 +454,7 @@ def _add_phrases(sub):
     _flag(p, "-threshold", "--threshold", type=float, default=100.0)
     _flag(p, "-delimiter", "--delimiter", default="_")
     _flag(p, "-scoring", "--scoring", default="word2phrase", choices=("word2phrase", "npmi"))
+    _add_verbosity(p)
     p.set_defaults(func=cmd_phrases)
 
 
@@ -371,12 +474,12 @@ def cmd_phrases(args):
     with formats.atomic_output(args.output, "w") as f:
         for sentence in model[corpus]:
             f.write(" ".join(sentence) + "\n")
-    print(f"{len(model.phrasegrams)} phrases joined; corpus written to {args.output}", file=sys.stderr)
+    logger.info("%d phrases joined; corpus written to %s", len(model.phrasegrams), args.output)
     return 0
 
 
 SUBCOMMANDS = [_add_train, _add_demo, _add_phrases]
-SUBCOMMANDS += [_add_similar, _add_analogy, _add_eval, _add_convert]
+SUBCOMMANDS += [_add_similar, _add_analogy, _add_eval, _add_convert, _add_classes]
 
 
 # ---------------------------------------------------------------- cache
@@ -440,7 +543,8 @@ def main(argv=None) -> int:
     log = logging.getLogger("w2v")
     if not log.handlers:
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
+    debug = getattr(args, "debug", 1)
+    log.setLevel(logging.WARNING if debug <= 0 else logging.INFO if debug == 1 else logging.DEBUG)
     try:
         return int(args.func(args) or 0)
     except (CLIError, ValueError, TypeError, OSError, KeyError, EOFError) as e:

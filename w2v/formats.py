@@ -759,6 +759,30 @@ def save_word_counts(path, keys, counts, prefix="", append=False):
                         for k, c in zip(keys, counts)).encode("utf-8"))
 
 
+def classes_text(keys, classes):
+    """word2vec.c's `-classes` output as text blocks: one "word class" line per word, in the given
+    (vocabulary) order, no header."""
+    keys = list(keys)
+    classes = np.asarray(classes)
+    if classes.shape != (len(keys),):
+        raise ValueError(f"classes must be ({len(keys)},), got shape {classes.shape}")
+    _check_keys(keys)
+    for start in range(0, len(keys), _ROWS_PER_BLOCK):
+        yield "".join(f"{key} {c}\n" for key, c in zip(keys[start: start + _ROWS_PER_BLOCK],
+                                                       classes[start: start + _ROWS_PER_BLOCK].tolist()))
+
+
+def save_classes(path, keys, classes):
+    """Write `classes_text` to `path`, atomically; a .gz/.bz2 name compresses."""
+    path = os.fspath(path)
+    blocks = classes_text(keys, classes)
+    first = next(blocks, "")  # a bad key or shape raises here, before the file is opened
+    with _compressed_output(path) as f:
+        f.write(first.encode("utf-8"))
+        for block in blocks:
+            f.write(block.encode("utf-8"))
+
+
 # ---------------------------------------------------------------- native format
 _ZIP_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # 30 bytes, ends with name and extra lengths
 

@@ -638,6 +638,19 @@ class KeyedVectors:
         mean /= max(float(np.linalg.norm(mean)), 1e-30)
         return min(zip((unit @ mean).tolist(), used))[1]
 
+    # ------------------------------------------------------------ word classes (w2v.clustering)
+    def cluster(self, k, iterations=10, seed=1):
+        """Word classes by spherical (cosine) K-means, word2vec.c's `-classes`: K-means++ from
+        `seed`, then `iterations` Lloyd iterations on the unit-normalised vectors.
+
+        Returns (classes, centroids): classes int64 (V,), the class 0..k-1 of `index_to_key[i]`;
+        centroids float32 (k, vector_size), unit length. ValueError for k < 1, k > len(self), or
+        vectors with NaN/infinity. See w2v.clustering.
+        """
+        from .clustering import spherical_kmeans
+
+        return spherical_kmeans(self._vectors, k, iterations=iterations, seed=seed)
+
     # ------------------------------------------------------------ evaluation (w2v.evaluation)
     _SIMILARITY_METHODS = {"most_similar": "add", "most_similar_cosmul": "mul"}
 
