@@ -314,3 +314,13 @@ def test_phrases_output_trains_from_a_store(tmp_path, demo_file, monkeypatch):
                  "-threads", "1", "-phrases", "1", "-corpus-store", "disk", "-cache-dir", str(cache)]) == 0
     assert any("_" in line.split()[0] for line in (tmp_path / "v.txt").read_text().splitlines()[1:])
     assert stored == [1]
+
+
+def test_a_build_that_loses_the_race_uses_the_winner_s_store_and_leaves_nothing(tmp_path, demo_file):
+    cache = tmp_path / "cache"
+    first = store_of(cache, demo_file)
+    building = store._building_dir(cache, first.path.name)
+    (building / "ids.i32").write_bytes(b"partial")
+    got = store._install(building, first.path)
+    assert got.path == first.path and not building.exists()
+    assert [p.name for p in cache.iterdir()] == [first.path.name]

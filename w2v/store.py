@@ -324,11 +324,11 @@ class CorpusStore:
             self.block_sents, self.block_bounds = arrays["block_sents"], arrays["block_bounds"]
             self.block_crc = arrays["block_crc"]
             words, counts = meta["index_to_key"], arrays["counts"]
+            b = int(h["n_blocks"])
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error, struct.error,
                 NotImplementedError) as e:  # NotImplementedError: zipfile's "zip file version 17.3"
             raise DamagedFileError(f"damaged corpus store {self.path} ({e}): delete it (w2v cache --clear) "
                                    f"and run again") from None
-        b = int(h["n_blocks"])
         problems = []
         if not (self.block_sents.shape == self.block_bounds.shape == (b + 1,) and self.block_crc.shape == (b, 2)):
             problems.append("its block index has the wrong shape")
@@ -484,7 +484,9 @@ def _install(building: Path, final: Path) -> CorpusStore:
     """Move a complete store into place (another process may have been faster: then use its)."""
     if final.exists():
         try:
-            return CorpusStore(final)  # another process built the same store meanwhile
+            found = CorpusStore(final)  # another process built the same store meanwhile
+            shutil.rmtree(building, ignore_errors=True)
+            return found
         except DamagedFileError:
             shutil.rmtree(final, ignore_errors=True)
     try:
