@@ -20,10 +20,11 @@ def ram_encoding(corpus_file, max_len, min_count):
     return voc, vocab.encode(found, voc)
 
 
-def store_of(cache, corpus_file, max_len=corpus.MAX_SENTENCE_LENGTH, min_count=1, **scan_options):
+def store_of(cache, corpus_file, max_len=corpus.MAX_SENTENCE_LENGTH, min_count=1, progress=None, **scan_options):
     def make(words, counts):
         return Vocab.from_counts(zip(words, counts.tolist()), min_count=min_count)
-    return store.build_from_files(cache, corpus_file, max_len, {"min_count": min_count}, make, **scan_options)
+    return store.build_from_files(cache, corpus_file, max_len, {"min_count": min_count}, make, progress=progress,
+                                  **scan_options)
 
 
 @pytest.fixture
@@ -324,3 +325,9 @@ def test_a_build_that_loses_the_race_uses_the_winner_s_store_and_leaves_nothing(
     got = store._install(building, first.path)
     assert got.path == first.path and not building.exists()
     assert [p.name for p in cache.iterdir()] == [first.path.name]
+
+
+def test_the_first_pass_reports_its_progress_in_bytes(tmp_path, demo_file):
+    seen = []
+    store_of(tmp_path, demo_file, block_bytes=100_000, progress=seen.append)
+    assert len(seen) > 5 and seen == sorted(seen) and seen[-1] == os.path.getsize(demo_file)
