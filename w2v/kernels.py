@@ -551,9 +551,9 @@ def needs_compiling() -> bool:
     nothing compiled in this process, and numba's cache index for this source holds no entry for
     this CPU. Reads the small index file (< 1 ms). The index is numba's internals: on any
     surprise, say no (no message rather than a wrong one)."""
-    if train_chunk.signatures:
-        return False
-    try:
+    try:  # with NUMBA_DISABLE_JIT (or a test's patch), train_chunk is a plain function: False
+        if train_chunk.signatures:
+            return False
         magic = train_chunk.targetctx.codegen().magic_tuple()
         return not any(key[1] == magic for key in train_chunk._cache._cache_file._load_index())
     except Exception:  # noqa: BLE001 - another numba version's layout
