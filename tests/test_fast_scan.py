@@ -198,7 +198,8 @@ def test_random_byte_soup_equals_python_pass(tmp_path):
 
 def test_a_file_that_cannot_be_read_raises(tmp_path):
     bad = write(tmp_path / "bad.gz", b"this is not gzip data\n")
-    with pytest.raises(OSError):
+    from w2v.errors import DamagedFileError
+    with pytest.raises(DamagedFileError, match="bad.gz"):  # the documented error for a damaged file
         vocab.scan_files([bad])
     with pytest.raises(FileNotFoundError):
         vocab.scan_files([tmp_path / "missing.txt"])

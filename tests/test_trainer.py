@@ -150,3 +150,29 @@ def test_cli_reports_divergence_without_a_traceback(tmp_path, demo_file):
     rc = main(["train", "-train", str(demo_file), "-output", str(out), "-alpha", "5", "-size", "8", "-iter", "1",
                "-threads", "1", "-min-count", "2"])
     assert rc != 0 and not out.exists()
+
+
+def test_a_cold_kernel_cache_is_announced_once_before_compiling(tmp_path):
+    """With numba's cache empty, the first training compiles for ~15 s while the progress bar would
+    stand at 0%: one line says so first. With the cache warm (the next run), no such line."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n" * 200)
+    env = {**os.environ, "PYTHONPATH": str(root), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    lines = []
+    for run in range(2):
+        done = subprocess.run([sys.executable, "-m", "w2v", "train", "-train", str(corpus), "-output",
+                               str(tmp_path / "v.txt"), "-size", "8", "-iter", "1", "-min-count", "1"],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        lines.append(done.stderr.splitlines())
+    cold, warm = lines
+    said = [i for i, line in enumerate(cold) if "compiling the training kernels (first run only" in line]
+    epoch = [i for i, line in enumerate(cold) if line.startswith("w2v: epoch 1")]
+    assert len(said) == 1 and said[0] < epoch[0], cold
+    assert not any("compiling" in line for line in warm), warm

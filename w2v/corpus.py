@@ -11,12 +11,14 @@ from __future__ import annotations
 import bz2
 import codecs
 import gzip
+import io
 import itertools
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import CorpusNotFoundError
+from .errors import CorpusNotFoundError, DamagedFileError
 
 MAX_SENTENCE_LENGTH = 10_000
 BLOCK_BYTES = 1 << 20
@@ -36,11 +38,71 @@ def open_binary(path, what="corpus"):
         raise FileNotFoundError(f"{what} file not found: {path}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"{what} path is a directory: {path}")
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if path.endswith(".bz2"):
-        return bz2.open(path, "rb")
+    if path.endswith(COMPRESSED_SUFFIXES):
+        return io.BufferedReader(_Decompressed(path, what), BLOCK_BYTES)
     return open(path, "rb")
+
+
+class _Decompressed(io.RawIOBase):
+    """The text of a .gz or .bz2 file; a truncated or damaged one raises DamagedFileError naming
+    the file and how much of its text was read.
+
+    .bz2: streams back to back (pbzip2's output, Wikipedia's multistream dumps), and anything
+    after the last one that is not a stream is an error, where bz2.BZ2File ignores it: a damaged
+    later stream would end the corpus there without a word. gzip already refuses such bytes."""
+
+    def __init__(self, path, what):
+        self.path, self.what, self.text_bytes = path, what, 0
+        self.raw = open(path, "rb")
+        self.gz = gzip.GzipFile(fileobj=self.raw, mode="rb") if path.endswith(".gz") else None
+        self.bz, self.pending, self.started = bz2.BZ2Decompressor(), b"", False
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        try:
+            # in slices, so that the text counted before a failure is what was read
+            b = memoryview(b)[:1 << 16]
+            n = self.gz.readinto(b) if self.gz is not None else self._bz2_into(b)
+        except (EOFError, OSError, zlib.error) as e:
+            raise DamagedFileError(f"{self.what} file {self.path}: truncated or damaged after {self.text_bytes} "
+                                   f"bytes of text: {e}") from None
+        self.text_bytes += n
+        return n
+
+    def _bz2_into(self, b):
+        while True:
+            if self.bz.eof:
+                self.pending = self.bz.unused_data or self.raw.read(1 << 16)
+                if not self.pending:
+                    return 0
+                self.bz = bz2.BZ2Decompressor()
+                try:
+                    data = self.bz.decompress(self.pending, len(b))
+                except OSError:
+                    raise OSError("bytes after its last bz2 stream are not a bz2 stream") from None
+            else:
+                if self.bz.needs_input:
+                    self.pending = self.raw.read(1 << 16)
+                    if not self.pending:
+                        if self.started:
+                            raise EOFError("the file ends inside a bz2 stream")
+                        return 0  # an empty file: no text
+                    self.started = True
+                else:
+                    self.pending = b""
+                data = self.bz.decompress(self.pending, len(b))
+            if data:
+                b[:len(data)] = data
+                return len(data)
+
+    def close(self):
+        if not self.closed:
+            if self.gz is not None:
+                self.gz.close()
+            self.raw.close()
+        super().close()
 
 
 def corpus_files(path) -> list[Path]:

@@ -403,6 +403,8 @@ def _file_bytes(path):
         if path.endswith(COMPRESSED_SUFFIXES):
             try:
                 data = f.read()
+            except DamagedFileError:
+                raise  # open_binary's, naming the file already
             except (EOFError, OSError, zlib.error) as e:
                 raise DamagedFileError(f"{path}: truncated or damaged compressed file: {e}") from None
             yield data

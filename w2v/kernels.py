@@ -544,3 +544,17 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
     merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
     merge_hot(w_in, 0, first_words, n_hot, base_in)
     return raw, effective, loss, n_pred
+
+
+def needs_compiling() -> bool:
+    """Whether the first train_chunk call will compile (~15 s) rather than load numba's cache:
+    nothing compiled in this process, and numba's cache index for this source holds no entry for
+    this CPU. Reads the small index file (< 1 ms). The index is numba's internals: on any
+    surprise, say no (no message rather than a wrong one)."""
+    try:  # with NUMBA_DISABLE_JIT (or a test's patch), train_chunk is a plain function: False
+        if train_chunk.signatures:
+            return False
+        magic = train_chunk.targetctx.codegen().magic_tuple()
+        return not any(key[1] == magic for key in train_chunk._cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - another numba version's layout
+        return False

@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import struct
 import time
 import weakref
@@ -522,8 +523,12 @@ def build_from_files(cache_dir, corpus_file, max_sentence_length: int, spec: dic
     workers."""
     cache_dir = Path(cache_dir)
     files = files_fingerprint(corpus_file)
-    key = store_key(files, max_sentence_length, spec)
-    found = open_cached(cache_dir, key, logger)
+    # a FIFO or a device: its size and mtime say nothing of what it will yield (and a writer moves
+    # the mtime), so its store is never looked up in the cache nor left there: private, as an iterable's
+    one_pass = not all(stat.S_ISREG(os.stat(f[0]).st_mode) for f in files)
+    key = f"iterable-{os.getpid()}-{os.urandom(6).hex()}" if one_pass else \
+        store_key(files, max_sentence_length, spec)
+    found = None if one_pass else open_cached(cache_dir, key, logger)
     if found is not None:
         return found
     building = _building_dir(cache_dir, key)
@@ -533,10 +538,15 @@ def build_from_files(cache_dir, corpus_file, max_sentence_length: int, spec: dic
                                    **scan_options)
         vocab = make_vocab(scan.words, scan.counts)
         writer = _encoded_into(building, scan, vocab, max_sentence_length)
-        if files != files_fingerprint(corpus_file):
-            raise RuntimeError(f"the corpus {corpus_file} changed while it was being read: run again")
+        if not one_pass and files != files_fingerprint(corpus_file):
+            raise ValueError(f"the corpus {corpus_file} changed while it was being read: run again")
         writer.finish(vocab, {"files": files, "max_sentence_length": max_sentence_length, "spec": spec,
                               "key": key})
+        if one_pass:
+            os.rename(building, cache_dir / key)
+            found = CorpusStore(cache_dir / key)
+            weakref.finalize(found, shutil.rmtree, str(cache_dir / key), True)
+            return found
         return _install(building, cache_dir / key)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)

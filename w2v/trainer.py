@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+from . import kernels
 from .backends.threads import HOT_ROWS, ThreadsBackend
 from .errors import TrainingDivergedError
 from .plan import UNIT_WORDS, Cursor, Plan
@@ -123,6 +124,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     the same arguments, with the checkpoint's `cursor` and `epoch_so_far` (the stats of the
     cursor's epoch so far), train exactly the units after the cursor.
     """
+    if kernels.needs_compiling():  # else the progress bar stands at 0% for that time
+        logger.info("compiling the training kernels (first run only, ~15 s)")
     plan = Plan.for_corpus(corpus, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
                 shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words)
     backend = ThreadsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
