@@ -160,6 +160,7 @@ class Word2Vec:
         self._corpus = None        # (_source_key, EncodedCorpus) of the corpus build_vocab read
         self._corpus_file = None   # its path, if it was a file (for checkpoints' fingerprints)
         self._tables = None
+        self._cum_table = None
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
             self.train(compute_loss=compute_loss)  # the corpus build_vocab just encoded: nothing can have changed it

@@ -29,7 +29,7 @@ from .formats import atomic_output
 logger = logging.getLogger(__name__)
 
 # What a trim_rule(word, count, min_count) returns (gensim.utils' values, so gensim's rules work)
-RULE_DISCARD, RULE_KEEP, RULE_DEFAULT = 0, 1, 2
+RULE_DEFAULT, RULE_DISCARD, RULE_KEEP = 0, 1, 2
 
 
 def keep_word(word, count: int, min_count: int, trim_rule=None) -> bool:
