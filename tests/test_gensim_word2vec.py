@@ -325,3 +325,27 @@ def test_save_and_load_with_gensims_signatures(sents, tmp_path):
 
 def test_rules_are_importable_from_w2v():
     assert {"RULE_DEFAULT", "RULE_DISCARD", "RULE_KEEP"} <= set(w2v.__all__)
+
+
+def test_gensims_constant_and_recorded_attributes(sents):
+    kw = dict(SMALL, batch_words=500, comment="hello")
+    m, g = Word2Vec(sents, **kw), G(sents, **kw)
+    for name in ("layer1_size", "null_word", "sorted_vocab", "shrink_windows", "batch_words", "comment",
+                 "hashfxn", "window", "sg", "hs", "negative", "alpha", "min_alpha", "epochs", "sample"):
+        assert getattr(m, name) == getattr(g, name), name
+    assert m.min_alpha_yet_reached == m.min_alpha  # gensim: the rate of its last job, a little above
+
+
+def test_reset_from_and_init_weights(sents):
+    a = Word2Vec(sents, **SMALL)
+    b = Word2Vec(**SMALL)
+    b.reset_from(a)
+    fresh = Word2Vec(**SMALL)
+    fresh.build_vocab(sents)
+    assert b.wv.index_to_key == a.wv.index_to_key and (b.corpus_count, b.corpus_total_words) == \
+        (a.corpus_count, a.corpus_total_words)
+    assert np.array_equal(b.wv.vectors, fresh.wv.vectors) and not b.syn1neg.any()
+    b.train(sents, total_examples=b.corpus_count, epochs=1)
+    a.init_weights()
+    assert np.array_equal(a.wv.vectors, fresh.wv.vectors) and not a.syn1neg.any()
+    a.train()  # the corpus build_vocab read is kept

@@ -156,6 +156,11 @@ class Word2Vec:
         self.raw_vocab = defaultdict(int)
         self.train_count, self.total_train_time = 0, 0.0
         self.compute_loss = bool(compute_loss)
+        self.min_alpha_yet_reached = alpha
+        # accepted and ignored (GENSIM_KEYWORDS), kept as gensim keeps them
+        self.hashfxn = gensim_kwargs.get("hashfxn", hash)
+        self.batch_words = gensim_kwargs.get("batch_words", 10000)
+        self.comment = gensim_kwargs.get("comment")
         self._loss_base = (0.0, 0)  # running_training_loss = base + losses of epoch_stats[index:]
         self._corpus = None        # (_source_key, EncodedCorpus) of the corpus build_vocab read
         self._corpus_file = None   # its path, if it was a file (for checkpoints' fingerprints)
@@ -164,6 +169,13 @@ class Word2Vec:
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
             self.train(compute_loss=compute_loss)  # the corpus build_vocab just encoded: nothing can have changed it
+
+    # gensim's attributes for what w2v always does
+    null_word, sorted_vocab, shrink_windows = 0, 1, True
+
+    @property
+    def layer1_size(self) -> int:
+        return self.settings.vector_size
 
     def __getattr__(self, name):
         # gensim exposes the settings as attributes: model.window, model.sg, ...
@@ -540,6 +552,7 @@ class Word2Vec:
             if writer is not None:
                 writer.wait()  # the last checkpoint is on disk before train() returns or raises
         stats = self.epoch_stats[first_epoch:]
+        self.min_alpha_yet_reached = end_alpha
         self.train_count += 1
         self.total_train_time += sum(e["seconds"] for e in stats)
         hook("on_train_end")()
@@ -562,6 +575,26 @@ class Word2Vec:
         """gensim's: running_training_loss, the loss summed since the current train() call began
         (the last epoch's alone is epoch_stats[-1]["loss"])."""
         return self.running_training_loss
+
+    def reset_from(self, other_model):
+        """gensim's: take another model's vocabulary (words, counts, corpus_count,
+        corpus_total_words) with freshly initialised weights, to train on another corpus."""
+        other_model._need_vocab()
+        self._set_vocab(Vocab(list(other_model.vocab.index_to_key), other_model.vocab.counts.copy()))
+        self.corpus_count, self.corpus_total_words = other_model.corpus_count, other_model.corpus_total_words
+        self._corpus, self._corpus_file = None, None
+
+    def init_weights(self):
+        """gensim's: weights back to their untrained state (the same draw as after build_vocab),
+        vocabulary and corpus kept."""
+        self._need_vocab()
+        corpus, corpus_file = self._corpus, self._corpus_file
+        self._set_vocab(self.vocab)
+        self._corpus, self._corpus_file = corpus, corpus_file
+
+    def init_sims(self, replace=False):
+        """gensim's deprecated name: wv.init_sims."""
+        self.wv.init_sims(replace=replace)
 
     # ------------------------------------------------------------------ gensim's queries
     @property
