@@ -99,6 +99,7 @@ def test_trim_rule_is_given_the_min_count_raised_for_max_final_vocab(sents):
     theirs.build_vocab(sents, trim_rule=by_min_count)
     same_words_by_count(ours, theirs)
     assert len(ours.wv) > 300
+    assert ours.effective_min_count == theirs.effective_min_count > 3
 
 
 def test_the_constructors_trim_rule_is_not_kept_for_later_build_vocab(sents):

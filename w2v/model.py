@@ -177,6 +177,12 @@ class Word2Vec:
     def layer1_size(self) -> int:
         return self.settings.vector_size
 
+    @property
+    def effective_min_count(self) -> int:
+        """gensim's: min_count as raised to fit max_final_vocab by the last build_vocab."""
+        found = self.vocab.effective_min_count if self.vocab is not None else None
+        return self.settings.min_count if found is None else found
+
     def __getattr__(self, name):
         # gensim exposes the settings as attributes: model.window, model.sg, ...
         if name in _SETTING_NAMES and "settings" in self.__dict__:

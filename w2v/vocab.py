@@ -218,6 +218,7 @@ class Vocab:
     """
     index_to_key: list
     counts: np.ndarray
+    effective_min_count: int | None = None  # min_count as raised for max_final_vocab (from_counts)
 
     def __len__(self):
         return len(self.index_to_key)
@@ -257,7 +258,7 @@ class Vocab:
                 + ("" if trim_rule is None else " (or trim_rule discarded them)")
                 if n else "empty corpus: no tokens found")
         words, counts = zip(*kept)
-        return cls(list(words), np.array(counts, dtype=np.int64))
+        return cls(list(words), np.array(counts, dtype=np.int64), effective_min)
 
     def save(self, path):
         """word2vec.c's -save-vocab format: `word count` per line, in vocabulary order."""
