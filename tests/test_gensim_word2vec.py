@@ -350,3 +350,79 @@ def test_reset_from_and_init_weights(sents):
     a.init_weights()
     assert np.array_equal(a.wv.vectors, fresh.wv.vectors) and not a.syn1neg.any()
     a.train()  # the corpus build_vocab read is kept
+
+
+# ---------------------------------------------------------------- online training
+@pytest.mark.parametrize("hs, negative", [(0, 5), (1, 0)])
+def test_online_update_grows_the_vocabulary_as_gensims_and_keeps_trained_rows(hs, negative, demo_sentences):
+    first, more = demo_sentences[:4000], demo_sentences[4000:8000]
+    settings = dict(SMALL, hs=hs, negative=negative)
+    m, g = Word2Vec(first, **settings), G(first, **settings, compute_loss=True)
+    trained = {w: (m.wv[w].copy(), m.syn1neg[i].copy() if negative else None)
+               for i, w in enumerate(m.wv.index_to_key)}
+    m.build_vocab(more, update=True)
+    g.build_vocab(more, update=True)
+    assert vocab_of(m) == vocab_of(g)  # old words' counts grow by their new counts, whatever those are
+    assert (m.corpus_count, m.corpus_total_words) == (g.corpus_count, g.corpus_total_words)
+    counts = [m.wv.get_vecattr(w, "count") for w in m.wv.index_to_key]
+    assert counts == sorted(counts, reverse=True)
+    new = [w for w in m.wv.index_to_key if w not in trained]
+    assert len(new) > 500
+    for w, (row, out) in trained.items():
+        assert np.array_equal(m.wv[w], row)
+        if negative:
+            assert np.array_equal(m.syn1neg[m.wv.key_to_index[w]], out)
+    new_rows = np.array([m.wv.key_to_index[w] for w in new])
+    assert (np.abs(m.wv.vectors[new_rows]) <= 0.5 / 16).all() and m.wv.vectors[new_rows].std() > 0.1 / 16
+    if negative:
+        assert not m.syn1neg[new_rows].any()
+    before = m.wv.vectors[new_rows].copy()
+    m.train(more, total_examples=m.corpus_count, epochs=m.epochs)
+    g.train(more, total_examples=g.corpus_count, epochs=g.epochs, compute_loss=True)
+    assert np.abs(m.wv.vectors[new_rows] - before).mean() > np.abs(before).mean()  # new words trained
+    # measured within 3% of gensim's
+    assert np.isclose(m.get_latest_training_loss(), g.get_latest_training_loss(), rtol=0.1)
+
+
+def words_below(tree, n_words):
+    """{inner node: (frozenset of words below branch 0, below branch 1)}, from the codes."""
+    sides = {}
+    for w in range(n_words):
+        for k in range(tree.lengths[w]):
+            sides.setdefault(int(tree.points[w, k]), (set(), set()))[int(tree.codes[w, k])].add(w)
+    return {n: (frozenset(a), frozenset(b)) for n, (a, b) in sides.items()}
+
+
+def test_online_update_with_hs_keeps_the_inner_vectors_of_unchanged_splits(demo_sentences):
+    from w2v import huffman
+    first, more = demo_sentences[:4000], demo_sentences[4000:4400]
+    m = Word2Vec(first, **dict(SMALL, hs=1, negative=0))
+    old_words, old_inner = list(m.wv.index_to_key), m.syn1.copy()
+    old_sides = words_below(huffman.build(m.vocab.counts), len(old_words))
+    m.build_vocab_from_freq({}, update=True)  # no count changes: the same tree, every row kept
+    assert np.array_equal(m.syn1, old_inner)
+    m.build_vocab(more, update=True)
+    index = m.wv.key_to_index
+    by_split = {tuple(frozenset(old_words[w] for w in side) for side in sides): n for n, sides in old_sides.items()}
+    carried = 0
+    for n, sides in words_below(huffman.build(m.vocab.counts), len(m.wv)).items():
+        named = tuple(frozenset(m.wv.index_to_key[w] for w in side) for side in sides)
+        if named in by_split:
+            assert np.array_equal(m.syn1[n], old_inner[by_split[named]])
+            carried += 1
+        elif named[::-1] in by_split:
+            assert np.array_equal(m.syn1[n], -old_inner[by_split[named[::-1]]])
+            carried += 1
+        else:
+            assert not m.syn1[n].any()
+    assert carried > 20 and len(index) > len(old_words)
+    _, raw = m.train(epochs=1)  # no corpus: the one the update read
+    assert raw == sum(1 for s in more for w in s if w in index)
+    assert m.syn1.any(axis=1).mean() > 0.5  # training reaches the rebuilt tree's nodes
+
+
+def test_online_update_needs_a_vocabulary_first(sents):
+    with pytest.raises(RuntimeError, match="build_vocab"):
+        Word2Vec(**SMALL).build_vocab(sents, update=True)
+    with pytest.raises(RuntimeError):
+        G(**SMALL).build_vocab(sents, update=True)

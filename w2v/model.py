@@ -63,9 +63,6 @@ GENSIM_KEYWORDS = {
         "shrink_windows": (True, "the window is always shrunk at random, as word2vec.c does"),
     },
     "build_vocab": {
-        "update": (False, "growing a trained model's vocabulary is the gensim drop-in issue (#25); to "
-                          "train on more text with this vocabulary call train(more), to add words "
-                          "build a new model on all the text"),
         "min_count": (None, "set min_count in Word2Vec(...)"),
         "sample": (None, "set sample in Word2Vec(...)"),
         "dry_run": (False, "w2v.vocab.scan and Vocab.from_counts give the counts without a model"),
@@ -222,8 +219,8 @@ class Word2Vec:
             return False
         return a[1] is b[1] if a[0] == "iterator" else a[1] == b[1]
 
-    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, progress_per=None, keep_raw_vocab=False,
-                    trim_rule=None, vocab_file=None, **gensim_kwargs):
+    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, update=False, progress_per=None,
+                    keep_raw_vocab=False, trim_rule=None, vocab_file=None, **gensim_kwargs):
         """Count the words of a corpus (one pass, which also encodes it) and set up the weights.
 
         Sets corpus_count (sentences, as trained: empty ones are not counted, longer ones than
@@ -234,14 +231,22 @@ class Word2Vec:
         vocab_file: take the words and counts from a `word count` file instead (word2vec.c's
         -read-vocab); min_count, max_final_vocab and trim_rule still apply.
 
-        gensim's progress_per is accepted and ignored. update=True (growing the vocabulary of a
-        trained model) is not implemented yet and raises NotImplementedError, as do
-        dry_run=True and prepare_vocab's min_count / sample (set those in Word2Vec()): a model is
-        never reset by a keyword it did not understand.
+        update=True: online training, as gensim's (see `_grow_vocab`): the new corpus' counts are
+        added to the words the model has, its words that pass min_count (and trim_rule) and that
+        the model lacks are added, the trained rows are kept, and train() then trains on this
+        corpus (given again or not).
+
+        gensim's progress_per is accepted and ignored; dry_run=True and prepare_vocab's min_count
+        / sample raise NotImplementedError (set those in Word2Vec()): a model is never reset by a
+        keyword it did not understand.
         """
         _check_gensim_keywords("build_vocab", gensim_kwargs, _BUILD_VOCAB_PARAMETERS)
         if trim_rule is not None and not callable(trim_rule):
             raise TypeError(f"trim_rule must be a function (word, count, min_count) -> RULE_*, got {trim_rule!r}")
+        if update:
+            if vocab_file is not None:
+                raise ValueError("update=True adds the words of a corpus; vocab_file= is not read with it")
+            return self._update_vocab(corpus_iterable, corpus_file, keep_raw_vocab, trim_rule)
         s = self.settings
         source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
         key = self._source_key(corpus_iterable, corpus_file)  # stamped before reading
@@ -296,20 +301,113 @@ class Word2Vec:
                               update=False):
         """The vocabulary of a {word: count} mapping, without reading a corpus (gensim's
         signature). min_count, max_final_vocab and trim_rule apply; corpus_count is recorded
-        (0 if None), corpus_total_words is the sum of the counts. train() then needs a corpus."""
-        _check_gensim_keywords("build_vocab", {"update": update}, _BUILD_VOCAB_PARAMETERS)
+        (0 if None), corpus_total_words is the sum of the counts. train() then needs a corpus.
+        update=True grows a trained model's vocabulary as build_vocab(update=True) does."""
         if trim_rule is not None and not callable(trim_rule):
             raise TypeError(f"trim_rule must be a function (word, count, min_count) -> RULE_*, got {trim_rule!r}")
         s = self.settings
         pairs = [(w, int(c)) for w, c in dict(word_freq).items()]
-        vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
-                                  trim_rule=trim_rule)
-        self._set_vocab(vocab)
+        if update:
+            self._need_vocab_to_update()
+            self._grow_vocab(pairs, self._new_words(pairs, trim_rule))
+        else:
+            self._set_vocab(Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
+                                              trim_rule=trim_rule))
         self.corpus_count = int(corpus_count or 0)
         self.corpus_total_words = sum(c for _, c in pairs)
         self.raw_vocab = defaultdict(int, pairs if keep_raw_vocab else ())
         self._corpus, self._corpus_file = None, None
         return self
+
+    # ------------------------------------------------------------------ online training
+    def _need_vocab_to_update(self):
+        if self.vocab is None:
+            raise RuntimeError("update=True grows a vocabulary: build one first with build_vocab(corpus) "
+                               "(gensim raises RuntimeError too)")
+
+    def _update_vocab(self, corpus_iterable, corpus_file, keep_raw_vocab, trim_rule):
+        """build_vocab(update=True): count a new corpus, grow the vocabulary, encode the corpus
+        in the grown vocabulary (train() with no corpus, or with this one, trains on it)."""
+        self._need_vocab_to_update()
+        source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
+        key = self._source_key(corpus_iterable, corpus_file)
+        result, dirs = self._scan(source)
+        try:
+            pairs = [(w, c) for w, c in zip(result.words, result.counts.tolist()) if w is not None and c > 0]
+            found = self._new_words(pairs, trim_rule)
+            if result.pruned and restartable:
+                result = scan(source)
+            n_sentences, n_tokens = _scanned_size(result)
+            self._grow_vocab(pairs, found)
+        except BaseException:
+            if dirs is not None:
+                dirs.discard()
+            raise
+        corpus = self._encode(result, dirs, self.vocab)
+        self.corpus_count, self.corpus_total_words = n_sentences, n_tokens
+        self.raw_vocab = defaultdict(int, pairs if keep_raw_vocab else ())
+        self._corpus, self._corpus_file = (key, corpus), corpus_file
+        logger.info("vocabulary updated: %d words; corpus %d words in %d sentences", len(self.vocab),
+                    corpus.n_words, corpus.n_sentences)
+        return self
+
+    def _new_words(self, pairs, trim_rule) -> Vocab | None:
+        """The words of a new corpus that an update may add: those passing min_count (raised for
+        max_final_vocab) and trim_rule, judged on the new counts alone, as gensim."""
+        s = self.settings
+        try:
+            return Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
+                                     trim_rule=trim_rule)
+        except ValueError:
+            return None  # no word passes: only the counts of known words grow
+
+    def _grow_vocab(self, pairs, found: Vocab | None):
+        """Add the new corpus' counts (pairs) to the vocabulary's words, whatever their count there,
+        and add the words of `found` that it lacks, as gensim does; re-sort the vocabulary by count
+        (gensim appends the new words), moving every trained row with its word.
+
+        w_in: old rows kept; a new word's row is drawn as build_vocab draws rows (uniform in
+        +-0.5/d), from a generator seeded by (seed, old vocabulary size). w_out_ns: old rows kept,
+        new ones zero. w_out_hs: the Huffman tree is rebuilt from the new counts; an inner node
+        of the new tree takes the vector of the old node with the same words below each of its
+        two branches (negated when the branches are swapped), and other inner nodes start at zero
+        as every inner node does in a new model (gensim keeps the rows by position, so they then
+        sit at unrelated nodes: its issue #2884)."""
+        s = self.settings
+        old = self.vocab
+        old_index = old.key_to_index
+        counts = dict(zip(old.index_to_key, old.counts.tolist()))
+        for w, c in pairs:
+            if w in counts:
+                counts[w] += c
+        if found is not None:
+            for w, c in zip(found.index_to_key, found.counts.tolist()):
+                if w not in old_index:
+                    counts[w] = c
+        merged = Vocab.from_counts(counts.items(), min_count=0)
+        merged.effective_min_count = found.effective_min_count if found is not None else old.effective_min_count
+        from_old = np.array([old_index.get(w, -1) for w in merged.index_to_key], dtype=np.int64)
+        kept = from_old >= 0
+        v, d = len(merged), s.vector_size
+        spare = threads.spare_rows(v, s.workers, s.softmax)
+        from .config import check_matrix_memory
+        check_matrix_memory(v, d, spare, s)
+        w_in = threads.allocate(v, d, spare)
+        w_in[kept] = self.wv.vectors[from_old[kept]]
+        rng = np.random.default_rng([s.seed, len(old)])
+        w_in[~kept] = (rng.random((int((~kept).sum()), d), dtype=np.float32) - 0.5) / d
+        w_out_ns = threads.allocate(v if (s.negative > 0 or s.softmax) else 0, d, spare)
+        if w_out_ns.shape[0]:
+            w_out_ns[kept] = self.w_out_ns[from_old[kept]]
+        w_out_hs = threads.allocate(max(v - 1, 0) if s.hs else 0, d, spare)
+        if s.hs and len(old) > 1 and v > 1:
+            _carry_inner_nodes(old.counts, merged.counts, from_old, self.w_out_hs, w_out_hs)
+        self.vocab = merged
+        self.wv = KeyedVectors(d, merged.index_to_key, w_in)
+        self.wv.expandos["count"] = np.array(merged.counts, dtype=np.int64)
+        self.w_out_ns, self.w_out_hs = w_out_ns, w_out_hs
+        self._tables = None
+        self._cum_table = None
 
     # ------------------------------------------------------------------ the corpus store
     def _scan(self, source):
@@ -801,6 +899,42 @@ def _member_memmap(path, name, loaded):
     if loaded.size == 0:
         return loaded
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def _inner_node_keys(tree, word_keys):
+    """Per inner node of a Huffman tree, uint64 sums of the keys of the words below it and of
+    those below its branch 1: with random 64-bit word keys, equal sums mean equal word sets."""
+    n_inner = tree.points.shape[0] - 1
+    below = np.zeros(n_inner, dtype=np.uint64)
+    below_1 = np.zeros(n_inner, dtype=np.uint64)
+    on_path = np.arange(tree.points.shape[1]) < tree.lengths[:, None]
+    nodes = tree.points[on_path]
+    keys = np.repeat(word_keys, tree.lengths)  # row-major, as the mask walks points
+    np.add.at(below, nodes, keys)
+    np.add.at(below_1, nodes, np.where(tree.codes[on_path] == 1, keys, np.uint64(0)))
+    return below, below_1
+
+
+def _carry_inner_nodes(old_counts, new_counts, from_old, w_inner_old, w_inner_new):
+    """Copy into w_inner_new (the new tree's inner-node rows, zeros) the row of each old inner
+    node that splits the same words the same way; negated where its branches are swapped.
+    from_old: int64 (V_new,) old index of each new word, -1 for new words."""
+    word_keys = np.random.default_rng(0x5EED).integers(0, 2 ** 63, size=len(new_counts), dtype=np.uint64)
+    old_keys = np.zeros(len(old_counts), dtype=np.uint64)
+    kept = from_old >= 0
+    old_keys[from_old[kept]] = word_keys[kept]
+    old_below, old_below_1 = _inner_node_keys(huffman.build(old_counts), old_keys)
+    new_below, new_below_1 = _inner_node_keys(huffman.build(new_counts), word_keys)
+    old_node = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(old_below, old_below_1))}
+    with np.errstate(over="ignore"):
+        new_below_0 = new_below - new_below_1  # uint64 wraps, as the sums did
+    for j, (a, b, b0) in enumerate(zip(new_below.tolist(), new_below_1.tolist(), new_below_0.tolist())):
+        i = old_node.get((a, b))
+        if i is not None:
+            w_inner_new[j] = w_inner_old[i]
+        elif (i := old_node.get((a, b0))) is not None:
+            # the same split with the branches swapped: sigma(-x) = 1 - sigma(x) keeps the classifier
+            w_inner_new[j] = -w_inner_old[i]
 
 
 def _scanned_size(result) -> tuple[int, int]:
