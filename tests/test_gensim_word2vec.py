@@ -426,3 +426,15 @@ def test_online_update_needs_a_vocabulary_first(sents):
         Word2Vec(**SMALL).build_vocab(sents, update=True)
     with pytest.raises(RuntimeError):
         G(**SMALL).build_vocab(sents, update=True)
+
+
+def test_online_update_with_hs_negates_an_inner_vector_whose_branches_swap():
+    # a=10, b=4, c=3: the node {c | b} under the root {node | a}. c gaining 2 makes the node
+    # {b | c}: the same split with the branches swapped, so its classifier flips sign
+    m = Word2Vec(**dict(SMALL, min_count=1, hs=1, negative=0))
+    m.build_vocab_from_freq({"a": 10, "b": 4, "c": 3})
+    m.syn1[:] = np.random.default_rng(0).normal(size=m.syn1.shape)
+    before = m.syn1.copy()
+    m.build_vocab_from_freq({"c": 2}, update=True)
+    assert m.wv.index_to_key == ["a", "c", "b"]
+    assert np.array_equal(m.syn1[0], -before[0]) and np.array_equal(m.syn1[1], before[1])
