@@ -1,12 +1,12 @@
-"""docs/migrating-from-gensim.md lists every public name of gensim's KeyedVectors, corpus readers
-and callbacks, and every name it calls "same" exists in w2v."""
+"""docs/migrating-from-gensim.md lists every public name of gensim's Word2Vec, KeyedVectors, corpus
+readers and callbacks, and every name it calls "same" exists in w2v."""
 import re
 from pathlib import Path
 
 import pytest
 
 import w2v
-from w2v import KeyedVectors, callbacks, vectors
+from w2v import KeyedVectors, Word2Vec, callbacks, vectors
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "migrating-from-gensim.md"
 
@@ -65,3 +65,25 @@ def test_every_same_name_exists_in_w2v():
                     assert any(hasattr(p, name) for p in places + [instance]), (section, name)
             else:
                 assert status == "not supported", (names, status)
+
+
+W2V_SECTION = "Word2Vec (`gensim.models.word2vec`)"
+
+
+def test_every_gensim_word2vec_name_is_in_the_table():
+    gensim_w2v = pytest.importorskip("gensim.models.word2vec").Word2Vec
+    model = gensim_w2v([["a", "b"]] * 5, vector_size=3, min_count=1, hs=1, epochs=1)
+    names = {n for n in dir(gensim_w2v) if not n.startswith("_")}
+    names |= {n for n in vars(model) if not n.startswith("_")}
+    assert "syn1" in names and "corpus_count" in names
+    assert names - listed(W2V_SECTION) == set()
+
+
+def test_every_same_word2vec_name_exists_in_w2v():
+    model = Word2Vec([["a", "b"]] * 5, vector_size=3, min_count=1, hs=1, epochs=1, workers=1)
+    for names, status in table_rows()[W2V_SECTION]:
+        if status in ("same", "different"):
+            for name in set(names) - {"Word2Vec"}:
+                assert hasattr(model, name) or name in w2v.__all__, name
+        else:
+            assert status == "not supported", (names, status)

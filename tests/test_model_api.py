@@ -110,12 +110,12 @@ def test_gensim_ignored_train_keywords_keep_working(demo_sentences):
                 compute_loss=True, queue_factor=4, report_delay=0.5, word_count=0)
 
 
-def test_build_vocab_update_true_raises_and_leaves_the_trained_model_as_it_was(demo_sentences):
+def test_a_refused_build_vocab_keyword_leaves_the_trained_model_as_it_was(demo_sentences):
     model = Word2Vec(demo_sentences[:2000], **SMALL)
     before = (list(model.wv.index_to_key), model.wv.vectors.copy(), model.syn1neg.copy(),
               list(model.epoch_stats))
-    with pytest.raises(NotImplementedError, match="update=True.*#25"):
-        model.build_vocab(demo_sentences[2000:4000], update=True)
+    with pytest.raises(NotImplementedError, match="dry_run=True"):
+        model.build_vocab(demo_sentences[2000:4000], update=True, dry_run=True)
     assert model.wv.index_to_key == before[0]
     assert np.array_equal(model.wv.vectors, before[1]) and np.array_equal(model.syn1neg, before[2])
     assert model.epoch_stats == before[3]

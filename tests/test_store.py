@@ -248,7 +248,7 @@ def test_train_on_another_file_with_this_vocabulary_uses_a_store_too(tmp_path, d
     m = Word2Vec(corpus_file=demo_file, **kw)
     other = tmp_path / "other.txt"
     other.write_text("\n".join(" ".join(s) for s in demo_sentences[:2000]) + "\nzzzunknown qqqunknown\n")
-    raw, _ = m.train(corpus_file=other)
+    _, raw = m.train(corpus_file=other)
     index = m.vocab.key_to_index
     expected = sum(1 for s in demo_sentences[:2000] for w in s if w in index)
     assert raw == expected
@@ -284,7 +284,7 @@ def test_an_iterable_is_spilled_into_a_private_store_equal_to_the_ram_encoding(
     assert np.array_equal(got.ids, enc.ids) and np.array_equal(got.bounds, enc.bounds)
     assert disk.epoch_stats[0]["raw_words"] == enc.n_words
     # training on it again, and on another list, goes through private stores too
-    raw, _ = disk.train(sents[:100])
+    _, raw = disk.train(sents[:100])
     assert raw == sum(1 for s in sents[:100] for w in s if w in mem.vocab.key_to_index)
     path = st.path
     del disk, st

@@ -24,6 +24,7 @@ import os
 import struct
 import zipfile
 import zlib
+from collections import defaultdict
 from dataclasses import fields
 
 import numpy as np
@@ -38,7 +39,7 @@ from .config import Settings
 from .errors import DamagedFileError
 from .formats import save_npz
 from .vectors import KeyedVectors
-from .vocab import Vocab, encode, scan
+from .vocab import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, Vocab, encode, scan
 
 logger = logging.getLogger(__name__)
 
@@ -55,20 +56,13 @@ GENSIM_KEYWORDS = {
     "__init__": {
         "hashfxn": (IGNORED, "initial vectors are drawn from `seed`, no word is hashed"),
         "null_word": (0, "w2v has no padding word"),
-        "trim_rule": (None, "drop the words from the sentences first, or use min_count / max_final_vocab"),
         "sorted_vocab": (1, "the vocabulary is always sorted by descending count"),
         "batch_words": (IGNORED, "the trainer sizes its own chunks; sentences are split at 10,000 "
                                  "tokens, never truncated"),
-        "compute_loss": (IGNORED, "the loss is always computed (epoch_stats, get_latest_training_loss)"),
         "comment": (IGNORED, "w2v keeps no lifecycle log"),
         "shrink_windows": (True, "the window is always shrunk at random, as word2vec.c does"),
     },
     "build_vocab": {
-        "update": (False, "growing a trained model's vocabulary is the gensim drop-in issue (#25); to "
-                          "train on more text with this vocabulary call train(more), to add words "
-                          "build a new model on all the text"),
-        "keep_raw_vocab": (False, "w2v keeps no raw vocabulary (model.vocab has the kept words' counts)"),
-        "trim_rule": (None, "drop the words from the sentences first, or use min_count / max_final_vocab"),
         "min_count": (None, "set min_count in Word2Vec(...)"),
         "sample": (None, "set sample in Word2Vec(...)"),
         "dry_run": (False, "w2v.vocab.scan and Vocab.from_counts give the counts without a model"),
@@ -77,7 +71,6 @@ GENSIM_KEYWORDS = {
         "word_count": (0, "each train() call decays its rate from start_alpha to end_alpha: set those"),
         "queue_factor": (IGNORED, "w2v has no job queue: threads take chunks of the encoded corpus"),
         "report_delay": (IGNORED, "progress is shown by Word2Vec(progress=...)"),
-        "compute_loss": (IGNORED, "the loss is always computed (epoch_stats, get_latest_training_loss)"),
     },
 }
 
@@ -117,16 +110,23 @@ class Word2Vec:
 
     The arguments up to cbow_mean may be given by position, in gensim's order; the rest are
     keyword-only, so that a gensim call by position never lands on another parameter. gensim's
-    hashfxn, batch_words, compute_loss and comment are accepted and ignored; null_word=0,
-    trim_rule=None, sorted_vocab=1 and shrink_windows=True are what w2v does, other values
-    raise NotImplementedError (`GENSIM_KEYWORDS`).
+    hashfxn, batch_words and comment are accepted and ignored; null_word=0, sorted_vocab=1 and
+    shrink_windows=True are what w2v does, other values raise NotImplementedError
+    (`GENSIM_KEYWORDS`). trim_rule applies to the build_vocab that a corpus given here runs (as
+    gensim: it is not kept for later calls). compute_loss is recorded as gensim does; the loss
+    is computed either way.
+
+    gensim's attributes: corpus_count, corpus_total_words (set by build_vocab), raw_vocab
+    (build_vocab(keep_raw_vocab=True)), train_count, total_train_time, running_training_loss,
+    compute_loss, cum_table, and the settings (model.window, model.sg, ...).
     """
 
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
                  min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
                  max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
-                 checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, **gensim_kwargs):
+                 checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, trim_rule=None,
+                 compute_loss=False, **gensim_kwargs):
         _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
         if corpus_store not in store_mod.MODES:
             raise ValueError(f"corpus_store must be one of {', '.join(store_mod.MODES)}, got {corpus_store!r}")
@@ -148,12 +148,37 @@ class Word2Vec:
         self.w_out_ns = np.zeros((0, vector_size), dtype=np.float32)
         self.w_out_hs = np.zeros((0, vector_size), dtype=np.float32)
         self.epoch_stats: list[dict] = []
+        # gensim's bookkeeping: sentences and tokens build_vocab read, train() calls and seconds
+        self.corpus_count, self.corpus_total_words = 0, 0
+        self.raw_vocab = defaultdict(int)
+        self.train_count, self.total_train_time = 0, 0.0
+        self.compute_loss = bool(compute_loss)
+        self.min_alpha_yet_reached = alpha
+        # accepted and ignored (GENSIM_KEYWORDS), kept as gensim keeps them
+        self.hashfxn = gensim_kwargs.get("hashfxn", hash)
+        self.batch_words = gensim_kwargs.get("batch_words", 10000)
+        self.comment = gensim_kwargs.get("comment")
+        self._loss_base = (0.0, 0)  # running_training_loss = base + losses of epoch_stats[index:]
         self._corpus = None        # (_source_key, EncodedCorpus) of the corpus build_vocab read
         self._corpus_file = None   # its path, if it was a file (for checkpoints' fingerprints)
         self._tables = None
+        self._cum_table = None
         if sentences is not None or corpus_file is not None:
-            self.build_vocab(sentences, corpus_file=corpus_file)
-            self.train()  # the corpus build_vocab just encoded: nothing can have changed it
+            self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
+            self.train(compute_loss=compute_loss)  # the corpus build_vocab just encoded: nothing can have changed it
+
+    # gensim's attributes for what w2v always does
+    null_word, sorted_vocab, shrink_windows = 0, 1, True
+
+    @property
+    def layer1_size(self) -> int:
+        return self.settings.vector_size
+
+    @property
+    def effective_min_count(self) -> int:
+        """gensim's: min_count as raised to fit max_final_vocab by the last build_vocab."""
+        found = self.vocab.effective_min_count if self.vocab is not None else None
+        return self.settings.min_count if found is None else found
 
     def __getattr__(self, name):
         # gensim exposes the settings as attributes: model.window, model.sg, ...
@@ -194,29 +219,49 @@ class Word2Vec:
             return False
         return a[1] is b[1] if a[0] == "iterator" else a[1] == b[1]
 
-    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, vocab_file=None, progress_per=None,
-                    **gensim_kwargs):
+    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, update=False, progress_per=None,
+                    keep_raw_vocab=False, trim_rule=None, vocab_file=None, **gensim_kwargs):
         """Count the words of a corpus (one pass, which also encodes it) and set up the weights.
 
+        Sets corpus_count (sentences, as trained: empty ones are not counted, longer ones than
+        10,000 tokens count once per 10,000) and corpus_total_words (every token, kept or not).
+        keep_raw_vocab: keep every word's count in raw_vocab (word -> count, in order of first
+        appearance), else raw_vocab is empty as in gensim. trim_rule(word, count, min_count) ->
+        RULE_KEEP / RULE_DISCARD / RULE_DEFAULT: gensim's per-word override of min_count.
         vocab_file: take the words and counts from a `word count` file instead (word2vec.c's
-        -read-vocab); min_count and max_final_vocab still apply.
+        -read-vocab); min_count, max_final_vocab and trim_rule still apply.
 
-        gensim's progress_per is accepted and ignored. update=True (growing the vocabulary of a
-        trained model) is not implemented yet and raises NotImplementedError, as do
-        keep_raw_vocab=True, trim_rule, dry_run=True and prepare_vocab's min_count / sample
-        (set those in Word2Vec()): a model is never reset by a keyword it did not understand.
+        update=True: online training, as gensim's (see `_grow_vocab`): the new corpus' counts are
+        added to the words the model has, its words that pass min_count (and trim_rule) and that
+        the model lacks are added, the trained rows are kept, and train() then trains on this
+        corpus (given again or not).
+
+        gensim's progress_per is accepted and ignored; dry_run=True and prepare_vocab's min_count
+        / sample raise NotImplementedError (set those in Word2Vec()): a model is never reset by a
+        keyword it did not understand.
         """
         _check_gensim_keywords("build_vocab", gensim_kwargs, _BUILD_VOCAB_PARAMETERS)
+        if trim_rule is not None and not callable(trim_rule):
+            raise TypeError(f"trim_rule must be a function (word, count, min_count) -> RULE_*, got {trim_rule!r}")
+        if update:
+            if vocab_file is not None:
+                raise ValueError("update=True adds the words of a corpus; vocab_file= is not read with it")
+            return self._update_vocab(corpus_iterable, corpus_file, keep_raw_vocab, trim_rule)
         s = self.settings
         source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
         key = self._source_key(corpus_iterable, corpus_file)  # stamped before reading
+        # the store caches a vocabulary counted by min_count / max_final_vocab alone, and keeps no
+        # word it dropped: a trim_rule or a raw vocabulary to keep read the file in RAM instead
         if corpus_file is not None and vocab_file is None and s.max_vocab_size is None \
-                and self._on_disk(corpus_file):
+                and trim_rule is None and not keep_raw_vocab and self._on_disk(corpus_file):
             corpus = self._store_of_file(corpus_file)
             vocab = corpus.vocab
             logger.info("vocabulary: %d words (min_count=%d); corpus %d words in %d sentences, on disk in %s",
                         len(vocab), s.min_count, corpus.n_words, corpus.n_sentences, corpus.path)
             self._set_vocab(vocab)
+            # the store holds the kept words only: the dropped ones' tokens are not counted
+            self.corpus_count, self.corpus_total_words = corpus.n_sentences, vocab.total_words
+            self.raw_vocab = defaultdict(int)
             self._corpus = (key, corpus)
             self._corpus_file = corpus_file
             return self
@@ -226,7 +271,9 @@ class Word2Vec:
                 pairs = Vocab.read_counts(vocab_file)
             else:
                 pairs = zip(result.words, result.counts.tolist())
-            vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab)
+            pairs = list(pairs)
+            vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
+                                      trim_rule=trim_rule)
         except BaseException:
             if dirs is not None:
                 dirs.discard()
@@ -235,6 +282,7 @@ class Word2Vec:
             # counts were forgotten while counting; encode again so early occurrences of kept
             # words are trained on (the counts stay word2vec.c's pruned ones)
             result = scan(source)
+        n_sentences, n_tokens = _scanned_size(result)
         corpus = self._encode(result, dirs, vocab)
         if corpus.n_words == 0:
             raise ValueError("the corpus has no words of the vocabulary")
@@ -242,9 +290,124 @@ class Word2Vec:
                     len(vocab), s.min_count, int(np.count_nonzero(result.counts)), corpus.n_words,
                     corpus.n_sentences)
         self._set_vocab(vocab)
+        self.corpus_count, self.corpus_total_words = n_sentences, n_tokens
+        self.raw_vocab = defaultdict(int, ((w, c) for w, c in pairs if w is not None and c > 0)
+                                     if keep_raw_vocab else ())
         self._corpus = (key, corpus)
         self._corpus_file = corpus_file
         return self
+
+    def build_vocab_from_freq(self, word_freq, keep_raw_vocab=False, corpus_count=None, trim_rule=None,
+                              update=False):
+        """The vocabulary of a {word: count} mapping, without reading a corpus (gensim's
+        signature). min_count, max_final_vocab and trim_rule apply; corpus_count is recorded
+        (0 if None), corpus_total_words is the sum of the counts. train() then needs a corpus.
+        update=True grows a trained model's vocabulary as build_vocab(update=True) does."""
+        if trim_rule is not None and not callable(trim_rule):
+            raise TypeError(f"trim_rule must be a function (word, count, min_count) -> RULE_*, got {trim_rule!r}")
+        s = self.settings
+        pairs = [(w, int(c)) for w, c in dict(word_freq).items()]
+        if update:
+            self._need_vocab_to_update()
+            self._grow_vocab(pairs, self._new_words(pairs, trim_rule))
+        else:
+            self._set_vocab(Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
+                                              trim_rule=trim_rule))
+        self.corpus_count = int(corpus_count or 0)
+        self.corpus_total_words = sum(c for _, c in pairs)
+        self.raw_vocab = defaultdict(int, pairs if keep_raw_vocab else ())
+        self._corpus, self._corpus_file = None, None
+        return self
+
+    # ------------------------------------------------------------------ online training
+    def _need_vocab_to_update(self):
+        if self.vocab is None:
+            raise RuntimeError("update=True grows a vocabulary: build one first with build_vocab(corpus) "
+                               "(gensim raises RuntimeError too)")
+
+    def _update_vocab(self, corpus_iterable, corpus_file, keep_raw_vocab, trim_rule):
+        """build_vocab(update=True): count a new corpus, grow the vocabulary, encode the corpus
+        in the grown vocabulary (train() with no corpus, or with this one, trains on it)."""
+        self._need_vocab_to_update()
+        source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
+        key = self._source_key(corpus_iterable, corpus_file)
+        result, dirs = self._scan(source)
+        try:
+            pairs = [(w, c) for w, c in zip(result.words, result.counts.tolist()) if w is not None and c > 0]
+            found = self._new_words(pairs, trim_rule)
+            if result.pruned and restartable:
+                result = scan(source)
+            n_sentences, n_tokens = _scanned_size(result)
+            self._grow_vocab(pairs, found)
+        except BaseException:
+            if dirs is not None:
+                dirs.discard()
+            raise
+        corpus = self._encode(result, dirs, self.vocab)
+        self.corpus_count, self.corpus_total_words = n_sentences, n_tokens
+        self.raw_vocab = defaultdict(int, pairs if keep_raw_vocab else ())
+        self._corpus, self._corpus_file = (key, corpus), corpus_file
+        logger.info("vocabulary updated: %d words; corpus %d words in %d sentences", len(self.vocab),
+                    corpus.n_words, corpus.n_sentences)
+        return self
+
+    def _new_words(self, pairs, trim_rule) -> Vocab | None:
+        """The words of a new corpus that an update may add: those passing min_count (raised for
+        max_final_vocab) and trim_rule, judged on the new counts alone, as gensim."""
+        s = self.settings
+        try:
+            return Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
+                                     trim_rule=trim_rule)
+        except ValueError:
+            return None  # no word passes: only the counts of known words grow
+
+    def _grow_vocab(self, pairs, found: Vocab | None):
+        """Add the new corpus' counts (pairs) to the vocabulary's words, whatever their count there,
+        and add the words of `found` that it lacks, as gensim does; re-sort the vocabulary by count
+        (gensim appends the new words), moving every trained row with its word.
+
+        w_in: old rows kept; a new word's row is drawn as build_vocab draws rows (uniform in
+        +-0.5/d), from a generator seeded by (seed, old vocabulary size). w_out_ns: old rows kept,
+        new ones zero. w_out_hs: the Huffman tree is rebuilt from the new counts; an inner node
+        of the new tree takes the vector of the old node with the same words below each of its
+        two branches (negated when the branches are swapped), and other inner nodes start at zero
+        as every inner node does in a new model (gensim keeps the rows by position, so they then
+        sit at unrelated nodes: its issue #2884)."""
+        s = self.settings
+        old = self.vocab
+        old_index = old.key_to_index
+        counts = dict(zip(old.index_to_key, old.counts.tolist()))
+        for w, c in pairs:
+            if w in counts:
+                counts[w] += c
+        if found is not None:
+            for w, c in zip(found.index_to_key, found.counts.tolist()):
+                if w not in old_index:
+                    counts[w] = c
+        merged = Vocab.from_counts(counts.items(), min_count=0)
+        merged.effective_min_count = found.effective_min_count if found is not None else old.effective_min_count
+        from_old = np.array([old_index.get(w, -1) for w in merged.index_to_key], dtype=np.int64)
+        kept = from_old >= 0
+        v, d = len(merged), s.vector_size
+        spare = threads.spare_rows(v, s.workers, s.softmax)
+        from .config import check_matrix_memory
+        check_matrix_memory(v, d, spare, s)
+        w_in = threads.allocate(v, d, spare)
+        w_in[kept] = self.wv.vectors[from_old[kept]]
+        rng = np.random.default_rng([s.seed, len(old)])
+        w_in[~kept] = (rng.random((int((~kept).sum()), d), dtype=np.float32) - 0.5) / d
+        w_out_ns = threads.allocate(v if (s.negative > 0 or s.softmax) else 0, d, spare)
+        if w_out_ns.shape[0]:
+            w_out_ns[kept] = self.w_out_ns[from_old[kept]]
+        w_out_hs = threads.allocate(max(v - 1, 0) if s.hs else 0, d, spare)
+        if s.hs and len(old) > 1 and v > 1:
+            _carry_inner_nodes(old.counts, merged.counts, from_old, self.w_out_hs, w_out_hs)
+        self.vocab = merged
+        self.wv = KeyedVectors(d, merged.index_to_key, w_in)
+        self.wv.expandos["count"] = np.array(merged.counts, dtype=np.int64)
+        self.w_out_ns, self.w_out_hs = w_out_ns, w_out_hs
+        self._tables = None
+        self._cum_table = None
 
     # ------------------------------------------------------------------ the corpus store
     def _scan(self, source):
@@ -330,7 +493,9 @@ class Word2Vec:
         self.w_out_ns = matrix(v if (s.negative > 0 or s.softmax) else 0)
         self.w_out_hs = matrix(max(v - 1, 0) if s.hs else 0)
         self._tables = None
+        self._cum_table = None
         self.epoch_stats = []
+        self._loss_base = (0.0, 0)
 
     def _kernel_tables(self) -> kernels.Tables:
         if self._tables is None:
@@ -376,40 +541,66 @@ class Word2Vec:
         hashes, and cheap next to training: 0.13 s for the demo corpus as a list (1.47M tokens),
         where one 2-thread epoch takes 1.7 s and gensim reads an iterable once per epoch.
         """
+        return self._encoded_and_size(corpus_iterable, corpus_file)[0]
+
+    def _encoded_and_size(self, corpus_iterable, corpus_file):
+        """`_encoded`, and the (sentences, tokens) read (build_vocab's for its corpus; None for a
+        corpus store, which does not count the tokens it drops)."""
         if corpus_iterable is None and corpus_file is None:
             if self._corpus is None:
                 raise ValueError("give the corpus to train on: corpus_iterable or corpus_file "
                                  "(this model has no corpus read by build_vocab)")
-            return self._corpus[1]
+            return self._corpus[1], (self.corpus_count, self.corpus_total_words)
         source, _ = corpus_mod.resolve(corpus_iterable, corpus_file)
         key = self._source_key(corpus_iterable, corpus_file)
         if self._corpus is not None and self._same_source(self._corpus[0], key):
-            return self._corpus[1]
+            return self._corpus[1], (self.corpus_count, self.corpus_total_words)
         if corpus_file is not None and self._on_disk(corpus_file):
-            return self._store_of_file(corpus_file, self.vocab)
-        corpus = self._encode(*self._scan(source), self.vocab)
+            return self._store_of_file(corpus_file, self.vocab), None
+        result, dirs = self._scan(source)
+        size = _scanned_size(result)
+        corpus = self._encode(result, dirs, self.vocab)
         if corpus.n_words == 0:
             raise ValueError("the corpus has no words of the vocabulary")
-        return corpus
+        return corpus, size
 
     def train(self, corpus_iterable=None, corpus_file=None, total_examples=None, total_words=None,
-              epochs=None, start_alpha=None, end_alpha=None, *, callbacks=None, **gensim_kwargs):
+              epochs=None, start_alpha=None, end_alpha=None, *, callbacks=None, compute_loss=False,
+              **gensim_kwargs):
         """Train on a corpus; with none given, on the one build_vocab read (as it was then).
-        Returns (raw, effective) words.
+        Returns (effective, raw) words as gensim: effective are those trained on after
+        downsampling, raw the in-vocabulary tokens read (gensim: all tokens read).
 
         A list or other restartable iterable is read again (it may have changed since
-        build_vocab); a file is read again only if it changed. total_examples / total_words are
-        accepted for gensim compatibility and not needed: the corpus is encoded, so its size is
-        known; so are queue_factor, report_delay and compute_loss (the loss is always computed).
-        word_count other than 0 raises NotImplementedError.
+        build_vocab); a file is read again only if it changed. total_examples / total_words
+        (gensim's size of the corpus, for its learning-rate schedule) are not needed: the corpus is
+        counted as it is encoded, and the rate follows that count. When given they must be
+        integers >= 0, and one that differs from the count is logged as a warning, as gensim does;
+        gensim raises ValueError when both are missing, w2v does not. epochs defaults to the
+        model's. compute_loss is recorded (gensim's attribute); the loss is always computed.
+        queue_factor and report_delay are accepted and ignored; word_count other than 0 raises
+        NotImplementedError.
         """
         _check_gensim_keywords("train", gensim_kwargs, _TRAIN_PARAMETERS)
         self._need_vocab()
         s = self.settings
         epochs = s.epochs if epochs is None else epochs
-        if not isinstance(epochs, int) or epochs < 1:
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-        corpus = self._encoded(corpus_iterable, corpus_file)
+        epochs = int(epochs)
+        for name, value in (("total_examples", total_examples), ("total_words", total_words)):
+            if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+                                      or value < 0):
+                raise ValueError(f"{name} must be an integer >= 0 (the corpus' size, as gensim's), got {value!r}")
+        corpus, size = self._encoded_and_size(corpus_iterable, corpus_file)
+        if size is not None:
+            for name, given, counted in (("total_examples", total_examples, size[0]),
+                                         ("total_words", total_words, size[1])):
+                if given is not None and given != counted:
+                    logger.warning("supplied %s (%d) did not equal the corpus' count (%d); w2v trains on "
+                                   "the corpus read and schedules the learning rate by its count",
+                                   name, given, counted)
+        self.compute_loss = bool(compute_loss)
         if corpus_iterable is None and corpus_file is None:
             corpus_file = self._corpus_file
         return self._train(corpus, corpus_file, epochs=epochs,
@@ -438,6 +629,8 @@ class Word2Vec:
 
         if first_epoch is None:
             first_epoch = len(self.epoch_stats)
+        # gensim's running_training_loss restarts at 0 in each train() call
+        self._loss_base = (0.0, first_epoch)
         save_checkpoint, writer = None, None
         if self.checkpoint is not None:
             writer = checkpoint_mod.CheckpointWriter(self.checkpoint)
@@ -462,34 +655,149 @@ class Word2Vec:
             self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too
             if writer is not None:
                 writer.wait()  # the last checkpoint is on disk before train() returns or raises
-        hook("on_train_end")()
         stats = self.epoch_stats[first_epoch:]
-        return sum(e["raw_words"] for e in stats), sum(e["effective_words"] for e in stats)
+        self.min_alpha_yet_reached = end_alpha
+        self.train_count += 1
+        self.total_train_time += sum(e["seconds"] for e in stats)
+        hook("on_train_end")()
+        return sum(e["effective_words"] for e in stats), sum(e["raw_words"] for e in stats)
+
+    @property
+    def running_training_loss(self) -> float:
+        """gensim's: the loss summed over the epochs of the current (or last) train() call so far,
+        from 0 at the call's start or from the value last assigned to it. Updated at each epoch's
+        end (gensim's grows during the epoch)."""
+        value, since = self._loss_base
+        return value + sum(e["loss"] for e in self.epoch_stats[since:])
+
+    @running_training_loss.setter
+    def running_training_loss(self, value):
+        # gensim callbacks reset it (model.running_training_loss = 0.0) to read per-epoch losses
+        self._loss_base = (float(value), len(self.epoch_stats))
 
     def get_latest_training_loss(self) -> float:
-        """The summed loss of the last trained epoch (gensim's name)."""
-        return self.epoch_stats[-1]["loss"] if self.epoch_stats else 0.0
+        """gensim's: running_training_loss, the loss summed since the current train() call began
+        (the last epoch's alone is epoch_stats[-1]["loss"])."""
+        return self.running_training_loss
+
+    def reset_from(self, other_model):
+        """gensim's: take another model's vocabulary (words, counts, corpus_count,
+        corpus_total_words) with freshly initialised weights, to train on another corpus."""
+        other_model._need_vocab()
+        self._set_vocab(Vocab(list(other_model.vocab.index_to_key), other_model.vocab.counts.copy()))
+        self.corpus_count, self.corpus_total_words = other_model.corpus_count, other_model.corpus_total_words
+        self._corpus, self._corpus_file = None, None
+
+    def init_weights(self):
+        """gensim's: weights back to their untrained state (the same draw as after build_vocab),
+        vocabulary and corpus kept."""
+        self._need_vocab()
+        corpus, corpus_file = self._corpus, self._corpus_file
+        self._set_vocab(self.vocab)
+        self._corpus, self._corpus_file = corpus, corpus_file
+
+    def init_sims(self, replace=False):
+        """gensim's deprecated name: wv.init_sims."""
+        self.wv.init_sims(replace=replace)
+
+    # ------------------------------------------------------------------ gensim's queries
+    @property
+    def cum_table(self) -> np.ndarray:
+        """gensim's negative-sampling table, uint32 (V,): cumulative count**ns_exponent scaled to
+        2**31 - 1, computed as gensim computes it (empty without negative sampling). w2v's trainer
+        draws negatives from an alias table of the same distribution instead; this is for code
+        that reads gensim's."""
+        if self._cum_table is None:
+            s = self.settings
+            if self.vocab is None or not s.negative:
+                return np.zeros(0, dtype=np.uint32)
+            power = self.vocab.counts.astype(np.float64) ** float(s.ns_exponent)
+            cumulative = np.cumsum(power)
+            # gensim sums in a Python loop; np.cumsum adds in the same order, so the floats agree
+            self._cum_table = np.round(cumulative / cumulative[-1] * (2 ** 31 - 1)).astype(np.uint32)
+        return self._cum_table
+
+    def predict_output_word(self, context_words_list, topn=10):
+        """gensim's: the topn most probable centre words given context words, as (word,
+        probability) pairs by softmax(w_out_ns . h), h the mean (cbow_mean=1) or sum of the
+        context vectors. Needs output rows per word: negative > 0 or softmax=True (RuntimeError
+        otherwise, as gensim's). None, with a warning, when no context word is in the vocabulary."""
+        self._need_vocab()
+        if self.w_out_ns.shape[0] == 0:
+            raise RuntimeError("predict_output_word needs the negative-sampling output weights: train with "
+                               "negative > 0 (or softmax=True); this model has hs only")
+        index = self.wv.key_to_index
+        rows = [index[w] for w in context_words_list if w in index]
+        if not rows:
+            logger.warning("All the input context words are out-of-vocabulary for the current model.")
+            return None
+        hidden = np.sum(self.wv.vectors[rows], axis=0)
+        if self.settings.cbow_mean:
+            hidden /= len(rows)
+        scores = self.w_out_ns[:len(self.vocab)] @ hidden
+        prob = np.exp(scores - scores.max())  # shifted: gensim's exp overflows past scores of 88
+        prob /= prob.sum()
+        top = np.argsort(-prob, kind="stable")[:topn]
+        return [(self.vocab.index_to_key[i], prob[i]) for i in top]
+
+    def estimate_memory(self, vocab_size=None, report=None) -> dict:
+        """gensim's: bytes the model needs for vocab_size words (default: its vocabulary), with
+        gensim's keys: vocab, vectors, syn1 (hs), syn1neg (negative sampling or softmax), total.
+        The matrices are w2v's sizes (syn1 has V - 1 rows); vocab is w2v's per-word tables
+        (the word, its dict entry, count, keep probability, alias table, Huffman path with hs)."""
+        s = self.settings
+        v = int(vocab_size or (len(self.vocab) if self.vocab is not None else 0))
+        d = s.vector_size
+        report = report or {}
+        report["vocab"] = v * (_VOCAB_BYTES_HS if s.hs else _VOCAB_BYTES)
+        report["vectors"] = v * d * 4
+        if s.hs:
+            report["syn1"] = max(v - 1, 0) * d * 4
+        if s.negative or s.softmax:
+            report["syn1neg"] = v * d * 4
+        report["total"] = sum(value for key, value in report.items() if key != "total")
+        logger.info("estimated required memory for %d words and %d dimensions: %d bytes", v, d, report["total"])
+        return report
+
+    def score(self, sentences, total_sentences=int(1e6), chunksize=100, queue_factor=2, report_delay=1):
+        """gensim's log-probability of sentences under a hierarchical-softmax model: not in w2v."""
+        raise NotImplementedError(
+            "Word2Vec.score is not implemented in w2v: gensim scores sentences with hierarchical softmax "
+            "(hs=1) only, by its own Huffman paths; for a word's probability in context use "
+            "predict_output_word (negative sampling), or evaluate vectors with wv.evaluate_word_pairs")
 
     # ------------------------------------------------------------------ persistence
     def _arrays_and_meta(self) -> tuple[dict, dict]:
         meta = {"format": "w2v.Word2Vec", "version": FORMAT_VERSION, "settings": self.settings.to_dict(),
-                "index_to_key": self.vocab.index_to_key, "epoch_stats": self.epoch_stats}
+                "index_to_key": self.vocab.index_to_key, "epoch_stats": self.epoch_stats,
+                "gensim": {"corpus_count": self.corpus_count, "corpus_total_words": self.corpus_total_words,
+                           "train_count": self.train_count, "total_train_time": self.total_train_time,
+                           "loss_base": list(self._loss_base)}}
         arrays = {"w_in": self.wv.vectors, "w_out_ns": self.w_out_ns, "w_out_hs": self.w_out_hs,
                   "counts": self.vocab.counts}
         return arrays, meta
 
-    def save(self, path):
-        """Save the whole model: numpy arrays plus JSON in one uncompressed .npz, atomically."""
+    def save(self, fname_or_handle, separately=None, sep_limit=10 * 1024 ** 2, ignore=frozenset(),
+             pickle_protocol=None):
+        """Save the whole model: numpy arrays plus JSON in one uncompressed .npz, atomically.
+
+        gensim's signature: separately, sep_limit, ignore and pickle_protocol choose how gensim
+        pickles; w2v writes no pickle and accepts and ignores them."""
         self._need_vocab()
-        save_npz(path, *self._arrays_and_meta())
+        save_npz(fname_or_handle, *self._arrays_and_meta())
 
     @classmethod
-    def load(cls, path) -> "Word2Vec":
-        """Load a model written by `save` (or a checkpoint: the model as it was then)."""
-        return cls._read(path)[0]
+    def load(cls, fname, mmap=None) -> "Word2Vec":
+        """Load a model written by `save` (or a checkpoint: the model as it was then).
+
+        mmap='r' (gensim's) maps the three weight matrices read-only from the file instead of
+        reading them: queries work, training raises (as gensim's read-only maps do)."""
+        if mmap not in (None, "r"):
+            raise ValueError(f"mmap must be None or 'r', got {mmap!r}")
+        return cls._read(fname, mmap=mmap)[0]
 
     @classmethod
-    def _read(cls, path) -> tuple["Word2Vec", dict]:
+    def _read(cls, path, mmap=None) -> tuple["Word2Vec", dict]:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"model file not found: {path}")
@@ -509,6 +817,18 @@ class Word2Vec:
         model.wv.expandos["count"] = np.array(counts, dtype=np.int64)
         model.w_out_ns, model.w_out_hs = w_out_ns, w_out_hs
         model.epoch_stats = meta.get("epoch_stats", [])
+        g = meta.get("gensim", {})
+        if isinstance(g, dict):
+            model.corpus_count = int(g.get("corpus_count", 0))
+            model.corpus_total_words = int(g.get("corpus_total_words", 0))
+            model.train_count = int(g.get("train_count", 0))
+            model.total_train_time = float(g.get("total_train_time", 0.0))
+            base = g.get("loss_base", (0.0, 0))
+            model._loss_base = (float(base[0]), int(base[1]))
+        if mmap == "r":
+            model.wv.vectors, model.w_out_ns, model.w_out_hs = (
+                _member_memmap(path, name, w) for name, w in
+                (("w_in", model.wv.vectors), ("w_out_ns", model.w_out_ns), ("w_out_hs", model.w_out_hs)))
         return model, meta
 
     @classmethod
@@ -552,6 +872,76 @@ class Word2Vec:
                      end_alpha=state["end_alpha"], callbacks=model.callbacks, first_epoch=state["first_epoch"],
                      cursor=plan_mod.Cursor(epoch, units_done), epoch_so_far=state["epoch_so_far"])
         return model
+
+
+# w2v's tables per vocabulary word, estimated: the str (about 60 bytes), its list slot and dict
+# entry (about 110), count, keep probability and alias table (28); hs adds a Huffman path (points
+# int32 and labels float32 rows as wide as the longest code, about 40 for large vocabularies)
+_VOCAB_BYTES = 200
+_VOCAB_BYTES_HS = _VOCAB_BYTES + 330
+
+
+def _member_memmap(path, name, loaded):
+    """A read-only memory map of member `name` of an uncompressed .npz, checked against the
+    array read from it (same dtype and shape)."""
+    with open(path, "rb") as f, zipfile.ZipFile(f) as zf:
+        info = zf.getinfo(name + ".npy")
+        f.seek(info.header_offset)
+        local = f.read(30)
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        version = np.lib.format.read_magic(f)
+        shape, fortran, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                 else np.lib.format.read_array_header_2_0)(f)
+        offset = f.tell()
+    if info.compress_type != zipfile.ZIP_STORED or fortran or dtype != loaded.dtype or shape != loaded.shape:
+        raise DamagedFileError(f"{path}: member {name} cannot be memory-mapped")
+    if loaded.size == 0:
+        return loaded
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def _inner_node_keys(tree, word_keys):
+    """Per inner node of a Huffman tree, uint64 sums of the keys of the words below it and of
+    those below its branch 1: with random 64-bit word keys, equal sums mean equal word sets."""
+    n_inner = tree.points.shape[0] - 1
+    below = np.zeros(n_inner, dtype=np.uint64)
+    below_1 = np.zeros(n_inner, dtype=np.uint64)
+    on_path = np.arange(tree.points.shape[1]) < tree.lengths[:, None]
+    nodes = tree.points[on_path]
+    keys = np.repeat(word_keys, tree.lengths)  # row-major, as the mask walks points
+    np.add.at(below, nodes, keys)
+    np.add.at(below_1, nodes, np.where(tree.codes[on_path] == 1, keys, np.uint64(0)))
+    return below, below_1
+
+
+def _carry_inner_nodes(old_counts, new_counts, from_old, w_inner_old, w_inner_new):
+    """Copy into w_inner_new (the new tree's inner-node rows, zeros) the row of each old inner
+    node that splits the same words the same way; negated where its branches are swapped.
+    from_old: int64 (V_new,) old index of each new word, -1 for new words."""
+    word_keys = np.random.default_rng(0x5EED).integers(0, 2 ** 63, size=len(new_counts), dtype=np.uint64)
+    old_keys = np.zeros(len(old_counts), dtype=np.uint64)
+    kept = from_old >= 0
+    old_keys[from_old[kept]] = word_keys[kept]
+    old_below, old_below_1 = _inner_node_keys(huffman.build(old_counts), old_keys)
+    new_below, new_below_1 = _inner_node_keys(huffman.build(new_counts), word_keys)
+    old_node = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(old_below, old_below_1))}
+    with np.errstate(over="ignore"):
+        new_below_0 = new_below - new_below_1  # uint64 wraps, as the sums did
+    for j, (a, b, b0) in enumerate(zip(new_below.tolist(), new_below_1.tolist(), new_below_0.tolist())):
+        i = old_node.get((a, b))
+        if i is not None:
+            w_inner_new[j] = w_inner_old[i]
+        elif (i := old_node.get((a, b0))) is not None:
+            # the same split with the branches swapped: sigma(-x) = 1 - sigma(x) keeps the classifier
+            w_inner_new[j] = -w_inner_old[i]
+
+
+def _scanned_size(result) -> tuple[int, int]:
+    """(sentences, tokens) a scan read: gensim's corpus_count and corpus_total_words."""
+    if result.spill is not None:
+        return int(result.spill.n_lines), int(result.spill.n_ids)
+    return int(result.bounds.shape[0] - 1), int(result.ids.shape[0])
 
 
 _EPOCH_STATS_KEYS = ("raw_words", "effective_words", "loss", "predictions", "seconds")

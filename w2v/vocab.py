@@ -28,6 +28,21 @@ from .formats import atomic_output
 
 logger = logging.getLogger(__name__)
 
+# What a trim_rule(word, count, min_count) returns (gensim.utils' values, so gensim's rules work)
+RULE_DEFAULT, RULE_DISCARD, RULE_KEEP = 0, 1, 2
+
+
+def keep_word(word, count: int, min_count: int, trim_rule=None) -> bool:
+    """Whether the vocabulary keeps `word`: trim_rule's verdict, or count >= min_count when the rule
+    has none (RULE_DEFAULT, or any value that is neither RULE_KEEP nor RULE_DISCARD, as gensim)."""
+    if trim_rule is not None:
+        verdict = trim_rule(word, count, min_count)
+        if verdict == RULE_KEEP:
+            return True
+        if verdict == RULE_DISCARD:
+            return False
+    return count >= min_count
+
 
 @dataclass
 class EncodedCorpus:
@@ -203,6 +218,7 @@ class Vocab:
     """
     index_to_key: list
     counts: np.ndarray
+    effective_min_count: int | None = None  # min_count as raised for max_final_vocab (from_counts)
 
     def __len__(self):
         return len(self.index_to_key)
@@ -216,8 +232,12 @@ class Vocab:
         return int(self.counts.sum())
 
     @classmethod
-    def from_counts(cls, word_counts, min_count: int = 5, max_final_vocab: int | None = None) -> "Vocab":
-        """Keep words with count >= min_count (raised as gensim does to fit max_final_vocab), sorted."""
+    def from_counts(cls, word_counts, min_count: int = 5, max_final_vocab: int | None = None,
+                    trim_rule=None) -> "Vocab":
+        """Keep words with count >= min_count (raised as gensim does to fit max_final_vocab), sorted.
+
+        trim_rule(word, count, min_count) -> RULE_KEEP / RULE_DISCARD / RULE_DEFAULT overrides
+        that test word by word, as gensim's does; it is given the raised min_count."""
         items = [(w, int(c)) for w, c in word_counts if w is not None and c > 0]
         effective_min = min_count
         if max_final_vocab is not None and len(items) > max_final_vocab:
@@ -225,16 +245,20 @@ class Vocab:
             ranked = np.sort(np.fromiter((c for _, c in items), np.int64, len(items)))[::-1]
             effective_min = max(min_count, int(ranked[max_final_vocab]) + 1)
         # filter before sorting: most distinct words are rare
-        kept = [(w, c) for w, c in items if c >= effective_min]
+        if trim_rule is None:
+            kept = [(w, c) for w, c in items if c >= effective_min]
+        else:
+            kept = [(w, c) for w, c in items if keep_word(w, c, effective_min, trim_rule)]
         kept.sort(key=lambda wc: (-wc[1], wc[0]))
         if not kept:
             n = len(items)
             raise ValueError(
                 f"empty vocabulary: none of the {n} distinct words occurs at least "
                 f"min_count={effective_min} times; lower min_count or use a larger corpus"
+                + ("" if trim_rule is None else " (or trim_rule discarded them)")
                 if n else "empty corpus: no tokens found")
         words, counts = zip(*kept)
-        return cls(list(words), np.array(counts, dtype=np.int64))
+        return cls(list(words), np.array(counts, dtype=np.int64), effective_min)
 
     def save(self, path):
         """word2vec.c's -save-vocab format: `word count` per line, in vocabulary order."""
