@@ -26,15 +26,21 @@ def main():
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--block-words", type=int, help="the store's block size (default store.BLOCK_WORDS)")
+    ap.add_argument("--modes", default="memory,disk")
     args = ap.parse_args()
-    from w2v import Word2Vec
+    from w2v import Word2Vec, store
+    if args.block_words:
+        store.BLOCK_WORDS = args.block_words
     tmp = Path(tempfile.mkdtemp(prefix="w2v-shuffle-"))
     corpus = decompressed(DATA / "dev.txt.gz", tmp)
     seeds = [int(s) for s in args.seeds.split(",")]
     print("| config | order | analogy | WS353 | SimLex | wall s (median) |")
     print("|---|---|---|---|---|---|")
     for config in args.configs.split(","):
-        for mode, label in (("memory", "sentences shuffled (RAM)"), ("disk", "blocks shuffled (store)")):
+        labels = {"memory": "sentences shuffled (RAM)", "disk": f"blocks shuffled (store, {store.BLOCK_WORDS} words)"}
+        for mode in args.modes.split(","):
+            label = labels[mode]
             scores, walls = [], []
             for seed in seeds:
                 kw = dict(COMMON, **CONFIGS[config], epochs=args.epochs, workers=args.threads, seed=seed)

@@ -119,12 +119,12 @@ def test_checkpoints_come_every_checkpoint_every_seconds_mid_epoch_too(tmp_path,
 def test_resume_from_a_corpus_store_is_bit_identical_and_refuses_the_corpus_in_memory(
         tmp_path, demo_file, ctrl_c_at_unit, monkeypatch):
     from w2v import store
-    monkeypatch.setattr(store, "BLOCK_WORDS", 20_000)
+    monkeypatch.setattr(store, "BLOCK_WORDS", 10_000)
     kw = dict(vector_size=12, min_count=2, workers=1, epochs=2, seed=5, progress=False, sg=1, negative=3,
               corpus_store="disk", cache_dir=tmp_path / "cache")
     full = Word2Vec(corpus_file=demo_file, **kw)
     ckpt = tmp_path / "run.ckpt"
-    ctrl_c_at_unit(22)  # 15 blocks an epoch: block 7 of epoch 2
+    ctrl_c_at_unit(9)  # 30 blocks, 6 units of 5 an epoch: unit 3 of epoch 2
     with pytest.raises(KeyboardInterrupt):
         Word2Vec(corpus_file=demo_file, checkpoint=ckpt, **kw)
     with pytest.raises(ValueError, match="corpus store on disk.*corpus in memory"):

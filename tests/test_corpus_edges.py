@@ -184,12 +184,12 @@ def test_a_corpus_file_deleted_or_replaced_between_build_vocab_and_train(tmp_pat
         replacement = tmp_path / "new.txt"
         replacement.write_bytes(new)
         os.replace(replacement, path)
-    assert model.train() == (n_old, model.epoch_stats[-1]["effective_words"])
+    assert model.train() == (model.epoch_stats[-1]["effective_words"], n_old)  # gensim's order: (effective, raw)
     if change == "deleted":
         with pytest.raises(FileNotFoundError, match="c.txt"):
             model.train(corpus_file=path)
     else:
-        raw, _ = model.train(corpus_file=path)
+        _, raw = model.train(corpus_file=path)
         assert raw == n_new != n_old
     del model
     gc.collect()

@@ -91,6 +91,24 @@ def test_store_equals_ram_on_a_line_of_two_million_tokens(tmp_path, monkeypatch)
     assert enc.n_sentences == 200
 
 
+def global_sentences(st, unit):
+    """The corpus's sentence numbers of a unit's sentences, in the order its reader lays them out."""
+    return np.concatenate([np.arange(st.block_sents[b], st.block_sents[b + 1]) for b in unit.blocks])
+
+
+def test_a_unit_reads_its_blocks_as_the_corpus_has_them(tmp_path, demo_file, monkeypatch):
+    monkeypatch.setattr(store, "BLOCK_WORDS", 3_000)
+    st = store_of(tmp_path, demo_file)
+    ram = st.to_memory()
+    read = st.reader()
+    for u in plan.Plan.for_corpus(st, epochs=1, start_alpha=.025, end_alpha=.0001, seed=1).units(0)[:5]:
+        ids, bounds, sents = read(u)
+        expected = [ram.ids[ram.bounds[g]:ram.bounds[g + 1]] for g in global_sentences(st, u)]
+        assert [ids[bounds[k]:bounds[k + 1]].tolist() for k in range(len(expected))] == \
+            [e.tolist() for e in expected]
+        assert bounds[-1] == u.n_words == ids.shape[0]
+
+
 def test_each_epoch_visits_every_sentence_once_in_a_new_order(tmp_path, demo_file, monkeypatch):
     monkeypatch.setattr(store, "BLOCK_WORDS", 5_000)
     st = store_of(tmp_path, demo_file)
@@ -100,9 +118,10 @@ def test_each_epoch_visits_every_sentence_once_in_a_new_order(tmp_path, demo_fil
     orders = []
     for e in range(2):
         units = p.units(e)
-        assert [u.index for u in units] == list(range(st.n_blocks))
-        assert sorted(u.block for u in units) == list(range(st.n_blocks))
-        visited = np.concatenate([st.block_sents[u.block] + read(u)[2] for u in units])
+        assert [u.index for u in units] == list(range(len(units)))
+        assert st.blocks_per_unit == 10 and all(len(u.blocks) == 10 for u in units[:-1]) and len(units) > 4
+        assert sorted(b for u in units for b in u.blocks) == list(range(st.n_blocks))
+        visited = np.concatenate([global_sentences(st, u)[read(u)[2]] for u in units])
         assert np.array_equal(np.sort(visited), np.arange(st.n_sentences))
         assert sum(u.n_words for u in units) == st.n_words
         # the learning rate runs down the schedule in the epoch's order, unit after unit
@@ -114,7 +133,7 @@ def test_each_epoch_visits_every_sentence_once_in_a_new_order(tmp_path, demo_fil
     u = p.units(0)[0]
     assert not np.array_equal(read(u)[2], np.arange(len(read(u)[2])))
     flat = plan.Plan.for_corpus(st, epochs=1, start_alpha=0.025, end_alpha=0.0001, seed=3, shuffle=False)
-    visited = np.concatenate([st.block_sents[u.block] + read(u)[2] for u in flat.units(0)])
+    visited = np.concatenate([global_sentences(st, u)[read(u)[2]] for u in flat.units(0)])
     assert np.array_equal(visited, np.arange(st.n_sentences))
 
 

@@ -45,7 +45,7 @@ def block_order(n_blocks: int, seed: int, epoch: int, shuffle: bool) -> np.ndarr
 
 
 def block_sentence_order(n_sentences: int, unit_seed_: int, shuffle: bool) -> np.ndarray:
-    """int64 (k,): the order of the sentences within a block, drawn from its unit's seed (in the
+    """int64 (k,): the order of the sentences of a unit's blocks, drawn from its seed (in the
     thread that trains it: a whole epoch's orders never sit in memory at once)."""
     if not shuffle:
         return np.arange(n_sentences, dtype=np.int64)
@@ -75,8 +75,8 @@ def epoch_units(bounds: np.ndarray, order: np.ndarray, unit_words: int = UNIT_WO
 
 class WorkUnit(NamedTuple):
     """One backend call: train sentences `sents` (int64, in order) of an in-RAM corpus, or the
-    sentences of block `block` of a corpus store (sents None; their order is drawn from `seed`
-    when the block is read, if `shuffle`)."""
+    sentences of blocks `blocks` of a corpus store (sents None; the blocks are read one after the
+    other and all their sentences put in an order drawn from `seed`, if `shuffle`)."""
     epoch: int          # the model's epoch number (counts every epoch ever trained)
     index: int          # the unit's number within its epoch
     sents: np.ndarray   # int64 (k,) sentence numbers, in training order
@@ -85,7 +85,7 @@ class WorkUnit(NamedTuple):
     lr0: float          # learning rate at the unit's first word ...
     lr1: float          # ... and after its last
     seed: int           # 64-bit seed of the unit's random stream
-    block: int = -1     # the store's block, or -1
+    blocks: np.ndarray | None = None  # int64: the store's blocks (a view of the epoch's block order)
     shuffle: bool = False
 
 
@@ -98,16 +98,18 @@ class Cursor(NamedTuple):
 class Plan:
     """The units of a `train()` call of `epochs` epochs over a corpus with sentence `bounds` (in
     RAM: units of about unit_words words, sentences shuffled over the whole corpus), or over the
-    blocks of a corpus store with `block_words` words each (one unit per block; the blocks'
-    order shuffled, and the sentences within each block)."""
+    blocks of a corpus store with `block_words` words each: each epoch puts the blocks in a new
+    order, and each unit takes the next `blocks_per_unit` of them and shuffles their sentences
+    together, so that a unit mixes text from that many places of the corpus."""
 
     def __init__(self, bounds: np.ndarray | None = None, *, epochs: int, start_alpha: float, end_alpha: float,
                  seed: int, shuffle: bool = True, first_epoch: int = 0, unit_words: int = UNIT_WORDS,
-                 block_words: np.ndarray | None = None):
+                 block_words: np.ndarray | None = None, blocks_per_unit: int = 1):
         if (bounds is None) == (block_words is None):
             raise ValueError("a plan is over sentence bounds or over store blocks: give one of them")
         self.bounds = bounds
         self.block_words = None if block_words is None else np.asarray(block_words, dtype=np.int64)
+        self.blocks_per_unit = max(1, int(blocks_per_unit))
         if bounds is not None:
             self.n_words = int(bounds[-1])
             self.n_sentences = len(bounds) - 1
@@ -144,25 +146,29 @@ class Plan:
 
     def _block_units(self, e: int, epoch: int) -> list[WorkUnit]:
         order = block_order(self.block_words.shape[0], self.seed, epoch, self.shuffle)
+        m = self.blocks_per_unit
+        cuts = np.arange(0, order.shape[0] + m, m).clip(max=order.shape[0])
+        cuts = np.unique(cuts)
         before = np.zeros(order.shape[0] + 1, dtype=np.int64)
         np.cumsum(self.block_words[order], out=before[1:])
+        before = before[cuts]
         done = e * self.n_words
         return [WorkUnit(epoch, k, None, int(before[k]), int(before[k + 1] - before[k]),
                          self.lr_at(done + int(before[k])), self.lr_at(done + int(before[k + 1])),
-                         unit_seed(self.seed, epoch, k), int(order[k]), self.shuffle)
-                for k in range(order.shape[0])]
+                         unit_seed(self.seed, epoch, k), order[cuts[k]:cuts[k + 1]], self.shuffle)
+                for k in range(cuts.shape[0] - 1)]
 
     @classmethod
     def for_corpus(cls, corpus, **options) -> "Plan":
         """The plan over an EncodedCorpus (bounds) or a corpus store (block_words)."""
         block_words = getattr(corpus, "block_words", None)
         if block_words is not None:
-            return cls(block_words=block_words, **options)
+            return cls(block_words=block_words, blocks_per_unit=corpus.blocks_per_unit, **options)
         return cls(corpus.bounds, **options)
 
     def max_parallel_units(self) -> int:
         """How many units an epoch has at most, for sizing a backend (file order's count; an
         epoch's order changes it by a unit or two)."""
         if self.block_words is not None:
-            return max(int(self.block_words.shape[0]), 1)
+            return max(-(-int(self.block_words.shape[0]) // self.blocks_per_unit), 1)
         return max(len(unit_starts(self.bounds, self.unit_words)) - 1, 1)
