@@ -83,3 +83,15 @@ def test_max_vocab_size_forgets_words_seen_at_most_min_reduce_times():
     alive = {w for w in s.words if w is not None}
     assert alive == {"a"} and s.pruned  # b, c, d, e were seen once when the table overflowed
     assert s.counts[s.words.index("a")] == 2
+
+
+def test_a_max_vocab_size_that_forgets_every_word_is_named_in_the_error():
+    from w2v import Word2Vec
+    sents = [[f"w{i}"] for i in range(50)] * 5  # 50 words, 5 times each, far apart
+    kw = dict(min_count=5, workers=1, epochs=1, progress=False)
+    assert len(Word2Vec(sents, **kw).wv) == 50
+    with pytest.raises(ValueError, match="max_vocab_size=2 is too small"):
+        Word2Vec(sents, max_vocab_size=2, **kw)
+    # pruning that leaves words: a small vocabulary, no error
+    m = Word2Vec(sents + [["the"]] * 20, max_vocab_size=10, **kw)
+    assert "the" in m.wv.key_to_index and len(m.wv) < 50

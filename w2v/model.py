@@ -272,8 +272,16 @@ class Word2Vec:
             else:
                 pairs = zip(result.words, result.counts.tolist())
             pairs = list(pairs)
-            vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
-                                      trim_rule=trim_rule)
+            try:
+                vocab = Vocab.from_counts(pairs, min_count=s.min_count, max_final_vocab=s.max_final_vocab,
+                                          trim_rule=trim_rule)
+            except ValueError as e:
+                if not result.pruned:
+                    raise
+                raise ValueError(f"max_vocab_size={s.max_vocab_size} is too small for this corpus: no word "
+                                 f"kept a count of min_count={s.min_count} while counting forgot the counts of "
+                                 f"rare words to stay within it ({e}); raise max_vocab_size (or lower min_count)"
+                                 ) from None
         except BaseException:
             if dirs is not None:
                 dirs.discard()

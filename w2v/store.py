@@ -9,7 +9,7 @@ memory map, whose resident pages would count in RSS): memory no longer grows wit
 Layout of a store (a directory named by its key):
 
     header.json   version, key material (files, settings), sizes, the vocabulary's digest
-    index.npz     per block: first sentence, first word, CRC-32 of its ids and of its bounds;
+    index.npz     per block: first sentence, first word, checksums of its ids and of its bounds;
                   the vocabulary (words in meta, counts) that the ids refer to
     ids.i32       int32 ids of the in-vocabulary tokens, corpus order
     bounds.i64    int64 sentence bounds (S + 1), global offsets into ids.i32
@@ -53,7 +53,7 @@ from .formats import atomic_output, save_npz
 from .plan import UNIT_WORDS, block_sentence_order
 from .vocab import Vocab
 
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: 64-bit FNV-1a checksums per 1,000-word block (1: CRC-32 per 50,000 words)
 # A unit trains BLOCKS_PER_UNIT blocks of BLOCK_WORDS words, taken from random places of the
 # corpus, with their sentences shuffled together: UNIT_WORDS words, as an in-RAM corpus's units.
 # Text from one place of the corpus per unit (one block of 50,000 or of 10,000 words) measured
@@ -135,62 +135,49 @@ class StoreWriter:
         self.f_bounds.write(np.zeros(1, dtype=np.int64).data)
         self.n_words = 0
         self.n_sentences = 0
-        self.block_sents = [0]
-        self.block_bounds = [0]
-        self.block_crc = []
-        self.crc_ids = self.crc_bounds = 0
-        self.open_words = 0  # words of the block being written
+        # per closed block: (its end sentence, its end word) and the checksums of its ids and bounds
+        self.ends = np.zeros((1024, 2), dtype=np.int64)
+        self.sums = np.zeros((1024, 2), dtype=np.uint64)
+        self.n_blocks = 0
+        self.open = np.array([0, _FNV_OFFSET, _FNV_OFFSET], dtype=np.uint64)  # the open block's words, sums
 
     def add(self, ids: np.ndarray, lengths: np.ndarray):
         """Append sentences: ids (int32) are the concatenation of sentences of these lengths (>= 1)."""
         lengths = np.asarray(lengths, dtype=np.int64)
         if not lengths.shape[0]:
             return
-        cum = np.cumsum(lengths)
-        s0, w0 = 0, 0
-        while s0 < lengths.shape[0]:
-            base = int(cum[s0 - 1]) if s0 else 0
-            j = int(np.searchsorted(cum, base + self.block_words - self.open_words, side="left"))
-            if j >= lengths.shape[0]:
-                self._write(ids[w0:], cum[s0:] - base)
-                return
-            self._write(ids[w0:int(cum[j])], cum[s0:j + 1] - base)
-            self._close_block()
-            s0, w0 = j + 1, int(cum[j])
-
-    def _write(self, ids, ends):
         ids = np.ascontiguousarray(ids, dtype=np.int32)
-        bounds = ends + self.n_words
+        bounds = np.cumsum(lengths)
+        bounds += self.n_words
         self.f_ids.write(ids.data)
         self.f_bounds.write(bounds.data)
-        self.crc_ids = zlib.crc32(ids.data, self.crc_ids)
-        self.crc_bounds = zlib.crc32(bounds.data, self.crc_bounds)
+        room = self.n_blocks + ids.shape[0] // self.block_words + 2
+        if room > self.ends.shape[0]:
+            grow = max(room, 2 * self.ends.shape[0])
+            self.ends = np.concatenate([self.ends[:self.n_blocks], np.zeros((grow - self.n_blocks, 2), np.int64)])
+            self.sums = np.concatenate([self.sums[:self.n_blocks], np.zeros((grow - self.n_blocks, 2), np.uint64)])
+        self.n_blocks = _index_blocks(ids, lengths, bounds, self.block_words, self.n_sentences, self.open,
+                                      self.ends, self.sums, self.n_blocks)
         self.n_words += int(ids.shape[0])
-        self.n_sentences += int(ends.shape[0])
-        self.open_words += int(ids.shape[0])
-
-    def _close_block(self):
-        self.block_sents.append(self.n_sentences)
-        self.block_bounds.append(self.n_words)
-        self.block_crc.append((self.crc_ids, self.crc_bounds))
-        self.crc_ids = self.crc_bounds = 0
-        self.open_words = 0
+        self.n_sentences += int(lengths.shape[0])
 
     def finish(self, vocab: Vocab, header: dict):
         """Close the last block, write the index and header, flush everything to disk."""
-        if self.open_words:
-            self._close_block()
+        if self.open[0]:
+            self.ends[self.n_blocks] = (self.n_sentences, self.n_words)
+            self.sums[self.n_blocks] = self.open[1:]
+            self.n_blocks += 1
         for f in (self.f_ids, self.f_bounds):
             f.flush()
             os.fsync(f.fileno())
             f.close()
         header = dict(header, version=STORE_VERSION, format="w2v.CorpusStore", n_words=self.n_words,
-                      n_sentences=self.n_sentences, n_blocks=len(self.block_crc), vocab_size=len(vocab),
+                      n_sentences=self.n_sentences, n_blocks=self.n_blocks, vocab_size=len(vocab),
                       vocab_digest=vocab_digest(vocab), block_words=self.block_words, created=time.time())
         save_npz(self.dir / "index.npz",
-                 {"block_sents": np.array(self.block_sents, dtype=np.int64),
-                  "block_bounds": np.array(self.block_bounds, dtype=np.int64),
-                  "block_crc": np.array(self.block_crc, dtype=np.uint32).reshape(-1, 2),
+                 {"block_sents": np.concatenate([[0], self.ends[:self.n_blocks, 0]]).astype(np.int64),
+                  "block_bounds": np.concatenate([[0], self.ends[:self.n_blocks, 1]]).astype(np.int64),
+                  "block_sums": self.sums[:self.n_blocks].copy(),
                   "counts": np.asarray(vocab.counts, dtype=np.int64)},
                  {"format": "w2v.CorpusStore", "version": STORE_VERSION, "index_to_key": vocab.index_to_key})
         with atomic_output(self.dir / "header.json", "w") as f:
@@ -199,6 +186,65 @@ class StoreWriter:
     def abort(self):
         for f in (self.f_ids, self.f_bounds):
             f.close()
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(nogil=True, cache=True)
+def checksum(a):
+    """A 64-bit FNV-1a over the values of a (any integer array): any one changed value changes it."""
+    h = _FNV_OFFSET
+    for x in a:
+        h = (h ^ np.uint64(x)) * _FNV_PRIME
+    return h
+
+
+@njit(nogil=True, cache=True)
+def _index_blocks(ids, lengths, bounds, block_words, first_sentence, open_, ends, sums, n_blocks):
+    """Close a block after each sentence that brings the open one to block_words words: record its
+    end (sentence, word) and the checksums of its ids and of its bounds. open_: the open block's
+    words and running checksums, carried from call to call. Returns the number of blocks."""
+    words, h_ids, h_bounds = open_[0], open_[1], open_[2]
+    t = 0
+    for j in range(lengths.shape[0]):
+        for i in range(t, t + lengths[j]):
+            h_ids = (h_ids ^ np.uint64(ids[i])) * _FNV_PRIME
+        t += lengths[j]
+        h_bounds = (h_bounds ^ np.uint64(bounds[j])) * _FNV_PRIME
+        words += np.uint64(lengths[j])
+        if words >= block_words:
+            ends[n_blocks, 0] = first_sentence + j + 1
+            ends[n_blocks, 1] = bounds[j]
+            sums[n_blocks, 0] = h_ids
+            sums[n_blocks, 1] = h_bounds
+            n_blocks += 1
+            words, h_ids, h_bounds = np.uint64(0), _FNV_OFFSET, _FNV_OFFSET
+    open_[0], open_[1], open_[2] = words, h_ids, h_bounds
+    return n_blocks
+
+
+@njit(nogil=True, cache=True)
+def _first_bad_block(ids, bounds, block_bounds, block_sents, sums, v):
+    """Of the consecutive blocks whose words are ids (from block_bounds[0]) and whose bounds are
+    bounds (from sentence block_sents[0]), the first whose checksums, bounds or ids are wrong
+    (its index), or -1."""
+    w_base, s_base = block_bounds[0], block_sents[0]
+    for b in range(sums.shape[0]):
+        w0, w1 = block_bounds[b] - w_base, block_bounds[b + 1] - w_base
+        s0, s1 = block_sents[b] - s_base, block_sents[b + 1] - s_base
+        if checksum(ids[w0:w1]) != sums[b, 0] or checksum(bounds[s0 + 1:s1 + 1]) != sums[b, 1]:
+            return b
+        if bounds[s0] != block_bounds[b] or bounds[s1] != block_bounds[b + 1]:
+            return b
+        for k in range(s0, s1):
+            if bounds[k + 1] <= bounds[k]:
+                return b
+        for t in range(w0, w1):
+            if ids[t] < 0 or ids[t] >= v:
+                return b
+    return -1
 
 
 @njit(nogil=True, cache=True)
@@ -330,7 +376,7 @@ class CorpusStore:
                 raise ValueError(f"format {h.get('format')!r} version {h.get('version')!r}")
             self.n_words, self.n_sentences = int(h["n_words"]), int(h["n_sentences"])
             self.block_sents, self.block_bounds = arrays["block_sents"], arrays["block_bounds"]
-            self.block_crc = arrays["block_crc"]
+            self.block_sums = arrays["block_sums"]
             words, counts = meta["index_to_key"], arrays["counts"]
             b = int(h["n_blocks"])
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error, struct.error,
@@ -338,7 +384,8 @@ class CorpusStore:
             raise DamagedFileError(f"damaged corpus store {self.path} ({e}): delete it (w2v cache --clear) "
                                    f"and run again") from None
         problems = []
-        if not (self.block_sents.shape == self.block_bounds.shape == (b + 1,) and self.block_crc.shape == (b, 2)):
+        if not (self.block_sents.shape == self.block_bounds.shape == (b + 1,) and self.block_sums.shape == (b, 2)
+                and self.block_sums.dtype == np.uint64):
             problems.append("its block index has the wrong shape")
         elif not (self.block_sents[0] == 0 and self.block_sents[-1] == self.n_sentences and
                   self.block_bounds[0] == 0 and self.block_bounds[-1] == self.n_words and
@@ -370,18 +417,33 @@ class CorpusStore:
     def reader(self) -> "BlockReader":
         return BlockReader(self)
 
-    def verify(self) -> None:
+    def verify(self, window_words: int = 1 << 22) -> None:
         """Read every block once and check it as training would (DamagedFileError on the first
-        damaged one): a store found in the cache is checked before a run trains on any of it."""
+        damaged one): a store found in the cache is checked before a run trains on any of it.
+        Reads runs of blocks of about window_words words; one compiled call checks each run."""
         read = BlockReader(self)
-        for b in range(self.n_blocks):
-            read.check(b)
+        g0 = 0
+        while g0 < self.n_blocks:
+            g1 = int(np.searchsorted(self.block_bounds, self.block_bounds[g0] + window_words, side="right")) - 1
+            g1 = min(max(g1, g0 + 1), self.n_blocks)
+            w0, w1 = int(self.block_bounds[g0]), int(self.block_bounds[g1])
+            s0, s1 = int(self.block_sents[g0]), int(self.block_sents[g1])
+            read._room(w1 - w0, s1 - s0)
+            ids, bounds = read.ids[:w1 - w0], read.bounds[:s1 - s0 + 1]
+            if not (read._pread(read.fd_ids, ids, 4 * w0) and read._pread(read.fd_bounds, bounds, 8 * s0)):
+                raise DamagedFileError(f"damaged corpus store {self.path}: blocks {g0}-{g1 - 1}: a file is shorter "
+                                       f"than its index says: delete it (w2v cache --clear) and run again")
+            bad = _first_bad_block(ids, bounds, self.block_bounds[g0:g1 + 1], self.block_sents[g0:g1 + 1],
+                                   self.block_sums[g0:g1], len(self.vocab))
+            if bad >= 0:
+                read.check(g0 + bad)  # raises, saying what is wrong
+            g0 = g1
 
     def fingerprint(self) -> dict:
         """What identifies the encoded corpus (for checkpoints): sizes and a hash of the block
         checksums and the vocabulary, read from the index (no pass over the ids)."""
         h = hashlib.blake2b(digest_size=16)
-        h.update(np.ascontiguousarray(self.block_crc).data)
+        h.update(np.ascontiguousarray(self.block_sums).data)
         h.update(np.ascontiguousarray(self.block_bounds).data)
         h.update(self.header["vocab_digest"].encode())
         return {"n_words": self.n_words, "n_sentences": self.n_sentences, "hash": "store:" + h.hexdigest()}
@@ -453,7 +515,7 @@ class BlockReader:
         problem = None
         if not ok:
             problem = "a file is shorter than its index says"
-        elif (zlib.crc32(ids.data), zlib.crc32(bounds[1:].data)) != tuple(int(c) for c in s.block_crc[b]):
+        elif checksum(ids) != s.block_sums[b, 0] or checksum(bounds[1:]) != s.block_sums[b, 1]:
             problem = "checksum mismatch"
         elif bounds[0] != w0 or bounds[-1] != w1 or not np.all(bounds[1:] > bounds[:-1]):
             problem = "sentence bounds out of order"
