@@ -14,15 +14,17 @@ Layout of a store (a directory named by its key):
     ids.i32       int32 ids of the in-vocabulary tokens, corpus order
     bounds.i64    int64 sentence bounds (S + 1), global offsets into ids.i32
 
-Blocks are runs of whole sentences of at least BLOCK_WORDS words (the last one may be
-shorter): the plan (`w2v.plan`) shuffles the order of blocks each epoch and the sentences
-within a block, so reads stay sequential within a block, and no whole-corpus permutation or
-bounds array is ever held in RAM.
+Blocks are runs of whole sentences of at least BLOCK_WORDS (1,000) words (the last one may be
+shorter). Each epoch the plan (`w2v.plan`) puts the blocks in a new order, and each unit takes the
+next BLOCKS_PER_UNIT (50) of them and shuffles their sentences together: reads stay sequential
+within a block, a unit mixes text from 50 places of the corpus, and no whole-corpus permutation
+or bounds array is ever held in RAM.
 
 A store is built in a private directory beside its final place and renamed there when complete,
 so a crash never leaves a half-written store where a later run would find it. On opening, sizes
-are checked against the header; each block's checksums, sentence bounds and id range are
-checked as it is read, before numba sees it: a damaged store raises DamagedFileError naming it.
+are checked against the header, and a store found in the cache is verified whole (`verify`);
+each block's checksums, sentence bounds and id range are checked again as it is read, before
+numba sees it: a damaged store raises DamagedFileError naming it.
 
 The cache directory: `cache_dir=` / `-cache-dir`, else $W2V_CACHE_DIR, else the user cache
 directory (platformdirs: ~/.cache/w2v on Linux). A corpus file changed since a store was built
@@ -417,15 +419,27 @@ class CorpusStore:
     def reader(self) -> "BlockReader":
         return BlockReader(self)
 
-    def verify(self, window_words: int = 1 << 22) -> None:
+    def verify(self, window_words: int = 1 << 22, workers: int = 2) -> None:
         """Read every block once and check it as training would (DamagedFileError on the first
         damaged one): a store found in the cache is checked before a run trains on any of it.
-        Reads runs of blocks of about window_words words; one compiled call checks each run."""
+        Reads runs of blocks of about window_words words, one compiled call (which releases the
+        GIL) checking each run, on `workers` threads over halves of the store."""
+        n = self.n_blocks
+        parts = [(n * k // workers, n * (k + 1) // workers) for k in range(max(1, workers))]
+        parts = [p for p in parts if p[1] > p[0]]
+        if len(parts) == 1:
+            self._verify_range(*parts[0], window_words)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(len(parts)) as pool:
+            for f in [pool.submit(self._verify_range, g0, g1, window_words) for g0, g1 in parts]:
+                f.result()
+
+    def _verify_range(self, g0: int, end: int, window_words: int) -> None:
         read = BlockReader(self)
-        g0 = 0
-        while g0 < self.n_blocks:
+        while g0 < end:
             g1 = int(np.searchsorted(self.block_bounds, self.block_bounds[g0] + window_words, side="right")) - 1
-            g1 = min(max(g1, g0 + 1), self.n_blocks)
+            g1 = min(max(g1, g0 + 1), end)
             w0, w1 = int(self.block_bounds[g0]), int(self.block_bounds[g1])
             s0, s1 = int(self.block_sents[g0]), int(self.block_sents[g1])
             read._room(w1 - w0, s1 - s0)
