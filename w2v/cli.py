@@ -251,11 +251,12 @@ def cmd_train(args):
             try:
                 model.build_vocab(**corpus, vocab_file=args.read_vocab)
             except ValueError as e:
-                if args.max_vocab_size is None or not str(e).startswith(("empty corpus", "empty vocabulary")):
+                if args.max_vocab_size is None or not str(e).startswith(
+                        ("empty corpus", "empty vocabulary", "max_vocab_size=")):
                     raise
                 raise CLIError(f"-max-vocab-size {args.max_vocab_size} is too small for this corpus: counting "
-                               f"pruned every word, which left none ({e}); raise -max-vocab-size or leave it "
-                               "unset") from None
+                               f"pruned every word that -min-count {args.min_count} would keep; raise "
+                               "-max-vocab-size or leave it unset") from None
             if args.classes > len(model.wv):  # before any training, and before -save-vocab writes
                 raise CLIError(f"-classes {args.classes}: cannot make more classes than the {len(model.wv)} "
                                "words of the vocabulary")

@@ -280,7 +280,7 @@ class Word2Vec:
                     raise
                 raise ValueError(f"max_vocab_size={s.max_vocab_size} is too small for this corpus: no word "
                                  f"kept a count of min_count={s.min_count} while counting forgot the counts of "
-                                 f"rare words to stay within it ({e}); raise max_vocab_size (or lower min_count)"
+                                 f"rare words to stay within it; raise max_vocab_size (or lower min_count)"
                                  ) from None
         except BaseException:
             if dirs is not None:
