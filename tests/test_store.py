@@ -281,10 +281,10 @@ def test_train_on_another_file_with_this_vocabulary_uses_a_store_too(tmp_path, d
 def test_a_stale_build_of_a_dead_process_is_removed(tmp_path, demo_file):
     cache = tmp_path / "cache"
     cache.mkdir()
-    dead = cache / f"abc{store._BUILDING}999999999-1"
+    dead = cache / f"{'0' * 24}{store._BUILDING}999999999-1"
     dead.mkdir()
     (dead / "ids.i32").write_bytes(b"1234")
-    mine = cache / f"abc{store._BUILDING}{os.getpid()}-1"
+    mine = cache / f"{'0' * 24}{store._BUILDING}{os.getpid()}-1"
     mine.mkdir()
     store_of(cache, demo_file)
     assert not dead.exists() and mine.exists()
@@ -322,7 +322,7 @@ def test_an_iterable_below_the_auto_size_stays_in_ram_and_failures_leave_nothing
     with pytest.raises(ValueError, match="empty vocabulary"):
         Word2Vec(demo_sentences[:500], min_count=10 ** 6, corpus_store="disk", **kw)
     assert list(tmp_path.iterdir()) == []
-    dead = tmp_path / "iterable-999999999-abc"
+    dead = tmp_path / "iterable-999999999-abcdef012345"
     dead.mkdir()
     Word2Vec(demo_sentences[:500], min_count=2, corpus_store="disk", **kw)
     assert not dead.exists()
@@ -354,3 +354,17 @@ def test_the_first_pass_reports_its_progress_in_bytes(tmp_path, demo_file):
     seen = []
     store_of(tmp_path, demo_file, block_bytes=100_000, progress=seen.append)
     assert len(seen) > 5 and seen == sorted(seen) and seen[-1] == os.path.getsize(demo_file)
+
+
+def test_the_cache_commands_touch_only_w2v_s_own_directories(tmp_path, demo_file):
+    cache = tmp_path / "home"
+    cache.mkdir()
+    for name in ("Documents", "iterable-notes", "0123", "abc.building-1-2", "a" * 24 + "x"):
+        (cache / name).mkdir()
+        (cache / name / "precious.txt").write_text("keep me")
+    (cache / "file.txt").write_text("keep me too")
+    st = store_of(cache, demo_file)
+    assert [e["path"] for e in store.list_stores(cache)] == [str(st.path)]
+    assert store.clear(cache)[0] == 1 and not st.path.exists()
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        ["Documents", "iterable-notes", "0123", "abc.building-1-2", "a" * 24 + "x", "file.txt"])

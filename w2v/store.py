@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import struct
@@ -553,8 +554,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+# the names w2v gives the directories of a cache: a store's key, or a private store's, maybe
+# followed by a build's suffix. Nothing else under a cache directory is ever listed or removed
+# (a cache_dir given by mistake, say a home directory, loses nothing to `w2v cache --clear`).
+_STORE_NAME = re.compile(r"(?:[0-9a-f]{24}|iterable-[0-9]+-[0-9a-f]{12})(?:\.building-[0-9]+-[0-9]+)?")
+
+
+def _is_ours(p: Path) -> bool:
+    return p.is_dir() and not p.is_symlink() and _STORE_NAME.fullmatch(p.name) is not None
+
+
 def _owner(p: Path) -> int | None:
     """The pid of the process a build or an iterable's store belongs to, None for a cached store."""
+    if not _is_ours(p):
+        return None
     if _BUILDING in p.name or p.name.startswith("iterable-"):
         try:
             return int(p.name.split(_BUILDING)[-1].rsplit("-", 2)[-2] if _BUILDING in p.name
@@ -729,7 +742,7 @@ def list_stores(cache_dir) -> list[dict]:
     if not cache_dir.is_dir():
         return out
     for p in sorted(cache_dir.iterdir()):
-        if not p.is_dir():
+        if not _is_ours(p):
             continue
         size = sum(f.stat().st_size for f in p.iterdir() if f.is_file())
         try:
