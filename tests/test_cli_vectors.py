@@ -134,3 +134,22 @@ def test_cli_errors(capsys, vectors_file, tmp_path, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2 and err.startswith("w2v: error: ") and message in err
     assert "Traceback" not in err
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path):
+    """`w2v similar VECTORS w -n 20000 | head -1`: the closed pipe is not an error."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from w2v import KeyedVectors
+    rng = np.random.default_rng(0)
+    kv = KeyedVectors(4, [f"word{i}" for i in range(20_000)], rng.random((20_000, 4), dtype=np.float32))
+    kv.save_word2vec_format(tmp_path / "v.txt")
+    p = subprocess.Popen([sys.executable, "-m", "w2v", "similar", str(tmp_path / "v.txt"), "word0", "-n", "19999"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stdout.readline()
+    p.stdout.close()  # as head does after its line
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 0 and first and err == b""

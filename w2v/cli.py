@@ -548,6 +548,9 @@ def main(argv=None) -> int:
     log.setLevel(logging.WARNING if debug <= 0 else logging.INFO if debug == 1 else logging.DEBUG)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # `w2v similar ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except (CLIError, ValueError, TypeError, OSError, KeyError, EOFError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         if isinstance(e, OSError) and e.filename and str(e.filename) not in str(e):
