@@ -439,6 +439,11 @@ def _room(a, used, needed):
     return new
 
 
+def spill_paths(spill_dir) -> tuple[str, str]:
+    """The files a first pass spills into spill_dir: int32 ids, int64 tokens per line."""
+    return os.path.join(spill_dir, "spill-ids.i32"), os.path.join(spill_dir, "spill-lines.i64")
+
+
 class _Output:
     """The pass's growing outputs: ids in worker rows with the ranges saying which worker, and
     tokens per line; lines[n_lines - 1] is the line still open.
@@ -454,8 +459,8 @@ class _Output:
         self.spill_dir = spill_dir
         if spill_dir is not None:
             ids_hint = min(ids_hint, SPILL_IDS + SPILL_BLOCK_BYTES)
-            self.f_ids = open(os.path.join(spill_dir, "spill-ids.i32"), "wb")
-            self.f_lines = open(os.path.join(spill_dir, "spill-lines.i64"), "wb")
+            ids_path, lines_path = spill_paths(spill_dir)
+            self.f_ids, self.f_lines = open(ids_path, "wb"), open(lines_path, "wb")
         self.ids = np.empty(max(ids_hint, 1 << 16), dtype=np.int32)
         self.n_ids = 0
         self.ids_before = 0   # ids spilled to disk
@@ -757,8 +762,7 @@ def _finish(counters, out, max_sentence_length, pool_size):
     map_offsets = np.cumsum([0] + [m.shape[0] for m in local_maps]).astype(np.int64)
     ranges = np.array(out.ranges, dtype=np.int64).reshape(-1, 3)
     if out.spill_dir is not None:
-        spill = Spill(os.path.join(out.spill_dir, "spill-ids.i32"), os.path.join(out.spill_dir, "spill-lines.i64"),
-                      out.ids_before, out.lines_before, ranges, maps, map_offsets)
+        spill = Spill(*spill_paths(out.spill_dir), out.ids_before, out.lines_before, ranges, maps, map_offsets)
         return FileScan(words, counts, None, None, spill)
     ids = out.take_ids()
     _remap_parallel(ids, ranges, maps, map_offsets, pool_size)

@@ -462,8 +462,8 @@ class Word2Vec:
             # the store build_vocab made of this file, when its vocabulary is this one (a resume)
             found = store_mod.open_cached(
                 cache, store_mod.store_key(store_mod.files_fingerprint(corpus_file),
-                                           corpus_mod.MAX_SENTENCE_LENGTH, counted), logger)
-            if found is not None and found.header.get("vocab_digest") == digest:
+                                           corpus_mod.MAX_SENTENCE_LENGTH, counted), logger, vocab=digest)
+            if found is not None:
                 return found
             spec, make = {"vocab": digest}, (lambda words, counts: vocab)
         else:

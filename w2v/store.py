@@ -52,6 +52,7 @@ from numba import njit
 from . import corpus as corpus_mod
 from . import fastscan
 from .errors import DamagedFileError
+from .fastscan import _FNV_OFFSET, _FNV_PRIME
 from .formats import atomic_output, save_npz
 from .plan import UNIT_WORDS, block_sentence_order
 from .vocab import Vocab
@@ -191,10 +192,6 @@ class StoreWriter:
             f.close()
 
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-
-
 @njit(nogil=True, cache=True)
 def checksum(a):
     """A 64-bit FNV-1a over the values of a (any integer array): any one changed value changes it."""
@@ -228,57 +225,40 @@ def _index_blocks(ids, lengths, bounds, block_words, first_sentence, open_, ends
     return n_blocks
 
 
+_PROBLEMS = {1: "checksum mismatch", 2: "sentence bounds out of order", 3: "a word id outside the vocabulary"}
+
+
 @njit(nogil=True, cache=True)
 def _first_bad_block(ids, bounds, block_bounds, block_sents, sums, v):
     """Of the consecutive blocks whose words are ids (from block_bounds[0]) and whose bounds are
-    bounds (from sentence block_sents[0]), the first whose checksums, bounds or ids are wrong
-    (its index), or -1."""
+    bounds (from sentence block_sents[0]), the first whose checksums, bounds or ids are wrong:
+    (its index, what is wrong: a key of _PROBLEMS), or (-1, 0)."""
     w_base, s_base = block_bounds[0], block_sents[0]
     for b in range(sums.shape[0]):
         w0, w1 = block_bounds[b] - w_base, block_bounds[b + 1] - w_base
         s0, s1 = block_sents[b] - s_base, block_sents[b + 1] - s_base
         if checksum(ids[w0:w1]) != sums[b, 0] or checksum(bounds[s0 + 1:s1 + 1]) != sums[b, 1]:
-            return b
+            return b, 1
         if bounds[s0] != block_bounds[b] or bounds[s1] != block_bounds[b + 1]:
-            return b
+            return b, 2
         for k in range(s0, s1):
             if bounds[k + 1] <= bounds[k]:
-                return b
+                return b, 2
         for t in range(w0, w1):
             if ids[t] < 0 or ids[t] >= v:
-                return b
-    return -1
+                return b, 3
+    return -1, 0
 
 
-@njit(nogil=True, cache=True)
-def _map_window(raw, first, ranges, r, maps, map_offsets):
-    """In place: raw[i] (token first + i, a counter's local id) <- maps[...] (a vocabulary id, or
-    -1); r is the first range that can hold token `first`. Returns the range of the last token."""
-    n = raw.shape[0]
-    i = 0
-    while i < n:
-        while ranges[r, 1] <= first + i:
-            r += 1
-        end = min(ranges[r, 1] - first, n)
-        base = map_offsets[ranges[r, 2]]
-        for t in range(i, end):
-            raw[t] = maps[base + raw[t]]
-        i = end
-    return r
-
-
-@njit(nogil=True, cache=True)
-def _line_sentences(lines, max_len, out):
-    """Raw lengths of the sentences of lines with these token counts (a line of n > 0 tokens gives
-    ceil(n / max_len) sentences, an empty one none) into out; returns how many."""
-    k = 0
-    for n in lines:
-        while n > 0:
-            m = min(n, max_len)
-            out[k] = m
-            k += 1
-            n -= m
-    return k
+def _remap_window(raw, first, ranges, maps, map_offsets):
+    """In place: raw (tokens first.. of the spill, counters' local ids) <- their vocabulary ids
+    (or -1), by fastscan's remapping over the spill's ranges clipped to this window."""
+    end = first + raw.shape[0]
+    window = ranges[np.searchsorted(ranges[:, 1], first, side="right"):
+                    np.searchsorted(ranges[:, 0], end, side="left")].copy()
+    window[:, 0] = np.maximum(window[:, 0], first) - first
+    window[:, 1] = np.minimum(window[:, 1], end) - first
+    fastscan._remap_ranges(raw, window, maps, map_offsets)
 
 
 @njit(nogil=True, cache=True)
@@ -321,11 +301,11 @@ def encode_spill(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: 
     final_maps = np.where(spill.maps >= 0, remap[spill.maps], -1).astype(np.int32)
     raw = np.empty(ENCODE_WINDOW, dtype=np.int32)
     lines = np.empty(ENCODE_WINDOW // 8, dtype=np.int64)
-    sent_len = np.empty(ENCODE_WINDOW // 8, dtype=np.int64)
+    sent_len = np.empty(0, dtype=np.int64)
     out_ids = np.empty(ENCODE_WINDOW + max_sentence_length, dtype=np.int32)
     out_lens = np.empty(ENCODE_WINDOW // 8, dtype=np.int64)
     state = np.zeros(6, dtype=np.int64)
-    first, r, n_raw, n_sent = 0, 0, 0, 0
+    first, n_raw, n_sent = 0, 0, 0
     raw_left, lines_left = spill.n_ids, spill.n_lines
     with open(spill.ids_path, "rb") as f_ids, open(spill.lines_path, "rb") as f_lines:
         while True:
@@ -335,18 +315,17 @@ def encode_spill(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: 
                 if n_raw == 0:
                     raise DamagedFileError(f"first-pass spill file ended early: {spill.ids_path}")
                 raw_left -= n_raw
-                r = _map_window(raw[:n_raw], first, spill.ranges, r, final_maps, spill.map_offsets)
+                _remap_window(raw[:n_raw], first, spill.ranges, final_maps, spill.map_offsets)
                 state[0] = 0
             while state[1] == n_sent and lines_left:
                 k = _read_into(f_lines, lines[:min(lines_left, lines.shape[0])])
                 if k == 0:
                     raise DamagedFileError(f"first-pass spill file ended early: {spill.lines_path}")
                 lines_left -= k
-                need = int(((lines[:k] + max_sentence_length - 1) // max_sentence_length).sum())
-                if need > sent_len.shape[0]:  # a chunk with very long lines
-                    sent_len = np.empty(need, dtype=np.int64)
-                    out_lens = np.empty(need, dtype=np.int64)
-                n_sent = _line_sentences(lines[:k], max_sentence_length, sent_len)
+                sent_len = np.diff(fastscan._sentence_bounds(lines[:k], max_sentence_length))
+                n_sent = sent_len.shape[0]
+                if n_sent > out_lens.shape[0]:  # a chunk with very long lines
+                    out_lens = np.empty(n_sent, dtype=np.int64)
                 state[1] = 0
             if state[1] == n_sent or state[0] == n_raw:
                 break  # no sentence left, or no token left for the one begun
@@ -441,17 +420,7 @@ class CorpusStore:
         while g0 < end:
             g1 = int(np.searchsorted(self.block_bounds, self.block_bounds[g0] + window_words, side="right")) - 1
             g1 = min(max(g1, g0 + 1), end)
-            w0, w1 = int(self.block_bounds[g0]), int(self.block_bounds[g1])
-            s0, s1 = int(self.block_sents[g0]), int(self.block_sents[g1])
-            read._room(w1 - w0, s1 - s0)
-            ids, bounds = read.ids[:w1 - w0], read.bounds[:s1 - s0 + 1]
-            if not (read._pread(read.fd_ids, ids, 4 * w0) and read._pread(read.fd_bounds, bounds, 8 * s0)):
-                raise DamagedFileError(f"damaged corpus store {self.path}: blocks {g0}-{g1 - 1}: a file is shorter "
-                                       f"than its index says: delete it (w2v cache --clear) and run again")
-            bad = _first_bad_block(ids, bounds, self.block_bounds[g0:g1 + 1], self.block_sents[g0:g1 + 1],
-                                   self.block_sums[g0:g1], len(self.vocab))
-            if bad >= 0:
-                read.check(g0 + bad)  # raises, saying what is wrong
+            read.read_blocks(g0, g1)
             g0 = g1
 
     def fingerprint(self) -> dict:
@@ -506,7 +475,7 @@ class BlockReader:
         self._room(n_words, n_sents)
         w, k = 0, 0
         for b in blocks.tolist():
-            ids, bounds = self.check(b, w, k)
+            ids, bounds = self.read_blocks(b, b + 1, w, k)
             w += ids.shape[0]
             k += bounds.shape[0] - 1
         ids, bounds = self.ids[:n_words], self.bounds[:n_sents + 1]
@@ -518,26 +487,24 @@ class BlockReader:
         if self.bounds.shape[0] < n_sents + 1:
             self.bounds = np.empty(n_sents + 1, dtype=np.int64)
 
-    def check(self, b: int, at_word: int = 0, at_sent: int = 0):
-        """Block b's ids and bounds, read and checked (DamagedFileError) into the buffers at word
-        at_word and sentence at_sent; the bounds are rebased to start at at_word."""
+    def read_blocks(self, g0: int, g1: int, at_word: int = 0, at_sent: int = 0):
+        """Blocks g0..g1-1 (consecutive in the files) read into the buffers at word at_word and
+        sentence at_sent, and checked (DamagedFileError naming the first damaged block); returns
+        their ids and bounds, the bounds rebased to start at at_word."""
         s = self.store
-        w0, w1 = int(s.block_bounds[b]), int(s.block_bounds[b + 1])
-        s0, s1 = int(s.block_sents[b]), int(s.block_sents[b + 1])
+        w0, w1 = int(s.block_bounds[g0]), int(s.block_bounds[g1])
+        s0, s1 = int(s.block_sents[g0]), int(s.block_sents[g1])
         self._room(at_word + w1 - w0, at_sent + s1 - s0)
         ids, bounds = self.ids[at_word:at_word + w1 - w0], self.bounds[at_sent:at_sent + s1 - s0 + 1]
-        ok = self._pread(self.fd_ids, ids, 4 * w0) and self._pread(self.fd_bounds, bounds, 8 * s0)
-        problem = None
-        if not ok:
-            problem = "a file is shorter than its index says"
-        elif checksum(ids) != s.block_sums[b, 0] or checksum(bounds[1:]) != s.block_sums[b, 1]:
-            problem = "checksum mismatch"
-        elif bounds[0] != w0 or bounds[-1] != w1 or not np.all(bounds[1:] > bounds[:-1]):
-            problem = "sentence bounds out of order"
-        elif ids.shape[0] and (int(ids.min()) < 0 or int(ids.max()) >= self.v):
-            problem = "a word id outside the vocabulary"
+        if not (self._pread(self.fd_ids, ids, 4 * w0) and self._pread(self.fd_bounds, bounds, 8 * s0)):
+            where, problem = (f"block {g0}" if g1 == g0 + 1 else f"blocks {g0}-{g1 - 1}",
+                              "a file is shorter than its index says")
+        else:
+            bad, why = _first_bad_block(ids, bounds, s.block_bounds[g0:g1 + 1], s.block_sents[g0:g1 + 1],
+                                        s.block_sums[g0:g1], self.v)
+            where, problem = (f"block {g0 + bad}", _PROBLEMS[why]) if bad >= 0 else (None, None)
         if problem is not None:
-            raise DamagedFileError(f"damaged corpus store {s.path}: block {b}: {problem}: delete it "
+            raise DamagedFileError(f"damaged corpus store {s.path}: {where}: {problem}: delete it "
                                    f"(w2v cache --clear) and run again")
         bounds += at_word - w0
         return ids, bounds
@@ -608,14 +575,16 @@ def _install(building: Path, final: Path) -> CorpusStore:
     return CorpusStore(final)
 
 
-def open_cached(cache_dir, key: str, logger=None) -> CorpusStore | None:
+def open_cached(cache_dir, key: str, logger=None, vocab: str | None = None) -> CorpusStore | None:
     """The complete store of this key, checked block by block, or None; a damaged one is deleted
-    (and None returned)."""
+    (and None returned). vocab: the digest its vocabulary must have (else None, unread)."""
     final = Path(cache_dir) / key
     if not (final / "header.json").exists():
         return None
     try:
         found = CorpusStore(final)
+        if vocab is not None and found.header.get("vocab_digest") != vocab:
+            return None
         found.verify()
         return found
     except DamagedFileError as e:

@@ -137,8 +137,8 @@ class _IterableSpill:
     def write(self, buf, lengths, n_words):
         if self.dir is None:
             self.dir = self.make_dir()
-            self.f_ids = open(os.path.join(self.dir, "spill-ids.i32"), "wb")
-            self.f_lines = open(os.path.join(self.dir, "spill-lines.i64"), "wb")
+            ids_path, lines_path = fastscan.spill_paths(self.dir)
+            self.f_ids, self.f_lines = open(ids_path, "wb"), open(lines_path, "wb")
         chunk = _count_ids(np.frombuffer(buf, dtype=np.int32), n_words) if len(buf) else \
             np.zeros(n_words, dtype=np.int64)
         chunk[:self.counts.shape[0]] += self.counts
@@ -157,8 +157,8 @@ class _IterableSpill:
         counts = np.zeros(n_words, dtype=np.int64)
         counts[:self.counts.shape[0]] = self.counts
         # first-seen ids are the ids: one range, the identity map
-        spill = Spill(os.path.join(self.dir, "spill-ids.i32"), os.path.join(self.dir, "spill-lines.i64"),
-                      self.n_ids, self.n_lines, np.array([[0, max(self.n_ids, 1), 0]], dtype=np.int64),
+        spill = Spill(*fastscan.spill_paths(self.dir), self.n_ids, self.n_lines,
+                      np.array([[0, max(self.n_ids, 1), 0]], dtype=np.int64),
                       np.arange(n_words, dtype=np.int32), np.zeros(1, dtype=np.int64))
         return counts, spill
 
