@@ -38,62 +38,60 @@ from .plan import UNIT_WORDS, Cursor, Plan
 logger = logging.getLogger(__name__)
 
 
-class _Progress:
-    """A tqdm bar on a terminal, log lines every few seconds otherwise."""
+class _Bar:
+    """A tqdm bar on a terminal (enabled None: when stderr is one), a log line every LOG_SECONDS
+    otherwise."""
+    LOG_SECONDS = 5.0
 
-    def __init__(self, total_words: int, enabled: bool | None):
-        self.total = total_words
-        self.last_log = time.monotonic()
-        self.bar = None
-        if enabled is None:
-            enabled = sys.stderr.isatty()
-        if enabled:
-            from tqdm import tqdm
-            self.bar = tqdm(total=total_words, unit="word", unit_scale=True, dynamic_ncols=True,
-                            desc="training", leave=False, file=sys.stderr)
-
-    def update(self, done: int, lr: float, loss: float, epoch: int):
-        if self.bar is not None:
-            self.bar.n = done
-            self.bar.set_postfix_str(f"epoch {epoch + 1} lr {lr:.5f} loss {loss:.4f}", refresh=False)
-            self.bar.refresh()
-        elif time.monotonic() - self.last_log >= 5.0:
-            self.last_log = time.monotonic()
-            logger.info("%.1f%% done, epoch %d, lr %.5f, loss %.4f", 100.0 * done / max(self.total, 1),
-                        epoch + 1, lr, loss)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-class PassProgress:
-    """The first pass's progress: a tqdm bar of bytes read on a terminal, log lines otherwise."""
-
-    def __init__(self, total_bytes: int | None, enabled: bool | None):
+    def __init__(self, total, enabled: bool | None, unit: str, desc: str):
         self.t0 = self.last_log = time.monotonic()
         self.bar = None
-        self.done = 0
         if enabled is None:
             enabled = sys.stderr.isatty()
         if enabled:
             from tqdm import tqdm
-            self.bar = tqdm(total=total_bytes, unit="B", unit_scale=True, dynamic_ncols=True,
-                            desc="reading corpus", leave=False, file=sys.stderr)
+            self.bar = tqdm(total=total, unit=unit, unit_scale=True, dynamic_ncols=True, desc=desc, leave=False,
+                            file=sys.stderr)
 
-    def update(self, bytes_read: int):
-        self.done = bytes_read
+    def _show(self, done: int, postfix: str | None, log_line):
+        """Move the bar to `done` (with postfix), or call log_line() if no line was logged lately."""
         if self.bar is not None:
-            self.bar.n = bytes_read
+            self.bar.n = done
+            if postfix is not None:
+                self.bar.set_postfix_str(postfix, refresh=False)
             self.bar.refresh()
-        elif time.monotonic() - self.last_log >= 5.0:
+        elif time.monotonic() - self.last_log >= self.LOG_SECONDS:
             self.last_log = time.monotonic()
-            logger.info("reading the corpus: %.0f MB, %.0f MB/s", bytes_read / 1e6,
-                        bytes_read / 1e6 / max(time.monotonic() - self.t0, 1e-9))
+            log_line()
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+class _Progress(_Bar):
+    """Training's progress in words."""
+
+    def __init__(self, total_words: int, enabled: bool | None):
+        super().__init__(total_words, enabled, "word", "training")
+        self.total = total_words
+
+    def update(self, done: int, lr: float, loss: float, epoch: int):
+        self._show(done, f"epoch {epoch + 1} lr {lr:.5f} loss {loss:.4f}",
+                   lambda: logger.info("%.1f%% done, epoch %d, lr %.5f, loss %.4f",
+                                       100.0 * done / max(self.total, 1), epoch + 1, lr, loss))
+
+
+class PassProgress(_Bar):
+    """The first pass's progress in bytes read."""
+
+    def __init__(self, total_bytes: int | None, enabled: bool | None):
+        super().__init__(total_bytes, enabled, "B", "reading corpus")
+
+    def update(self, bytes_read: int):
+        self._show(bytes_read, None,
+                   lambda: logger.info("reading the corpus: %.0f MB, %.0f MB/s", bytes_read / 1e6,
+                                       bytes_read / 1e6 / max(time.monotonic() - self.t0, 1e-9)))
 
 
 def _diverged(what, e: int, lr: float) -> TrainingDivergedError:
