@@ -99,6 +99,12 @@ def _add_train(sub):
                "or auto (default: disk from 128 MB of text)")
     _flag(p, "-cache-dir", "--cache-dir", dest="cache_dir", metavar="DIR",
           help="directory of the corpus cache (default $W2V_CACHE_DIR, else the user cache directory)")
+    _flag(p, "-dask", "--dask", metavar="local|ADDRESS",
+          help="train on Dask (pip install 'w2v[dask]'): 'local' starts a cluster of -dask-workers processes on "
+               "this machine (localhost only); tcp://HOST:PORT or tls://HOST:PORT connects to a running scheduler "
+               "with Dask's configured security (docs/distributed.md). -threads is then threads per worker")
+    _flag(p, "-dask-workers", "--dask-workers", type=int, default=2, dest="dask_workers", metavar="N",
+          help="worker processes of -dask local (default 2)")
     _flag(p, "-classes", "--classes", type=int, default=0, metavar="K",
           help="write K word classes to -output instead of vectors: one 'word class' line per word, by "
                "K-means on the unit vectors (cosine) after training, as word2vec.c; 0: vectors (default)")
@@ -235,6 +241,12 @@ def cmd_train(args):
         corpus = dict(corpus_iterable=phrased_corpus(args.train, args.phrases))
     progress = False if args.debug <= 0 else None
     callbacks = (_EpochDetails(),) if args.debug >= 2 else ()
+    if args.dask_workers < 1:
+        raise CLIError(f"-dask-workers must be >= 1, got {args.dask_workers}")
+    if args.dask is not None and args.dask != "local" and "://" not in args.dask:
+        raise CLIError(f"-dask takes 'local' or a scheduler address such as tcp://HOST:8786, got {args.dask!r}")
+    dask = {} if args.dask is None else {
+        "backend": "dask", "dask_workers": args.dask_workers, "client": None if args.dask == "local" else args.dask}
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if args.resume:
@@ -243,11 +255,11 @@ def cmd_train(args):
             model = Word2Vec.resume(args.resume, **corpus, workers=args.threads if "threads" in args.given else None,
                                     checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
                                     expect_settings=expect, corpus_store=args.corpus_store,
-                                    cache_dir=args.cache_dir, progress=progress, callbacks=callbacks)
+                                    cache_dir=args.cache_dir, progress=progress, callbacks=callbacks, **dask)
         else:
             model = Word2Vec(**_train_kwargs(args), checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
                              corpus_store=args.corpus_store, cache_dir=args.cache_dir, progress=progress,
-                             callbacks=callbacks)
+                             callbacks=callbacks, **dask)
             try:
                 model.build_vocab(**corpus, vocab_file=args.read_vocab)
             except ValueError as e:

@@ -126,8 +126,10 @@ class Word2Vec:
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
                  max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
                  checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, trim_rule=None,
-                 compute_loss=False, **gensim_kwargs):
+                 compute_loss=False, backend="threads", client=None, dask_workers=2, dask_options=None,
+                 **gensim_kwargs):
         _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
+        self._set_backend(backend, client, dask_workers, dask_options)
         if corpus_store not in store_mod.MODES:
             raise ValueError(f"corpus_store must be one of {', '.join(store_mod.MODES)}, got {corpus_store!r}")
         self.corpus_store, self.cache_dir = corpus_store, cache_dir
@@ -169,6 +171,25 @@ class Word2Vec:
 
     # gensim's attributes for what w2v always does
     null_word, sorted_vocab, shrink_windows = 0, 1, True
+
+    BACKENDS = ("threads", "dask")
+
+    def _set_backend(self, backend, client, dask_workers, dask_options):
+        """backend="threads" (Hogwild threads in this process) or "dask": replicas on Dask workers
+        (w2v.backends.dask), `workers` threads each; client: a dask.distributed.Client or a
+        scheduler address, None for a LocalCluster of dask_workers processes started per train()
+        call; dask_options: DaskBackend's round_words, full_sync_every, slots."""
+        if backend not in self.BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(self.BACKENDS)}, got {backend!r}")
+        if not (isinstance(dask_workers, (int, np.integer)) and not isinstance(dask_workers, bool)
+                and dask_workers >= 1):
+            raise ValueError(f"dask_workers must be an integer >= 1, got {dask_workers!r}")
+        known = {"round_words", "full_sync_every", "slots", "dashboard", "combine", "lr_scale"}
+        unknown = set(dask_options or {}) - known
+        if unknown:
+            raise ValueError(f"unknown dask_options {sorted(unknown)}; known: {sorted(known)}")
+        self.backend, self.client, self.dask_workers = backend, client, int(dask_workers)
+        self.dask_options = dict(dask_options or {})
 
     @property
     def layer1_size(self) -> int:
@@ -424,11 +445,12 @@ class Word2Vec:
         "auto" (not with max_vocab_size: pruning keeps the pass in RAM). Returns (Scan, the
         store.SpillDirs it may have written to, or None)."""
         s = self.settings
-        if self.corpus_store == "memory" or s.max_vocab_size is not None or \
+        dask = self.backend == "dask"
+        if (self.corpus_store == "memory" and not dask) or s.max_vocab_size is not None or \
                 isinstance(source, corpus_mod.LineSentence):
             return scan(source, max_vocab_size=s.max_vocab_size), None
         dirs = store_mod.SpillDirs(self._cache())
-        after = 0 if self.corpus_store == "disk" else store_mod.AUTO_ITERABLE_TOKENS
+        after = 0 if self.corpus_store == "disk" or dask else store_mod.AUTO_ITERABLE_TOKENS
         try:
             return scan(source, spill_after=after, spill_dir=dirs), dirs
         except BaseException:
@@ -446,7 +468,10 @@ class Word2Vec:
         return store_mod.default_cache_dir() if self.cache_dir is None else self.cache_dir
 
     def _on_disk(self, corpus_file) -> bool:
-        """Whether this corpus file is trained from a corpus store on disk (corpus_store=)."""
+        """Whether this corpus file is trained from a corpus store on disk (corpus_store=; always
+        with the Dask backend, whose workers read the store)."""
+        if self.backend == "dask":
+            return True
         if self.corpus_store == "auto":
             return store_mod.large_enough(corpus_file)
         return self.corpus_store == "disk"
@@ -637,6 +662,8 @@ class Word2Vec:
 
         if first_epoch is None:
             first_epoch = len(self.epoch_stats)
+        if getattr(self, "backend", "threads") == "dask" and not hasattr(corpus, "block_words"):
+            corpus = store_mod.private_store(self._cache(), corpus, self.vocab)  # the workers read it
         # gensim's running_training_loss restarts at 0 in each train() call
         self._loss_base = (0.0, first_epoch)
         save_checkpoint, writer = None, None
@@ -650,16 +677,18 @@ class Word2Vec:
                 arrays, meta = self._arrays_and_meta()
                 meta["training"] = dict(call, cursor=list(at), epoch_so_far=so_far)
                 writer.write(arrays, meta)
-        hook("on_train_begin")()
+        make_backend, close_backend = self._make_backend()
         try:
+            hook("on_train_begin")()
             trainer.train(
                 corpus, self.wv.vectors, self.w_out_hs, self.w_out_ns, self._kernel_tables(),
                 self._kernel_config(), epochs=epochs, workers=s.workers, start_alpha=start_alpha,
                 end_alpha=end_alpha, seed=s.seed, first_epoch=first_epoch,
                 on_epoch_begin=lambda _e: hook("on_epoch_begin")(), on_epoch_end=epoch_end,
                 progress=self.progress, shuffle=s.shuffle, cursor=cursor, epoch_so_far=epoch_so_far,
-                checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every)
+                checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every, backend=make_backend)
         finally:
+            close_backend()
             self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too
             if writer is not None:
                 writer.wait()  # the last checkpoint is on disk before train() returns or raises
@@ -669,6 +698,26 @@ class Word2Vec:
         self.total_train_time += sum(e["seconds"] for e in stats)
         hook("on_train_end")()
         return sum(e["effective_words"] for e in stats), sum(e["raw_words"] for e in stats)
+
+    def _make_backend(self):
+        """(what trainer.train makes its backend with, None for threads; a function that frees
+        what this made: the LocalCluster it started)."""
+        if getattr(self, "backend", "threads") != "dask":
+            return None, lambda: None
+        import functools
+
+        from .backends import dask as dask_backend
+        opts = dict(self.dask_options)
+        dashboard = bool(opts.pop("dashboard", False))
+        if self.client is None:
+            client, cluster = dask_backend.local_client(self.dask_workers, dashboard=dashboard)
+
+            def close():
+                client.close()
+                cluster.close()
+        else:
+            client, close = dask_backend.connect(self.client), (lambda: None)
+        return functools.partial(dask_backend.DaskBackend, client=client, **opts), close
 
     @property
     def running_training_loss(self) -> float:
@@ -842,7 +891,7 @@ class Word2Vec:
     @classmethod
     def resume(cls, path, corpus_iterable=None, corpus_file=None, *, workers=None, callbacks=(), progress=None,
                checkpoint=None, checkpoint_every=600.0, expect_settings=None, corpus_store="auto",
-               cache_dir=None) -> "Word2Vec":
+               cache_dir=None, backend="threads", client=None, dask_workers=2, dask_options=None) -> "Word2Vec":
         """Continue the `train()` call that wrote checkpoint `path`, on the same corpus, where it
         stopped; returns the model once that call's epochs are done.
 
@@ -853,8 +902,10 @@ class Word2Vec:
         expect_settings: {setting: value} that the checkpoint's settings must have (ValueError
         naming each that differs), e.g. the flags a command line repeats. corpus_store, cache_dir:
         as in Word2Vec() (a run that trained from a store must resume from one: blocks are its units).
+        backend, client, dask_workers, dask_options: as in Word2Vec(); a run may resume on another backend.
         """
         model, meta = cls._read(path)
+        model._set_backend(backend, client, dask_workers, dask_options)
         state = _checked_training_state(path, meta)
         differ = [f"{k}={v!r} where the checkpoint has {getattr(model.settings, k)!r}"
                   for k, v in (expect_settings or {}).items() if getattr(model.settings, k) != v]

@@ -690,6 +690,27 @@ class SpillDirs:
         return found
 
 
+def private_store(cache_dir, corpus, vocab: Vocab) -> CorpusStore:
+    """A store of an EncodedCorpus in RAM that only this process uses (the Dask backend's workers
+    read a store, not this process' RAM), removed when the store object is garbage collected or
+    the process exits."""
+    dirs = SpillDirs(cache_dir)
+    building = Path(dirs())
+    try:
+        writer = StoreWriter(building)
+        writer.add(corpus.ids, np.diff(corpus.bounds))
+        writer.finish(vocab, {"files": [], "max_sentence_length": 0, "spec": {"in_memory": True},
+                              "key": dirs.key, "pid": os.getpid()})
+        final = dirs.cache_dir / dirs.key
+        os.rename(building, final)
+    except BaseException:
+        dirs.discard()
+        raise
+    found = CorpusStore(final)
+    weakref.finalize(found, shutil.rmtree, str(final), True)
+    return found
+
+
 def write_encoded(cache_dir, key: str, corpus, vocab: Vocab, header: dict) -> CorpusStore:
     """A store of an EncodedCorpus already in RAM (an iterable's, a pruned pass's)."""
     cache_dir = Path(cache_dir)

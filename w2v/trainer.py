@@ -110,7 +110,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
           start_alpha: float, end_alpha: float, seed: int, first_epoch: int = 0, on_epoch_begin=None,
           on_epoch_end=None, progress: bool | None = None, chunk_words: int = UNIT_WORDS,
           hot_rows: int = HOT_ROWS, shuffle: bool = True, cursor: Cursor | None = None,
-          epoch_so_far: dict | None = None, checkpoint=None, checkpoint_every: float | None = None) -> list[dict]:
+          epoch_so_far: dict | None = None, checkpoint=None, checkpoint_every: float | None = None,
+          backend=None) -> list[dict]:
     """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch trained.
 
     on_epoch_begin(e) and on_epoch_end(e, stats) are called with this call's epoch number e;
@@ -121,13 +122,17 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     and when a KeyboardInterrupt stops the run (then the interrupt is raised again). Resuming:
     the same arguments, with the checkpoint's `cursor` and `epoch_so_far` (the stats of the
     cursor's epoch so far), train exactly the units after the cursor.
+
+    backend: what makes the backend that runs the units, called as ThreadsBackend is (default:
+    ThreadsBackend; the Dask backend: a functools.partial of backends.dask.DaskBackend). A backend
+    with `epoch_extras()` adds its dict to each epoch's stats; one with `close()` is closed at the end.
     """
     if kernels.needs_compiling():  # else the progress bar stands at 0% for that time
         logger.info("compiling the training kernels (first run only, ~15 s)")
     plan = Plan.for_corpus(corpus, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
                 shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words)
-    backend = ThreadsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
-                             max_units=plan.max_parallel_units(), hot_rows=hot_rows)
+    backend = (backend or ThreadsBackend)(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
+                                          max_units=plan.max_parallel_units(), hot_rows=hot_rows)
     bar = _Progress(max(plan.total_words, 1), progress)
     pause = threading.Event()
     last_checkpoint = [time.monotonic()]
@@ -184,6 +189,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                 if not np.isfinite(w).all():
                     raise _diverged("the weights", e, lr[0])
             stats["seconds"] = seconds_before + time.perf_counter() - t0
+            if hasattr(backend, "epoch_extras"):
+                stats.update(backend.epoch_extras())
             all_stats.append(stats)
             logger.info("epoch %d: %d words read, %d kept, loss %.4f per prediction, %.1f s (%.0f words/s)",
                         e + 1, stats["raw_words"], stats["effective_words"],
@@ -199,4 +206,6 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
         raise
     finally:
         bar.close()
+        if hasattr(backend, "close"):
+            backend.close()
     return all_stats

@@ -1,0 +1,192 @@
+"""The Dask backend: replicas on Dask workers, averaged per row (w2v/backends/dask.py).
+
+A LocalCluster of 2 worker processes is started once for the module (a few seconds); the
+worker-kill test starts its own, since it kills one of its processes.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask.distributed")
+
+from w2v import Word2Vec  # noqa: E402
+from w2v.backends import dask as dask_backend  # noqa: E402
+from w2v.backends.dask import merge_changes  # noqa: E402
+from w2v.callbacks import CallbackAny2Vec  # noqa: E402
+
+SETTINGS = dict(vector_size=24, window=3, min_count=3, negative=4, epochs=2, seed=5, progress=False)
+
+
+@pytest.fixture(scope="module")
+def client():
+    c, cluster = dask_backend.local_client(2)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, demo_sentences):
+    path = tmp_path_factory.mktemp("dask-corpus") / "c.txt"
+    path.write_text("\n".join(" ".join(s) for s in demo_sentences[:12000]) + "\n", encoding="utf-8")
+    return path
+
+
+def _train(corpus, tmp_path, **kw):
+    opts = dict(SETTINGS, corpus_store="disk", cache_dir=tmp_path / "cache")
+    opts.update(kw)
+    return Word2Vec(corpus_file=str(corpus), **opts)
+
+
+# ---------------------------------------------------------------- the averaging, without a cluster
+def test_merge_divides_each_row_by_the_slots_that_changed_it():
+    w = np.zeros((5, 2), dtype=np.float32)
+    parts = [(np.array([0, 2]), np.array([[2, 2], [4, 0]], dtype=np.float32)),
+             (np.array([2, 3]), np.array([[0, 4], [6, 6]], dtype=np.float32))]
+    rows, touched = merge_changes(w, parts)
+    assert rows.tolist() == [0, 2, 3] and touched.tolist() == [1, 2, 1]
+    # row 2: the mean of both slots' changes; rows 0 and 3: the one change, whole
+    np.testing.assert_array_equal(w, [[2, 2], [0, 0], [2, 2], [6, 6], [0, 0]])
+    w2 = np.zeros((5, 2), dtype=np.float32)
+    merge_changes(w2, parts, "slots")
+    np.testing.assert_array_equal(w2[[0, 2, 3]], [[1, 1], [2, 2], [3, 3]])
+
+
+def test_combine_keeps_the_newest_value_of_each_row():
+    old = [(np.array([1, 4]), np.array([[1.0], [4.0]], dtype=np.float32))]
+    new = [(np.array([4, 7]), np.array([[40.0], [70.0]], dtype=np.float32))]
+    rows, values = dask_backend._combine(old, new)[0]
+    assert rows.tolist() == [1, 4, 7] and values.ravel().tolist() == [1.0, 40.0, 70.0]
+
+
+def test_replica_reports_only_changed_rows_of_the_sync_set():
+    import types
+    rep = types.SimpleNamespace(w=[np.zeros((4, 2), np.float32)], base=[np.zeros((4, 2), np.float32)])
+    rep.w[0][1] = 3
+    rep.w[0][3] = 5
+    changes = dask_backend._Replica.changes
+    (rows, delta), = changes(rep, "all")
+    assert rows.tolist() == [1, 3] and delta.tolist() == [[3, 3], [5, 5]]
+    (rows, _), = changes(rep, [np.array([0, 1])])  # hot rows 0 and 1: only 1 changed
+    assert rows.tolist() == [1]
+    (rows, _), = changes(rep, None)
+    assert rows.tolist() == []
+
+
+# ---------------------------------------------------------------- training on a cluster
+def test_one_replica_trains_as_one_thread_in_process(client, corpus, tmp_path):
+    """With one slot of one thread, the Dask path (ship units, train, send the change, add it)
+    must give the single-process result: a unit lost, trained twice, out of its plan order, or a
+    change added twice would show."""
+    ref = _train(corpus, tmp_path, workers=1)
+    got = _train(corpus, tmp_path, workers=1, backend="dask", client=client,
+                 dask_options={"slots": 1, "round_words": 50_000})
+    np.testing.assert_allclose(got.wv.vectors, ref.wv.vectors, atol=2e-6)
+    np.testing.assert_allclose(got.w_out_ns, ref.w_out_ns, atol=2e-6)
+    assert [e["raw_words"] for e in got.epoch_stats] == [e["raw_words"] for e in ref.epoch_stats]
+    assert got.epoch_stats[0]["dask"]["rounds"] >= 2
+
+
+@pytest.mark.parametrize("sg,hs,negative", [(0, 0, 4), (1, 1, 0)])
+def test_two_replicas_learn_as_well_as_threads(client, corpus, tmp_path, sg, hs, negative):
+    """Two replicas averaged every round reach the single-process training loss (3% at most above),
+    every word of the corpus read once per epoch; without the learning-rate scaling the
+    averaging halves the steps of the frequent rows and the loss stays well above."""
+    kw = dict(sg=sg, hs=hs, negative=negative, epochs=3)
+    ref = _train(corpus, tmp_path, workers=2, **kw)
+    got = _train(corpus, tmp_path, workers=1, backend="dask", client=client,
+                 dask_options={"round_words": 50_000}, **kw)
+    halved = _train(corpus, tmp_path, workers=1, backend="dask", client=client,
+                    dask_options={"round_words": 50_000, "lr_scale": 1.0}, **kw)
+
+    def loss(m):
+        return m.epoch_stats[-1]["loss"] / m.epoch_stats[-1]["predictions"]
+    assert [e["raw_words"] for e in got.epoch_stats] == [e["raw_words"] for e in ref.epoch_stats]
+    assert loss(got) < 1.03 * loss(ref), (loss(got), loss(ref))
+    assert loss(halved) > loss(ref) * 1.01, (loss(halved), loss(ref))
+    d = got.epoch_stats[0]["dask"]
+    assert d["full_syncs"] == d["rounds"] >= 2 and d["bytes_up"] > 0 and d["lost_replicas"] == 0
+
+
+def test_two_replicas_of_one_thread_are_deterministic(client, corpus, tmp_path):
+    a = _train(corpus, tmp_path, workers=1, backend="dask", client=client, dask_options={"round_words": 50_000})
+    b = _train(corpus, tmp_path, workers=1, backend="dask", client=client, dask_options={"round_words": 50_000})
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+
+
+def test_a_corpus_in_memory_goes_to_a_private_store(client, demo_sentences, tmp_path):
+    m = Word2Vec(demo_sentences[:3000], **dict(SETTINGS, epochs=1), workers=1, backend="dask", client=client,
+                 cache_dir=tmp_path / "cache", corpus_store="memory")
+    assert m.epoch_stats[0]["raw_words"] == sum(len(s) for s in demo_sentences[:3000]
+                                                 if s) - _dropped(m, demo_sentences[:3000])
+    assert np.isfinite(m.wv.vectors).all()
+
+
+def _dropped(model, sentences) -> int:
+    return sum(1 for s in sentences for w in s if w not in model.wv.key_to_index)
+
+
+def test_rows_changed_between_epochs_reach_the_replicas(client, corpus, tmp_path):
+    """A callback that changes the weights between two epochs changes what the replicas train
+    from: with one slot, the run still equals the single-process one (replicas that kept their
+    own rows would carry on from the unhalved vectors)."""
+    class Halve(CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            model.wv.vectors *= 0.5
+            model.w_out_ns[:10] = 0.0
+    ref = _train(corpus, tmp_path, workers=1, callbacks=[Halve()])
+    got = _train(corpus, tmp_path, workers=1, backend="dask", client=client, callbacks=[Halve()],
+                 dask_options={"slots": 1, "round_words": 50_000})
+    np.testing.assert_allclose(got.wv.vectors, ref.wv.vectors, atol=2e-6)
+    np.testing.assert_allclose(got.w_out_ns, ref.w_out_ns, atol=2e-6)
+
+
+def test_bad_backend_settings_are_refused():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        Word2Vec(backend="spark")
+    with pytest.raises(ValueError, match="dask_workers"):
+        Word2Vec(backend="dask", dask_workers=0)
+    with pytest.raises(ValueError, match="unknown dask_options"):
+        Word2Vec(backend="dask", dask_options={"round_word": 5})
+
+
+def test_missing_dask_names_the_extra(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(ImportError, match=r"pip install 'w2v\[dask\]'"):
+        dask_backend.local_client(1)
+
+
+def test_a_killed_worker_loses_nothing(corpus, tmp_path):
+    """SIGKILL one worker process in the middle of training: its replica is rebuilt from the
+    last synchronised weights on a live worker, its round is trained again, the run completes.
+    With one thread per replica and a sync every round, the retried round starts from exactly
+    the weights the lost one started from: the result equals the run without a fault."""
+    client, cluster = dask_backend.local_client(2)
+    try:
+        opts = dict(workers=1, backend="dask", client=client, epochs=3, dask_options={"round_words": 50_000})
+        clean = _train(corpus, tmp_path, **opts)
+        victim = sorted(client.run(os.getpid).values())[0]
+
+        class Kill(CallbackAny2Vec):
+            def __init__(self):
+                self.epoch = 0
+
+            def on_epoch_begin(self, model):
+                self.epoch += 1
+                if self.epoch == 2:  # while epoch 2's rounds run
+                    threading.Timer(0.2, os.kill, (victim, signal.SIGKILL)).start()
+        hit = _train(corpus, tmp_path, callbacks=[Kill()], **opts)
+    finally:
+        client.close()
+        cluster.close()
+    lost = sum(e["dask"]["lost_replicas"] for e in hit.epoch_stats)
+    retried = sum(e["dask"]["retried_units"] for e in hit.epoch_stats)
+    assert lost >= 1 and retried >= 1
+    assert [e["raw_words"] for e in hit.epoch_stats] == [e["raw_words"] for e in clean.epoch_stats]
+    np.testing.assert_array_equal(hit.wv.vectors, clean.wv.vectors)

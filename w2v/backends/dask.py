@@ -1,0 +1,446 @@
+"""The Dask backend: work units run by Dask workers on replicas of the weights, averaged per row.
+
+Data parallel. Each Dask worker holds one replica of the three matrices (a *slot*: several
+slots may share a worker after a failure) and trains the units it is sent with the threads
+backend (`workers` threads per Dask worker) and today's kernels. The corpus is a corpus store
+(`w2v.store`) on storage every worker reads; a unit names its blocks, never its sentences.
+
+Rounds. The driver takes the next `units_per_slot` units of the epoch's plan for each slot
+(about `round_words` words per slot), sends them, and waits. A unit's learning rate and seed are
+fixed by the plan (its place in the epoch's global order), so the learning rate follows the
+global word count whatever slot trains it. After each round the replicas are synchronised:
+
+- each slot reports the rows it changed since they were last synchronised (`R - base`, where
+  `base` is the value every replica agreed on), for the rows of this round's sync set;
+- the driver adds to its weights, per row, the mean of the changes of the slots that changed it
+  (the sum divided by the number of slots that touched the row, not by all slots, and never the
+  plain sum: Spark's SPARK-24666 summed and diverged);
+- every slot then sets those rows (replica and base) to the driver's values, at the start of
+  its next task.
+
+The sync set is every changed row every `full_sync_every` rounds, at the end of every run (an
+epoch, a pause for a checkpoint) and at an interrupt; on the rounds between, only the *hot*
+rows: those that every slot changed at the last full sync (frequent words, the Huffman nodes
+near the root), which drift apart fastest. docs/distributed.md has the measurements behind the
+defaults.
+
+The driver's matrices (the model's) are the last synchronised weights: they are always
+consistent, and `on_result` is called for a unit only once a full sync has put all of its
+updates into them, so a checkpoint written at `units_done` holds exactly those units.
+
+Faults. A slot whose task fails because its worker died (its process killed: Dask reruns the
+task elsewhere, where the replica is missing, or gives up with KilledWorker) is rebuilt from the
+driver's weights on a live worker, and its units of the round are trained again there. Lost with
+the replica: its changes to rows not synchronised since the last full sync (none with
+full_sync_every=1). `epoch_extras()` counts the replicas lost and the units retried.
+
+Nothing w2v writes is pickled: Dask ships the task arguments (plain numpy arrays and tuples)
+with its own serialisation between processes it started or was pointed at.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import numpy as np
+
+from ..plan import UNIT_WORDS
+from .threads import HOT_ROWS, ThreadsBackend, allocate, spare_rows
+
+logger = logging.getLogger(__name__)
+
+ROUND_WORDS = 1_000_000   # words each slot trains between two synchronisations
+FULL_SYNC_EVERY = 1       # rounds between two synchronisations of every changed row
+POLL_SECONDS = 0.25
+MAX_RETRIES = 3           # times one slot's round is retried before the run gives up
+
+
+class ReplicaLost(RuntimeError):
+    """A task found no replica for its slot on the worker that ran it (the worker that held it
+    died, or Dask ran the task elsewhere)."""
+
+
+# ---------------------------------------------------------------- worker side (a Dask worker process)
+_REPLICAS: dict = {}   # (run_id, slot) -> _Replica
+_STORES: dict = {}     # store path -> CorpusStore, opened once per worker process
+
+
+def _store(path: str):
+    found = _STORES.get(path)
+    if found is None:
+        from ..store import CorpusStore
+        found = _STORES[path] = CorpusStore(path)
+    return found
+
+
+class _Replica:
+    """One slot's copy of the weights, the values last agreed on (`base`), and a threads
+    backend over them."""
+
+    def __init__(self, gen, weights, tables, cfg, threads, store_path, hot_rows):
+        self.gen = gen
+        v = len(tables.keep_prob)
+        spare = spare_rows(v, threads, cfg.softmax, hot_rows)
+        self.w = []
+        for w in weights:
+            r = allocate(len(w), w.shape[1], spare if len(w) else 0)
+            r[:] = w
+            self.w.append(r)
+        self.base = [np.array(w, dtype=np.float32, copy=True) for w in weights]
+        self.backend = ThreadsBackend(_store(store_path), *self.w, tables, cfg, workers=threads,
+                                      max_units=threads, hot_rows=hot_rows)
+
+    def apply(self, update):
+        for w, base, (rows, values) in zip(self.w, self.base, update):
+            if rows.shape[0]:
+                w[rows] = values
+                base[rows] = values
+
+    def changes(self, sync):
+        """Per matrix: (rows, R - base) of the rows in the sync set that changed."""
+        out = []
+        for m, (w, base) in enumerate(zip(self.w, self.base)):
+            if sync is None or not len(w):
+                rows = np.zeros(0, dtype=np.int64)
+            elif isinstance(sync, str):  # "all"
+                rows = np.flatnonzero((w != base).any(axis=1))
+            else:
+                cand = sync[m]
+                rows = cand[(w[cand] != base[cand]).any(axis=1)] if cand.shape[0] else cand
+            out.append((rows.astype(np.int64, copy=False), (w[rows] - base[rows]).astype(np.float32, copy=False)))
+        return out
+
+
+def _init_slot(run_id, slot, gen, weights, tables, cfg, threads, store_path, hot_rows):
+    _REPLICAS[(run_id, slot)] = _Replica(gen, weights, tables, cfg, threads, store_path, hot_rows)
+    return slot
+
+
+def _run_round(run_id, slot, gen, update, units, sync):
+    """Apply the last sync's rows, train `units`, report the changes of the sync set.
+    Returns ([(unit index, result)], changes, seconds of training)."""
+    rep = _REPLICAS.get((run_id, slot))
+    if rep is None or rep.gen != gen:
+        raise ReplicaLost(f"slot {slot} (generation {gen}) is not on this worker")
+    if update is not None:
+        rep.apply(update)
+    results = []
+    t0 = time.perf_counter()
+    if units:
+        rep.backend.run(units, lambda u, r: results.append((u.index, tuple(r))))
+    seconds = time.perf_counter() - t0
+    return results, rep.changes(sync), seconds
+
+
+def _drop(run_id, slot=None, gen=None):
+    for key in [k for k in _REPLICAS if k[0] == run_id and (slot is None or k[1] == slot)]:
+        if gen is None or _REPLICAS[key].gen == gen:
+            del _REPLICAS[key]
+
+
+# ---------------------------------------------------------------- driver side
+def _retryable(exc) -> bool:
+    """Errors that mean a worker or its replica was lost, not a bug in the task."""
+    if isinstance(exc, ReplicaLost):
+        return True
+    try:
+        from distributed.comm.core import CommClosedError
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (KilledWorker, CommClosedError, OSError)) or type(exc).__name__ in (
+        "FutureCancelledError", "CancelledError")
+
+
+def local_client(n_workers: int, dashboard: bool = False):
+    """A Client of a LocalCluster of n_workers processes (1 Dask thread each), listening on
+    localhost only, dashboard off unless asked for. Returns (client, cluster)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as e:
+        raise ImportError("the Dask backend needs Dask: pip install 'w2v[dask]'") from e
+    import dask
+    with dask.config.set({"distributed.scheduler.work-stealing": False}):
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=":0" if dashboard else None, silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def connect(client):
+    """A dask.distributed.Client for `client`: a Client is returned as is, a scheduler address
+    (tcp://HOST:PORT, tls://...) is connected to with Dask's configured security settings."""
+    try:
+        from dask.distributed import Client
+    except ImportError as e:
+        raise ImportError("the Dask backend needs Dask: pip install 'w2v[dask]'") from e
+    if isinstance(client, Client):
+        return client
+    if isinstance(client, str):
+        return Client(client)
+    raise TypeError(f"client must be a dask.distributed.Client or a scheduler address, got {type(client).__name__}")
+
+
+class DaskBackend:
+    """Runs lists of work units on replicas held by Dask workers (module docstring).
+
+    corpus: a store.CorpusStore on a path every worker can read; w_in, w_out_hs, w_out_ns: the
+    model's matrices, which hold the synchronised weights; client: a dask.distributed.Client;
+    workers: threads per slot; slots: replicas (default: one per Dask worker at the start).
+    """
+
+    def __init__(self, corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, client, workers: int = 1,
+                 slots: int | None = None, round_words: int = ROUND_WORDS, full_sync_every: int = FULL_SYNC_EVERY,
+                 hot_rows: int = HOT_ROWS, max_units: int | None = None, combine: str = "mean",
+                 lr_scale: float | None = None):
+        path = getattr(corpus, "path", None)
+        if path is None or getattr(corpus, "block_words", None) is None:
+            raise ValueError("the Dask backend trains from a corpus store on disk (corpus_store='disk'), "
+                             "not a corpus in RAM")
+        if full_sync_every < 1 or round_words < 1:
+            raise ValueError("round_words and full_sync_every must be >= 1")
+        self.client = client
+        self.store_path = str(path)
+        self.w = [w_in, w_out_hs, w_out_ns]
+        self.tables, self.cfg, self.threads, self.hot_rows = tables, cfg, max(1, int(workers)), hot_rows
+        self.full_sync_every = int(full_sync_every)
+        self.combine = combine
+        self.units_per_slot = max(1, round(round_words / UNIT_WORDS))
+        addresses = self._live_workers(wait=60.0)
+        self.n_slots = int(slots) if slots else len(addresses)
+        self.lr_scale = float(self.n_slots if lr_scale is None else lr_scale)
+        self.run_id = uuid.uuid4().hex
+        self.addr = {s: addresses[s % len(addresses)] for s in range(self.n_slots)}
+        self.gen = {s: 0 for s in range(self.n_slots)}
+        self.pending = {s: None for s in range(self.n_slots)}
+        self.synced = [np.array(w, copy=True) for w in self.w]  # what every replica holds, outside unsynced rows
+        self.hot = None  # per matrix: rows every slot changed at the last full sync
+        self.units_done = 0
+        self.unbalanced = False  # slots share a worker since a loss: spread them out when one is free
+        self.counters = {"rounds": 0, "full_syncs": 0, "bytes_up": 0, "bytes_down": 0, "sync_seconds": 0.0,
+                         "compute_seconds": 0.0, "lost_replicas": 0, "retried_units": 0}
+        self._epoch_mark = dict(self.counters)
+        futures = [self._init(s) for s in range(self.n_slots)]
+        for f in futures:
+            f.result()
+
+    # ------------------------------------------------------------ workers and slots
+    def _live_workers(self, wait: float = 30.0) -> list[str]:
+        deadline = time.monotonic() + wait
+        while True:
+            found = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if not found:
+            raise RuntimeError("the Dask cluster has no workers")
+        return found
+
+    def _init(self, slot):
+        # scattered straight to the worker, not inside the task (which goes through the scheduler)
+        [weights] = self.client.scatter([[np.ascontiguousarray(w) for w in self.w]], workers=[self.addr[slot]],
+                                        hash=False)
+        return self.client.submit(_init_slot, self.run_id, slot, self.gen[slot], weights, self.tables, self.cfg,
+                                  self.threads, self.store_path, self.hot_rows, workers=[self.addr[slot]],
+                                  allow_other_workers=False, pure=False)
+
+    def _rebuild(self, slot):
+        """A new replica of `slot` from the driver's weights, on the live worker with fewest slots."""
+        old = (self.addr[slot], self.gen[slot])
+        live = self._live_workers()
+        load = {a: sum(1 for s, b in self.addr.items() if b == a and s != slot) for a in live}
+        self.addr[slot] = min(live, key=lambda a: (load[a], a))
+        self.gen[slot] += 1
+        self.pending[slot] = None  # the driver's weights include every sync so far
+        self.counters["lost_replicas"] += 1
+        self.unbalanced = True
+        logger.warning("replica %d lost (worker %s); rebuilt on %s from the last synchronised weights",
+                       slot, old[0], self.addr[slot])
+        if old[0] in live:
+            self.client.submit(_drop, self.run_id, slot, old[1], workers=[old[0]], pure=False)
+        self._init(slot).result()
+
+    def _rebalance(self):
+        """Move slots off a worker that holds several to a worker that holds none (a restarted or a
+        new one). Only right after a full sync, when every replica equals the driver's weights."""
+        live = self._live_workers()
+        load = {a: [s for s in range(self.n_slots) if self.addr[s] == a] for a in live}
+        idle = [a for a in live if not load[a]]
+        crowded = [s for a in live for s in load[a][1:]] + [s for s in range(self.n_slots) if self.addr[s] not in load]
+        for slot, target in zip(crowded, idle):
+            old = (self.addr[slot], self.gen[slot])
+            self.addr[slot], self.gen[slot] = target, self.gen[slot] + 1
+            self.pending[slot] = None
+            self._init(slot).result()
+            if old[0] in load:
+                self.client.submit(_drop, self.run_id, slot, old[1], workers=[old[0]], pure=False)
+            logger.info("replica %d moved from %s to %s", slot, old[0], target)
+        self.unbalanced = len(crowded) > len(idle)
+
+    def _submit(self, slot, units, sync):
+        update, self.pending[slot] = self.pending[slot], None
+        if update is not None:
+            self.counters["bytes_down"] += sum(r.nbytes + v.nbytes for r, v in update)
+            [update] = self.client.scatter([update], workers=[self.addr[slot]], hash=False)
+        return self.client.submit(_run_round, self.run_id, slot, self.gen[slot], update, units, sync,
+                                  workers=[self.addr[slot]], allow_other_workers=True, pure=False)
+
+    # ------------------------------------------------------------ a round
+    def _round(self, shares, sync, poll):
+        """Train shares[slot] on each slot and sync; returns [(unit index, result)]."""
+        from distributed import wait as dask_wait
+        futures = {s: self._submit(s, shares[s], sync) for s in range(self.n_slots)}
+        tries = {s: 0 for s in range(self.n_slots)}
+        out = {}
+        while futures:
+            try:
+                dask_wait(list(futures.values()), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+            except Exception:  # a timeout, or a future cancelled (its scattered input died with a worker)
+                pass
+            done = {f for f in futures.values() if f.done()}
+            for s, f in list(futures.items()):
+                if f not in done:
+                    continue
+                del futures[s]
+                exc = f.exception() if f.status == "error" else None
+                if f.status == "cancelled" or (exc is not None and _retryable(exc)):
+                    tries[s] += 1
+                    if tries[s] > MAX_RETRIES:
+                        raise RuntimeError(f"replica {s} failed {tries[s]} times in one round; last error: {exc!r}")
+                    self._rebuild(s)
+                    self.counters["retried_units"] += len(shares[s])
+                    futures[s] = self._submit(s, shares[s], sync)
+                elif exc is not None:
+                    raise exc
+                else:
+                    out[s] = f.result()
+            if futures and poll is not None:
+                poll()
+        t0 = time.perf_counter()
+        self._merge([out[s][1] for s in range(self.n_slots)], full=isinstance(sync, str))
+        self.counters["sync_seconds"] += time.perf_counter() - t0
+        self.counters["compute_seconds"] += max(out[s][2] for s in range(self.n_slots))
+        self.counters["rounds"] += 1
+        return [r for s in range(self.n_slots) for r in out[s][0]]
+
+    def _merge(self, changes, full: bool):
+        """Add the slots' changes to the driver's weights (merge_changes) and queue the new rows
+        for every slot; at a full sync, the rows every slot changed become the hot rows."""
+        update, hot = [], []
+        for m, w in enumerate(self.w):
+            parts = [c[m] for c in changes]
+            self.counters["bytes_up"] += sum(r.nbytes + v.nbytes for r, v in parts)
+            rows, touched = merge_changes(w, parts, self.combine)
+            self.synced[m][rows] = w[rows]
+            hot.append(rows[touched == len(parts)])
+            update.append((rows, np.ascontiguousarray(w[rows])))
+        if full:
+            self.hot = hot
+            self.counters["full_syncs"] += 1
+        for s in range(self.n_slots):
+            self.pending[s] = _combine(self.pending[s], update)
+
+    # ------------------------------------------------------------ the backend interface
+    def run(self, units, on_result, poll=None, pause=None) -> int:
+        """Train `units` in rounds (module docstring); on_result(unit, result) is called, in unit
+        order, once a full sync has put the unit's updates into the driver's weights. Returns the
+        number of units trained, units[:k] (k < len(units) only when paused); also in units_done."""
+        self.units_done = 0
+        self._take_outside_changes()
+        by_index = {u.index: u for u in units}
+        unreported = []
+        k = 0
+        since_full = 0
+        per_round = self.units_per_slot * self.n_slots
+        try:
+            while k < len(units) and not (pause is not None and pause.is_set()):
+                if self.unbalanced and since_full == 0:
+                    self._rebalance()
+                batch = units[k:k + per_round]
+                if self.lr_scale != 1.0:
+                    batch = [u._replace(lr0=u.lr0 * self.lr_scale, lr1=u.lr1 * self.lr_scale) for u in batch]
+                shares = [batch[s::self.n_slots] for s in range(self.n_slots)]
+                since_full += 1
+                last = k + len(batch) >= len(units) or (pause is not None and pause.is_set())
+                full = last or since_full >= self.full_sync_every
+                sync = "all" if full else self.hot
+                unreported += self._round(shares, sync, poll)
+                k += len(batch)
+                if full:
+                    since_full = 0
+                    self._report(unreported, by_index, on_result)
+                    self.units_done = k
+            if unreported:  # paused between full syncs
+                self._round([[] for _ in range(self.n_slots)], "all", poll)
+                self._report(unreported, by_index, on_result)
+                self.units_done = k
+        finally:
+            pass  # on an exception the driver's weights are the last sync's, with units_done units in them
+        return self.units_done
+
+    def _report(self, unreported, by_index, on_result):
+        for index, result in sorted(unreported, key=lambda x: x[0]):
+            on_result(by_index[index], result)
+        unreported.clear()
+
+    def _take_outside_changes(self):
+        """Rows of the driver's matrices changed since the last sync (a callback, early stopping's
+        restore, the model's code between two runs) go to every replica."""
+        update = []
+        for m, w in enumerate(self.w):
+            rows = np.flatnonzero((w != self.synced[m]).any(axis=1)) if len(w) else np.zeros(0, dtype=np.int64)
+            self.synced[m][rows] = w[rows]
+            update.append((rows, np.ascontiguousarray(w[rows])))
+        if any(r.shape[0] for r, _ in update):
+            for s in range(self.n_slots):
+                self.pending[s] = _combine(self.pending[s], update)
+
+    def epoch_extras(self) -> dict:
+        """What this backend did since the last call (an epoch): rounds, syncs, bytes, retries."""
+        now = self.counters
+        out = {k: now[k] - self._epoch_mark[k] for k in now}
+        self._epoch_mark = dict(now)
+        return {"dask": out}
+
+    def close(self):
+        """Drop every replica of this run from the workers."""
+        try:
+            self.client.run(_drop, self.run_id)
+        except Exception:  # a worker gone: its replicas went with it
+            logger.debug("dropping replicas", exc_info=True)
+
+
+def merge_changes(w, parts, combine: str = "mean"):
+    """Add to w, per row, the changes `parts` = [(rows, values)] of the slots: with "mean", the sum
+    of the changes of a row divided by the number of slots that changed it; "slots": by the
+    number of slots; "sum": not divided (Hogwild-like; diverges with many slots). Returns (rows
+    changed, sorted; how many slots changed each)."""
+    rows = np.unique(np.concatenate([r for r, _ in parts])) if parts else np.zeros(0, dtype=np.int64)
+    touched = np.zeros(rows.shape[0], dtype=np.int64)
+    if not rows.shape[0]:
+        return rows, touched
+    total = np.zeros((rows.shape[0], w.shape[1]), dtype=np.float64)
+    for r, v in parts:
+        at = np.searchsorted(rows, r)
+        total[at] += v
+        touched[at] += 1
+    divide = {"mean": touched, "slots": np.full_like(touched, len(parts)), "sum": np.ones_like(touched)}[combine]
+    w[rows] += (total / divide[:, None]).astype(np.float32)
+    return rows, touched
+
+
+def _combine(old, new):
+    """One update with the rows of both, the newer values winning."""
+    if old is None:
+        return new
+    out = []
+    for (r0, v0), (r1, v1) in zip(old, new):
+        if not r0.shape[0]:
+            out.append((r1, v1))
+            continue
+        keep = ~np.isin(r0, r1)
+        rows = np.concatenate([r0[keep], r1])
+        values = np.concatenate([v0[keep], v1])
+        order = np.argsort(rows, kind="stable")
+        out.append((rows[order], values[order]))
+    return out
