@@ -337,6 +337,7 @@ def cmd_plot(args):
     from . import formats
 
     mapping = args.map is not None or args.top is not None
+    _check_output_paths(outputs=[("-o", args.output)], inputs=[("MODEL", args.model)])
     if os.path.splitext(args.output)[1].lower() not in (".png", ".svg", ".pdf"):
         raise CLIError(f"-o {args.output}: the picture's name must end in .png, .svg or .pdf")
     if args.top is not None and args.top < 2:
@@ -344,7 +345,6 @@ def cmd_plot(args):
     if not 10 <= args.dpi <= 1000:
         raise CLIError(f"--dpi must be 10 to 1000, got {args.dpi}")
     size = _picture_size(args.size) if args.size else None
-    _check_output_paths(outputs=[("-o", args.output)], inputs=[("MODEL", args.model)])
     if not os.path.exists(args.model):
         raise FileNotFoundError(f"model file not found: {args.model}")
     try:

@@ -182,9 +182,10 @@ def _label_candidates(size, gap, rows, columns):
     right, then farther out."""
     w, h = size
     spots = []
-    for row in range(-rows, rows + 1):
+    near_first = lambda k: [0] + [i * sign for i in range(1, k + 1) for sign in (1, -1)]  # 0, 1, -1, 2, ...
+    for row in near_first(rows):
         y = row * (h + gap) - h / 2
-        for col in range(-columns, columns + 1):
+        for col in near_first(columns)[1:3] + [0] + near_first(columns)[3:]:  # right, left, centre, farther
             if col == 0 and row == 0:
                 continue  # over the point itself
             x = -w / 2 if col == 0 else (gap + (abs(col) - 1) * (w + gap)) * (1 if col > 0 else -1) - (w if col < 0 else 0)
