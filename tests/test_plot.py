@@ -332,3 +332,14 @@ def test_umap_without_umap_learn_names_the_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)
     with pytest.raises(ImportError, match="pip install umap-learn"):
         plot.project(rows_of_many_lengths(n=10), "umap")
+
+
+def test_import_w2v_does_not_import_matplotlib():
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    code = "import sys, w2v, w2v.cli, w2v.demo, w2v.plot; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "False"

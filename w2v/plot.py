@@ -43,13 +43,13 @@ def _matplotlib():
     return Figure, FigureCanvasAgg
 
 
-def _figure(size, dpi):
+def _figure(size, dpi, layout=None):
     """An empty figure of `size` (width, height) pixels on its own Agg canvas."""
     Figure, FigureCanvasAgg = _matplotlib()
     width, height = _checked_size(size)
     if not dpi > 0:
         raise ValueError(f"dpi must be > 0, got {dpi}")
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
@@ -102,8 +102,7 @@ def plot_training(epoch_stats, *, title=None, size=CURVES_SIZE, dpi=100):
         raise ValueError("no trained epochs to plot: epoch_stats is empty")
     from matplotlib.ticker import MaxNLocator
 
-    fig = _figure(size, dpi)
-    fig.set_layout_engine("constrained")
+    fig = _figure(size, dpi, layout="constrained")
     axes = fig.subplots(1, 2 if series.scores else 1, squeeze=False)[0]
     ax = axes[0]
     ax.plot(series.epochs, series.loss, marker="o", label="training loss")
