@@ -303,12 +303,96 @@ def _add_demo(sub):
     p.add_argument("--output", default="demo-vectors.txt", help="where to save the vectors")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--no-pictures", dest="pictures", action="store_false",
+                   help="do not draw the learning curves and the word map (saved beside --output)")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args):
     from . import demo
-    return demo.run(output=args.output, workers=args.threads, epochs=args.epochs)
+    return demo.run(output=args.output, workers=args.threads, epochs=args.epochs, pictures=args.pictures)
+
+
+# ---------------------------------------------------------------- plot
+def _add_plot(sub):
+    p = sub.add_parser("plot", help="draw the learning curves, or a 2-D map of words (needs w2v[plot])",
+                       description="Without --map or --top: the loss (training and held-out) and every "
+                                   "evaluation score by epoch, from a model file. With --map WORD... or "
+                                   "--top N: a 2-D map of words, from a model or a vectors file.")
+    p.add_argument("model", metavar="MODEL",
+                   help="model file (-save-model, model.save, a -checkpoint); for a map, also a vectors file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the picture: .png, .svg or .pdf")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--map", nargs="+", metavar="WORD", help="a map of these words")
+    what.add_argument("--top", type=int, metavar="N", help="a map of the N most frequent words")
+    p.add_argument("--method", choices=("pca", "tsne", "umap"), default="pca",
+                   help="map projection: pca (default), tsne (needs scikit-learn), umap (needs umap-learn)")
+    p.add_argument("--raw", action="store_true",
+                   help="project the vectors as they are, not at unit length (the default: cosine geometry)")
+    p.add_argument("--seed", type=int, default=1, help="seed of t-SNE and UMAP (default 1)")
+    p.add_argument("--size", metavar="WxH", help="picture size in pixels (default 1000x500 curves, 1000x800 map)")
+    p.add_argument("--dpi", type=int, default=100, help="dots per inch: text size relative to the picture (default 100)")
+    p.set_defaults(func=cmd_plot)
+
+
+def _picture_size(text):
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise CLIError(f"--size must be WIDTHxHEIGHT in pixels, such as 1000x800, got {text!r}") from None
+    if not (50 <= width <= 20000 and 50 <= height <= 20000):
+        raise CLIError(f"--size must be 50 to 20000 pixels each way, got {text}")
+    return width, height
+
+
+def cmd_plot(args):
+    from . import formats
+
+    mapping = args.map is not None or args.top is not None
+    _check_output_paths(outputs=[("-o", args.output)], inputs=[("MODEL", args.model)])
+    if os.path.splitext(args.output)[1].lower() not in (".png", ".svg", ".pdf"):
+        raise CLIError(f"-o {args.output}: the picture's name must end in .png, .svg or .pdf")
+    if args.top is not None and args.top < 2:
+        raise CLIError(f"--top must be >= 2 words for a map, got {args.top}")
+    if not 10 <= args.dpi <= 1000:
+        raise CLIError(f"--dpi must be 10 to 1000, got {args.dpi}")
+    size = _picture_size(args.size) if args.size else None
+    if not os.path.exists(args.model):
+        raise FileNotFoundError(f"model file not found: {args.model}")
+    try:
+        from . import plot
+        if not plot.available():
+            raise ImportError(f"w2v plot needs matplotlib: {plot.INSTALL_HINT}")
+        model = None
+        if formats.is_npz_container(args.model):
+            from .model import Word2Vec
+            model = Word2Vec.load(args.model)
+        if not mapping:
+            if model is None:
+                raise CLIError(f"{args.model} is a vectors file, which holds no training history: the curves come "
+                               "from a model file (w2v train -save-model FILE, model.save, or a -checkpoint "
+                               "file); --map and --top draw maps from vectors files too")
+            if not model.epoch_stats:
+                raise CLIError(f"{args.model}: the model has no trained epochs to plot")
+            fig = model.plot_training(title=os.path.basename(args.model), dpi=args.dpi,
+                                      **({"size": size} if size else {}))
+            what = f"learning curves of {len(model.epoch_stats)} epochs"
+        else:
+            from .vectors import load_vectors
+            kv = model.wv if model is not None else load_vectors(args.model)
+            if args.top is not None and args.top > len(kv):
+                raise CLIError(f"--top {args.top}: the vocabulary has {len(kv)} words")
+            if args.map is not None and sum(w in kv for w in args.map) < 2:
+                raise CLIError("--map needs at least 2 words of the vocabulary; not in it: "
+                               + " ".join(w for w in args.map if w not in kv))
+            fig = kv.plot_map(args.map, top=args.top, method=args.method, normalize=not args.raw, seed=args.seed,
+                              dpi=args.dpi, **({"size": size} if size else {}))
+            what = f"{args.method} map of {len(fig.axes[0].texts)} words"
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+    plot.save_figure(fig, args.output)
+    print(f"wrote the {what} to {args.output}", file=sys.stderr)
+    return 0
 
 
 # ---------------------------------------------------------------- similar / analogy / eval / convert
@@ -491,7 +575,7 @@ def cmd_phrases(args):
     return 0
 
 
-SUBCOMMANDS = [_add_train, _add_demo, _add_phrases]
+SUBCOMMANDS = [_add_train, _add_demo, _add_phrases, _add_plot]
 SUBCOMMANDS += [_add_similar, _add_analogy, _add_eval, _add_convert, _add_classes]
 
 

@@ -1,6 +1,7 @@
 """`w2v demo`: train on the embedded WordNet-glosses corpus and show what the vectors learned."""
 from __future__ import annotations
 
+import os
 import time
 from importlib import resources
 
@@ -8,14 +9,28 @@ from . import evaluation
 from .model import Word2Vec
 
 QUERIES = ("king", "water", "music", "doctor", "red")
+# the map's words: groups whose members the glosses use in like contexts
+MAP_GROUPS = {
+    "animals": "dog cat horse sheep bird fish snake",
+    "colours": "red blue green yellow white black brown",
+    "body": "hand foot head arm leg eye ear",
+    "music": "music song piano violin drum singer instrument",
+    "family": "mother father son daughter brother sister wife",
+    "food": "bread meat fruit cheese wine milk sugar",
+}
+CURVES = "demo-curves.png"
+MAP = "demo-map.png"
 
 
 def corpus_path() -> str:
     return str(resources.files("w2v") / "data" / "wordnet-glosses.txt.gz")
 
 
-def run(output="demo-vectors.txt", workers=2, epochs=5, out=print) -> int:
-    path = corpus_path()
+def run(output="demo-vectors.txt", workers=2, epochs=5, out=print, pictures=True, corpus=None) -> int:
+    """Train, save the vectors to `output`, print what they learned; with pictures=True also
+    draw the learning curves and a map of words beside `output` (CURVES, MAP), or, without
+    matplotlib, say in one line how to get them. corpus: another corpus file (tests)."""
+    path = corpus or corpus_path()
     out(f"training skip-gram, negative sampling on {path}")
     out(f"(WordNet 3.0 glosses, 1.47M tokens; WordNet licence in w2v/data/LICENSE-wordnet.txt)")
     t0 = time.perf_counter()
@@ -37,4 +52,37 @@ def run(output="demo-vectors.txt", workers=2, epochs=5, out=print) -> int:
             out(f"  {q:8} {near}")
     (_, _), (rho, _), oov = model.wv.evaluate_word_pairs(evaluation.data_path("wordsim353.tsv"))
     out(f"WordSim-353 Spearman: {rho:.3f} ({oov:.1f}% of pairs out of vocabulary)")
+    if pictures:
+        draw_pictures(model, os.path.dirname(os.path.abspath(output)), out,
+                      title=f"w2v demo: skip-gram, negative sampling, {os.path.basename(path)}")
     return 0
+
+
+def map_words(wv) -> tuple[list, list]:
+    """The map's words in the vocabulary and their groups; the 40 most frequent words after the
+    first 20 (mostly function words) for a corpus that has too few of them."""
+    words, groups = [], []
+    for group, members in MAP_GROUPS.items():
+        for w in members.split():
+            if w in wv:
+                words.append(w)
+                groups.append(group)
+    if len(words) >= 10:
+        return words, groups
+    return list(wv.index_to_key[20:60] or wv.index_to_key[:40]), None
+
+
+def draw_pictures(model, directory, out=print, title=None) -> tuple[str, str] | None:
+    """Save the learning curves and the map into `directory`; their paths, or None (after one
+    line saying how to get them) without matplotlib."""
+    from . import plot
+
+    if not plot.available():
+        out(f"pictures of the training and of the words: {plot.INSTALL_HINT}, then run w2v demo again")
+        return None
+    curves, word_map = os.path.join(directory, CURVES), os.path.join(directory, MAP)
+    plot.save_figure(model.plot_training(title=title), curves)
+    words, groups = map_words(model.wv)
+    plot.save_figure(model.wv.plot_map(words, groups=groups), word_map)
+    out(f"pictures: {curves} (loss by epoch), {word_map} (a map of {len(words)} words)")
+    return curves, word_map

@@ -259,6 +259,19 @@ def save_npz(path, arrays: dict, meta: dict) -> None:
         np.savez(f, **members)
 
 
+def is_npz_container(path) -> bool:
+    """True for a file that `save_npz` wrote (a model, a checkpoint, a phrases model): a zip
+    with a `meta` member. False for anything else, a native vectors file included."""
+    path = os.fspath(path)
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "meta.npy" in zf.namelist()
+    except (OSError, *_DAMAGED_ZIP_ERRORS):
+        return False
+
+
 def check_writable(path):
     """Raise now, before a long run, if `path` could not be written later.
 

@@ -737,6 +737,15 @@ class Word2Vec:
         (the last epoch's alone is epoch_stats[-1]["loss"])."""
         return self.running_training_loss
 
+    def plot_training(self, **kwargs):
+        """The learning curves: a matplotlib Figure of the loss per prediction by epoch
+        (training, and held-out when recorded) and every evaluation score in epoch_stats.
+        Keywords (title, size, dpi) go to w2v.plot.plot_training. Needs matplotlib:
+        pip install 'w2v[plot]'."""
+        from . import plot
+
+        return plot.plot_training(self.epoch_stats, **kwargs)
+
     def reset_from(self, other_model):
         """gensim's: take another model's vocabulary (words, counts, corpus_count,
         corpus_total_words) with freshly initialised weights, to train on another corpus."""

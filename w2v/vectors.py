@@ -651,6 +651,35 @@ class KeyedVectors:
 
         return spherical_kmeans(self._vectors, k, iterations=iterations, seed=seed)
 
+    # ------------------------------------------------------------ pictures (w2v.plot, [plot] extra)
+    def plot_map(self, words=None, *, top=None, method="pca", normalize=True, seed=1, groups=None, **kwargs):
+        """A 2-D map of `words` (or of the `top` first words, the most frequent in a trained
+        model): a matplotlib Figure; save it with w2v.plot.save_figure or fig.savefig.
+
+        method: "pca" (default), "tsne" (scikit-learn) or "umap" (umap-learn); normalize=True
+        projects the unit vectors. Words not in the vocabulary are left out with a warning.
+        groups: a group name per word, colouring the points. Other keywords (size, dpi, title,
+        spread_labels) go to w2v.plot.plot_map. Needs matplotlib: pip install 'w2v[plot]'."""
+        from . import plot
+
+        if (words is None) == (top is None):
+            raise ValueError("give either words or top (the number of most frequent words)")
+        if words is None:
+            if top < 2:
+                raise ValueError(f"top must be >= 2 words for a map, got {top}")
+            words = self.index_to_key[:top]
+        else:
+            words = list(words)
+            missing = sorted({w for w in words if w not in self.key_to_index})
+            if missing:
+                logger.warning("ignoring words not in the vocabulary: %s", missing)
+                if groups is not None:
+                    groups = [g for w, g in zip(words, groups) if w in self.key_to_index]
+                words = [w for w in words if w in self.key_to_index]
+        rows = [self.key_to_index[w] for w in words]
+        return plot.plot_map(self._vectors[rows], words, method=method, normalize=normalize, seed=seed,
+                             groups=groups, **kwargs)
+
     # ------------------------------------------------------------ evaluation (w2v.evaluation)
     _SIMILARITY_METHODS = {"most_similar": "add", "most_similar_cosmul": "mul"}
 
