@@ -711,6 +711,7 @@ class Word2Vec:
         dashboard = bool(opts.pop("dashboard", False))
         if self.client is None:
             client, cluster = dask_backend.local_client(self.dask_workers, dashboard=dashboard)
+            opts.setdefault("slots", self.dask_workers)
 
             def close():
                 client.close()

@@ -44,6 +44,7 @@ import time
 import uuid
 
 import numpy as np
+from numba import njit
 
 from ..plan import UNIT_WORDS
 from .threads import HOT_ROWS, ThreadsBackend, allocate, spare_rows
@@ -54,6 +55,7 @@ ROUND_WORDS = 1_000_000   # words each slot trains between two synchronisations
 FULL_SYNC_EVERY = 1       # rounds between two synchronisations of every changed row
 POLL_SECONDS = 0.25
 MAX_RETRIES = 3           # times one slot's round is retried before the run gives up
+SEND_TIMEOUT = 60.0       # seconds a scatter to one worker may take before the worker counts as lost
 
 
 class ReplicaLost(RuntimeError):
@@ -186,7 +188,9 @@ class DaskBackend:
 
     corpus: a store.CorpusStore on a path every worker can read; w_in, w_out_hs, w_out_ns: the
     model's matrices, which hold the synchronised weights; client: a dask.distributed.Client;
-    workers: threads per slot; slots: replicas (default: one per Dask worker at the start).
+    workers: threads per slot; slots: replicas (default: one per Dask worker up at the start; a
+    slot waits on a shared worker until another is free). With one thread per slot a run is
+    deterministic, since each replica trains its units in order and the merge adds in slot order.
     """
 
     def __init__(self, corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, client, workers: int = 1,
@@ -216,7 +220,9 @@ class DaskBackend:
         self.synced = [np.array(w, copy=True) for w in self.w]  # what every replica holds, outside unsynced rows
         self.hot = None  # per matrix: rows every slot changed at the last full sync
         self.units_done = 0
-        self.unbalanced = False  # slots share a worker since a loss: spread them out when one is free
+        # slots share a worker (since a loss, or more slots than workers up at the start): spread
+        # them out when a worker is free
+        self.unbalanced = self.n_slots > len(addresses)
         self.counters = {"rounds": 0, "full_syncs": 0, "bytes_up": 0, "bytes_down": 0, "sync_seconds": 0.0,
                          "compute_seconds": 0.0, "lost_replicas": 0, "retried_units": 0}
         self._epoch_mark = dict(self.counters)
@@ -239,7 +245,7 @@ class DaskBackend:
     def _init(self, slot):
         # scattered straight to the worker, not inside the task (which goes through the scheduler)
         [weights] = self.client.scatter([[np.ascontiguousarray(w) for w in self.w]], workers=[self.addr[slot]],
-                                        hash=False)
+                                        hash=False, timeout=SEND_TIMEOUT)
         return self.client.submit(_init_slot, self.run_id, slot, self.gen[slot], weights, self.tables, self.cfg,
                                   self.threads, self.store_path, self.hot_rows, workers=[self.addr[slot]],
                                   allow_other_workers=False, pure=False)
@@ -258,7 +264,15 @@ class DaskBackend:
                        slot, old[0], self.addr[slot])
         if old[0] in live:
             self.client.submit(_drop, self.run_id, slot, old[1], workers=[old[0]], pure=False)
-        self._init(slot).result()
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                self._init(slot).result(timeout=SEND_TIMEOUT)
+                return
+            except Exception as e:  # the chosen worker died too: another
+                if attempt == MAX_RETRIES or not _retryable(e) and not isinstance(e, TimeoutError):
+                    raise
+                live = self._live_workers()
+                self.addr[slot] = min(live, key=lambda a: (sum(1 for b in self.addr.values() if b == a), a))
 
     def _rebalance(self):
         """Move slots off a worker that holds several to a worker that holds none (a restarted or a
@@ -277,11 +291,36 @@ class DaskBackend:
             logger.info("replica %d moved from %s to %s", slot, old[0], target)
         self.unbalanced = len(crowded) > len(idle)
 
-    def _submit(self, slot, units, sync):
-        update, self.pending[slot] = self.pending[slot], None
-        if update is not None:
-            self.counters["bytes_down"] += sum(r.nbytes + v.nbytes for r, v in update)
-            [update] = self.client.scatter([update], workers=[self.addr[slot]], hash=False)
+    def _ship_pending(self):
+        """Scatter each slot's queued rows to its worker (straight to the workers, not through the
+        scheduler); slots that share one update get it from one scatter."""
+        live = set(self._live_workers())
+        for s in range(self.n_slots):
+            if self.addr[s] not in live:  # its worker is gone: a scatter to it would wait for it forever
+                self._rebuild(s)
+        groups = {}
+        for s in range(self.n_slots):
+            if self.pending[s] is not None:
+                groups.setdefault(id(self.pending[s]), []).append(s)
+        shipped = {}
+        for slots in groups.values():
+            update = self.pending[slots[0]]
+            self.counters["bytes_down"] += len(slots) * sum(r.nbytes + v.nbytes for r, v in update)
+            try:
+                [future] = self.client.scatter([update], workers=sorted({self.addr[s] for s in slots}), hash=False,
+                                               broadcast=True, timeout=SEND_TIMEOUT)
+            except Exception as e:
+                if not (_retryable(e) or isinstance(e, TimeoutError)):
+                    raise
+                for s in slots:
+                    self._rebuild(s)  # from the driver's weights, which hold the update
+                continue
+            for s in slots:
+                shipped[s] = future
+                self.pending[s] = None
+        return shipped
+
+    def _submit(self, slot, units, sync, update=None):
         return self.client.submit(_run_round, self.run_id, slot, self.gen[slot], update, units, sync,
                                   workers=[self.addr[slot]], allow_other_workers=True, pure=False)
 
@@ -289,7 +328,8 @@ class DaskBackend:
     def _round(self, shares, sync, poll):
         """Train shares[slot] on each slot and sync; returns [(unit index, result)]."""
         from distributed import wait as dask_wait
-        futures = {s: self._submit(s, shares[s], sync) for s in range(self.n_slots)}
+        shipped = self._ship_pending()
+        futures = {s: self._submit(s, shares[s], sync, shipped.get(s)) for s in range(self.n_slots)}
         tries = {s: 0 for s in range(self.n_slots)}
         out = {}
         while futures:
@@ -410,22 +450,48 @@ class DaskBackend:
             logger.debug("dropping replicas", exc_info=True)
 
 
+_COMBINE = {"mean": 0, "slots": 1, "sum": 2}
+
+
 def merge_changes(w, parts, combine: str = "mean"):
-    """Add to w, per row, the changes `parts` = [(rows, values)] of the slots: with "mean", the sum
-    of the changes of a row divided by the number of slots that changed it; "slots": by the
-    number of slots; "sum": not divided (Hogwild-like; diverges with many slots). Returns (rows
-    changed, sorted; how many slots changed each)."""
+    """Add to w, per row, the changes `parts` = [(rows, values)] of the slots (each part's rows
+    unique): with "mean", each slot's change of a row divided by the number of slots that changed
+    it; "slots": by the number of slots; "sum": not divided (Hogwild-like; diverges with many
+    slots). Added part by part in float32, as merge_changes_reference. Returns (rows changed,
+    sorted; how many slots changed each)."""
+    if not parts or not sum(r.shape[0] for r, _ in parts):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rows = np.concatenate([r for r, _ in parts]).astype(np.int64, copy=False)
+    values = np.concatenate([v for _, v in parts]).astype(np.float32, copy=False)
+    if rows.min() < 0 or rows.max() >= w.shape[0] or values.shape != (rows.shape[0], w.shape[1]):
+        raise ValueError("a replica sent rows outside the matrix or values of another shape")
+    touched = np.zeros(w.shape[0], dtype=np.int64)
+    _add_changes(w, rows, values, touched, _COMBINE[combine], len(parts))
+    changed = np.flatnonzero(touched)
+    return changed, touched[changed]
+
+
+@njit(nogil=True, cache=True)
+def _add_changes(w, rows, values, touched, mode, n_parts):
+    for i in range(rows.shape[0]):
+        touched[rows[i]] += 1
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        div = touched[r] if mode == 0 else (n_parts if mode == 1 else 1)
+        for j in range(w.shape[1]):
+            w[r, j] = np.float32(w[r, j] + np.float32(values[i, j] / div))
+
+
+def merge_changes_reference(w, parts, combine: str = "mean"):
+    """merge_changes in plain numpy (the test's reference)."""
     rows = np.unique(np.concatenate([r for r, _ in parts])) if parts else np.zeros(0, dtype=np.int64)
     touched = np.zeros(rows.shape[0], dtype=np.int64)
-    if not rows.shape[0]:
-        return rows, touched
-    total = np.zeros((rows.shape[0], w.shape[1]), dtype=np.float64)
+    for r, _ in parts:
+        touched[np.searchsorted(rows, r)] += 1
     for r, v in parts:
-        at = np.searchsorted(rows, r)
-        total[at] += v
-        touched[at] += 1
-    divide = {"mean": touched, "slots": np.full_like(touched, len(parts)), "sum": np.ones_like(touched)}[combine]
-    w[rows] += (total / divide[:, None]).astype(np.float32)
+        div = {"mean": touched[np.searchsorted(rows, r)], "slots": np.full(r.shape[0], len(parts)),
+               "sum": np.ones(r.shape[0], dtype=np.int64)}[combine]
+        w[r] += (v / div[:, None]).astype(np.float32)
     return rows, touched
 
 
