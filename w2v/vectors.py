@@ -826,6 +826,19 @@ class KeyedVectors:
         keys, vectors = formats.load_native(path, mmap=mmap)
         return cls(vectors.shape[1], keys, vectors)
 
+    @classmethod
+    def from_gensim(cls, kv) -> "KeyedVectors":
+        """The keys, vectors (dtype kept), per-key attributes and empty slots of a gensim 4
+        KeyedVectors, copied. Does not import gensim."""
+        from .gensim_bridge import keyed_vectors_from_gensim
+        return keyed_vectors_from_gensim(cls, kv)
+
+    def to_gensim(self):
+        """A gensim 4 KeyedVectors with these keys, vectors (dtype kept), attributes and slots,
+        copied. Needs gensim (ImportError naming the install command)."""
+        from .gensim_bridge import keyed_vectors_to_gensim
+        return keyed_vectors_to_gensim(self)
+
     def similarity_unseen_docs(self, *args, **kwargs):
         raise NotImplementedError("similarity_unseen_docs is Doc2Vec's (as in gensim); w2v has "
                                   "no Doc2Vec: compare get_mean_vector() of the two documents")
