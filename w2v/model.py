@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import itertools
 import json
 import logging
 import os
@@ -777,11 +778,41 @@ class Word2Vec:
         return report
 
     def score(self, sentences, total_sentences=int(1e6), chunksize=100, queue_factor=2, report_delay=1):
-        """gensim's log-probability of sentences under a hierarchical-softmax model: not in w2v."""
-        raise NotImplementedError(
-            "Word2Vec.score is not implemented in w2v: gensim scores sentences with hierarchical softmax "
-            "(hs=1) only, by its own Huffman paths; for a word's probability in context use "
-            "predict_output_word (negative sampling), or evaluate vectors with wv.evaluate_word_pairs")
+        """gensim's: the log-probability of each sentence under hierarchical softmax (hs=1), a float32
+        array, one score per sentence of the first total_sentences. Each word is predicted from its
+        full window (skip-gram: by each context word; CBOW: by their mean or sum), unknown words
+        left out, no subsampling; nothing is updated. As gensim's, a node of a word's path whose
+        score u . h is beyond +-6 is left out of the sum, and a sentence counts its first 10,000
+        known words. RuntimeError without hs or without a vocabulary, as gensim's. chunksize,
+        queue_factor and report_delay (gensim's job queue) are accepted and ignored."""
+        if self.vocab is None:
+            raise RuntimeError("score() needs a vocabulary: build_vocab() and train a model with hs=1 first")
+        if not self.settings.hs:
+            raise RuntimeError("score() is implemented for hierarchical softmax only (hs=1), as gensim's; this "
+                               "model has hs=0")
+        index = self.vocab.key_to_index
+        tables, cfg = self._kernel_tables(), self._kernel_config()
+        w_in, w_out_hs = self.wv.vectors, self.w_out_hs
+        scores, block = [], []
+
+        def flush():
+            bounds = np.zeros(len(block) + 1, dtype=np.int64)
+            np.cumsum([len(ids) for ids in block], out=bounds[1:])
+            ids = np.fromiter((i for sent in block for i in sent), dtype=np.int32, count=int(bounds[-1]))
+            out = np.zeros(len(block), dtype=np.float64)
+            kernels.score_hs(ids, bounds, w_in, w_out_hs, tables, cfg, out)
+            scores.append(out.astype(np.float32))
+            block.clear()
+
+        for sentence in itertools.islice(sentences, max(int(total_sentences), 0)):
+            if isinstance(sentence, str):
+                raise TypeError("each sentence must be a list of string tokens, got a str")
+            block.append([index[w] for w in sentence if w in index][:corpus_mod.MAX_SENTENCE_LENGTH])
+            if len(block) >= 65536:
+                flush()
+        if block:
+            flush()
+        return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
 
     # ------------------------------------------------------------------ gensim
     @classmethod
