@@ -158,3 +158,11 @@ def test_bad_settings_are_valueerrors_in_both(kw):
         gp.Phrases(**kw)
     with pytest.raises(ValueError):
         Phrases(**kw)
+
+
+def test_vocab_joins_keys_as_gensim_does():
+    """gensim keys a bigram by its joined string, so a token that contains the delimiter shares its
+    entry: vocab shows the same sums (w2v's scores keep the two apart: docs/migrating-from-gensim.md)."""
+    sents = [["new", "york", "new_york", "of", "new_york"]] * 3
+    for kw in (dict(), dict(connector_words=["of"])):
+        assert Phrases(sents, **kw).vocab == gp.Phrases(sents, **kw).vocab
