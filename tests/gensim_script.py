@@ -106,7 +106,8 @@ loaded.train(more[:100], total_examples=100, epochs=1)  # a loaded model trains 
 vectors_path = os.path.join(out_dir, "vectors.bin")
 model.wv.save_word2vec_format(vectors_path, binary=True)
 kv = KeyedVectors.load_word2vec_format(vectors_path, binary=True)
-report["kv_same_vectors"] = len(kv) == len(model.wv) and all((kv[w] == model.wv[w]).all() for w in model.wv.index_to_key)
+report["kv_same_vectors"] = len(kv) == len(model.wv) and all(
+    (kv[w] == model.wv[w]).all() for w in model.wv.index_to_key)
 
 # --- a vectors file cut short
 with open(vectors_path, "rb") as f:

@@ -99,10 +99,6 @@ def w2v_tree_by_word(m):
             for i, w in enumerate(m.wv.index_to_key) for n in [tables.hs_lengths[i]]}
 
 
-def rows_by_word(matrix, words):
-    return {w: matrix[i] for i, w in enumerate(words)}
-
-
 def same_rows(a, a_words, b, b_words):
     """Every word's row of `a` equals its row of `b` (the two may order their words differently)."""
     assert set(a_words) == set(b_words)

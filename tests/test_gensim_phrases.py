@@ -2,7 +2,6 @@
 gensim 4 (the referee) with the same corpus and arguments; counts, phrases and the rewritten
 sentences compared exactly, scores to the last bits of float64."""
 import inspect
-import pickle
 
 import pytest
 
@@ -147,7 +146,6 @@ def test_callable_scorers_get_gensims_arguments(sents):
         ours = Phrases(sents, min_count=3, threshold=threshold, scoring=scoring)
         theirs = gp.Phrases(sents, min_count=3, threshold=threshold, scoring=scoring)
         same_scores(ours.export_phrases(), theirs.export_phrases())
-    pickle.dumps(Phrases(sents[:10], scoring=counting_scorer).scoring)  # a module-level function, as gensim needs
 
 
 @pytest.mark.parametrize("kw", [dict(min_count=0), dict(threshold=0.0), dict(threshold=-1.0),

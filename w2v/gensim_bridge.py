@@ -24,7 +24,6 @@ import logging
 import numpy as np
 
 from .huffman import HuffmanTree
-from .vectors import KeyedVectors
 from .vocab import Vocab
 
 logger = logging.getLogger(__name__)
