@@ -55,7 +55,7 @@ def _bump_npz(src: Path, dst: Path, version_path):
 
 
 @pytest.mark.parametrize("fixture, path, loader, message", [
-    ("model-v1.npz", ["version"], Word2Vec.load, "model of format version 99; this w2v reads versions up to 1"),
+    ("model-v1.npz", ["version"], Word2Vec.load, "model of format version 99; this w2v reads versions up to 2"),
     ("checkpoint-v1.npz", ["training", "version"], lambda p: Word2Vec.resume(p, [["a"]]),
      "checkpoint of version 99; this w2v reads versions up to 1"),
     ("phrases-v0.npz", ["version"], Phrases.load, "phrases file of format version 99; this w2v reads versions up to 1"),

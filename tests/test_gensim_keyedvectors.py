@@ -112,8 +112,48 @@ def test_add_vectors_extras_and_repeated_keys():
     assert kv.get_vecattr("c", "count") == 1
     with pytest.raises(ValueError, match="weights must be"):
         kv.add_vectors(["d"], np.ones((1, 3)))
-    with pytest.raises(TypeError, match="keys must be str"):
-        kv.add_vectors([7], np.ones((1, 2)))
+    with pytest.raises(TypeError, match="keys must be str or int"):
+        kv.add_vectors([7.5], np.ones((1, 2)))
+
+
+def test_int_keys_as_gensim(tmp_path):
+    """gensim's keys are str or int; an int that is a key is that key, another int in range is
+    the row of that number."""
+    vectors = np.random.default_rng(3).standard_normal((6, 4)).astype(np.float32)
+    keys = [10, 20, "a", np.int64(30), "b", 2]
+    kv, g = KeyedVectors(4), GKV(4)
+    kv.add_vectors(keys, vectors)
+    g.add_vectors(keys, vectors)
+    assert kv.index_to_key == g.index_to_key and kv.key_to_index == g.key_to_index
+    assert type(kv.index_to_key[3]) is int  # numpy ints are stored as int
+    for key in (10, 30, np.int64(20), "a", 2, 1, 5, 4):  # 1, 4, 5: rows by number; 2: the key 2
+        assert kv.get_index(key) == g.get_index(key), key
+        np.testing.assert_array_equal(kv[key], g[key])
+    for key in (7, 40, -1):
+        assert (key in kv) == (key in g), key
+    with pytest.warns(UserWarning, match="grows by one"):
+        kv.add_vector(1, np.ones(4, np.float32))  # 1 was a row number; now it is a key of its own
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g.add_vector(1, np.ones(4, np.float32))
+    assert kv.index_to_key == g.index_to_key and kv.get_index(1) == g.get_index(1) == 6
+    kv[7] = g[7] = np.arange(4, dtype=np.float32)
+    assert kv.index_to_key == g.index_to_key
+    same_hits(kv.most_similar(10, topn=3), g.most_similar(10, topn=3))
+    assert kv.doesnt_match([10, 20, "a", 30]) == g.doesnt_match([10, 20, "a", 30])
+    assert kv.closer_than(10, "a") == g.closer_than(10, "a")
+    assert kv.similarity(10, 30) == pytest.approx(g.similarity(10, 30), rel=1e-6)
+    for allow in (True, False):
+        ours = kv.vectors_for_all([10, "a", 3, "zz", 99], allow_inference=allow)
+        theirs = g.vectors_for_all([10, "a", 3, "zz", 99], allow_inference=allow)
+        same_kv(ours, theirs)
+    # files: an int key is written as its digits and read back as a str, as gensim
+    kv.save_word2vec_format(tmp_path / "ours.txt")
+    g.save_word2vec_format(tmp_path / "theirs.txt")
+    assert GKV.load_word2vec_format(tmp_path / "ours.txt").index_to_key == \
+        GKV.load_word2vec_format(tmp_path / "theirs.txt").index_to_key
+    kv.save(tmp_path / "ours.npz")  # the native format keeps them ints
+    assert KeyedVectors.load(tmp_path / "ours.npz").index_to_key == kv.index_to_key
 
 
 def test_vecattr_and_sort_by_descending_frequency():
@@ -219,6 +259,20 @@ def test_small_queries_agree():
     ours, theirs = kv.rank_by_centrality(["w1", "w2", "w3", "zz"]), g.rank_by_centrality(["w1", "w2", "w3", "zz"])
     assert [w for _, w in ours] == [w for _, w in theirs]
     np.testing.assert_allclose([s for s, _ in ours], [s for s, _ in theirs], rtol=1e-5)
+
+
+def test_n_similarity_as_gensim():
+    kv, g = pair()
+    for ws1, ws2 in ((["w1", "w4"], ["w2", "w9"]), (["w1", "nope"], ["w2"]), (["w3"], ["w3", "w3"])):
+        assert kv.n_similarity(ws1, ws2) == pytest.approx(g.n_similarity(ws1, ws2), rel=1e-5, abs=1e-7)
+    assert kv.n_similarity(["nope"], ["w2"]) == g.n_similarity(["nope"], ["w2"]) == 0.0  # unknown words left out
+    for ws1, ws2 in (([], ["w1"]), (["w1"], []), ([], [])):
+        with pytest.raises(ZeroDivisionError):
+            g.n_similarity(ws1, ws2)
+        with pytest.raises(ZeroDivisionError):  # gensim's class, so gensim's except clauses catch it
+            kv.n_similarity(ws1, ws2)
+        with pytest.raises(ValueError, match="non-empty"):
+            kv.n_similarity(ws1, ws2)
 
 
 @pytest.mark.parametrize("copy_vecattrs", [False, True])

@@ -56,6 +56,37 @@ def test_logistic_update_is_the_hierarchical_softmax_step(seed):
         np.testing.assert_allclose(inner_k, inner - lr * g_in, atol=TOL)
 
 
+@pytest.mark.parametrize("sg, cbow_mean", [(1, 1), (0, 1), (0, 0)])
+def test_score_hs_equals_the_reference(sg, cbow_mean):
+    """gensim's score: every word from its full window, nodes scored beyond +-6 left out; the weights
+    are large enough that some are, so the rule is tested too."""
+    rng = np.random.default_rng(3)
+    counts = np.array([50, 30, 20, 9, 7, 4, 2, 1])
+    tree = huffman.build(counts)
+    v, d, window = len(counts), 6, 2
+    w_in, inner = _rand(rng, v, d, scale=3.0), _rand(rng, v - 1, d, scale=3.0)
+    paths = {w: (tree.points[w, :tree.lengths[w]], tree.codes[w, :tree.lengths[w]]) for w in range(v)}
+    sentences = [[0, 3, 1, 1, 7, 2, 5], [4], [6, 0], [2, 2, 2, 0, 1, 5, 3, 6, 4]]
+    ids = np.array([w for s in sentences for w in s], dtype=np.int32)
+    bounds = np.cumsum([0] + [len(s) for s in sentences]).astype(np.int64)
+    tables = kernels.Tables(np.ones(v, np.float32), np.zeros(1, np.uint64), tree.points,
+                            (1 - tree.codes).astype(np.float32), tree.lengths)
+    cfg = kernels.Config(sg=sg, hs=1, negative=0, window=window, cbow_mean=cbow_mean, softmax=0, batch_window=0)
+    out = np.zeros(len(sentences))
+    w_in_before, inner_before = w_in.copy(), inner.copy()
+    kernels.score_hs(ids, bounds, w_in, inner, tables, cfg, out)
+    assert np.array_equal(w_in, w_in_before) and np.array_equal(inner, inner_before)  # nothing updated
+    word2ind = {w: w for w in range(v)}
+    for s, got in zip(sentences, out):
+        args = (s, word2ind, w_in.astype(np.float64), inner.astype(np.float64), paths, window, sg, cbow_mean)
+        ref = objectives.hs_sentence_score(*args)
+        assert got == pytest.approx(ref, rel=1e-5, abs=1e-5)
+    every_node = sum(objectives.hs_sentence_score(*(s, word2ind, w_in.astype(np.float64),
+                                                    inner.astype(np.float64), paths, window, sg, cbow_mean),
+                                                  max_exp=np.inf) for s in sentences)
+    assert every_node < out.sum() - 1.0  # some nodes were left out
+
+
 def test_softmax_update_is_the_naive_softmax_step():
     rng = np.random.default_rng(5)
     d, v, target, lr = 7, 12, 3, 0.3

@@ -25,7 +25,7 @@ def _counts():
 
 def test_word2phrase_scores_equal_the_formula():
     uni, total = _counts()
-    p = Phrases(CORPUS, min_count=2, threshold=0.0)
+    p = Phrases(CORPUS, min_count=2, threshold=0.0, scoring="word2phrase")
     got = p.export_phrases()
     expect = (6 - 2) / (uni["new"] * uni["york"]) * total
     assert got["new_york"] == pytest.approx(expect, rel=1e-12)
@@ -54,15 +54,19 @@ def test_callable_scorer_gets_gensim_arguments():
     p = Phrases(CORPUS, min_count=2, threshold=5, scoring=scorer)
     assert set(p.export_phrases()) == {"new_york"}
     uni, total = _counts()
-    assert (uni["new"], uni["york"], 6, len(uni), 2, total) == (7, 7, 6, 12, 2, 39)
-    assert (7, 7, 6, 12, 2, 39) in seen
+    bigrams = {(a, b) for s in CORPUS for a, b in zip(s, s[1:])}
+    # len_vocab is gensim's: distinct words and distinct bigrams
+    assert (uni["new"], uni["york"], 6, len(uni) + len(bigrams), 2, total) == (7, 7, 6, 12 + 10, 2, 39)
+    assert (7, 7, 6, 22, 2, 39) in seen
+    assert all(type(x) is int for call in seen for x in call)  # ints, as gensim passes them
 
 
 def test_threshold_boundary_is_strict():
     uni, total = _counts()
     score = (6 - 2) / (uni["new"] * uni["york"]) * total
-    assert "new_york" not in Phrases(CORPUS, min_count=2, threshold=score).export_phrases()
-    assert "new_york" in Phrases(CORPUS, min_count=2, threshold=score * (1 - 1e-9)).export_phrases()
+    assert "new_york" not in Phrases(CORPUS, min_count=2, threshold=score, scoring="word2phrase").export_phrases()
+    assert "new_york" in Phrases(CORPUS, min_count=2, threshold=score * (1 - 1e-9),
+                                 scoring="word2phrase").export_phrases()
 
 
 def test_greedy_left_to_right_application():
@@ -74,7 +78,7 @@ def test_greedy_left_to_right_application():
 
 def test_connector_words_inside_but_never_at_the_ends():
     sents = [["bank", "of", "america", "said"]] * 5 + [["of", "the", "bank"]] * 5 + [["the", "end"]] * 2
-    p = Phrases(sents, min_count=2, threshold=0.0, connector_words=("of", "the"))
+    p = Phrases(sents, min_count=2, threshold=0.0, scoring="word2phrase", connector_words=("of", "the"))
     got = p.export_phrases()
     assert "bank_of_america" in got
     assert not any(k.startswith(("of_", "the_")) or k.endswith(("_of", "_the")) for k in got)
@@ -82,7 +86,7 @@ def test_connector_words_inside_but_never_at_the_ends():
 
 
 def test_streaming_equals_sentence_by_sentence_and_restarts():
-    p = Phrases(CORPUS, min_count=2, threshold=0.0)
+    p = Phrases(CORPUS, min_count=2, threshold=0.0, scoring="word2phrase")
     stream = p[CORPUS]
     first = list(stream)
     assert first == [p[s] for s in CORPUS] == list(stream)
@@ -124,7 +128,7 @@ def test_save_and_load_round_trip(tmp_path):
 def test_max_vocab_size_prunes_while_counting():
     rng = np.random.default_rng(0)
     sents = [["new", "york"] + [f"rare{rng.integers(1e9)}" for _ in range(3)] for _ in range(2000)]
-    p = Phrases(sents, min_count=5, threshold=1.0, max_vocab_size=500)
+    p = Phrases(sents, min_count=5, threshold=1.0, max_vocab_size=500, scoring="word2phrase")
     assert len(p.word_ids) + p.pair_keys.size <= 500 + 4 * 2000  # bounded by pruning at block ends
     assert p.min_reduce > 1 and "new_york" in p.export_phrases()
 

@@ -23,3 +23,8 @@ class NotEnoughMemoryError(MemoryError, ValueError):
 class CorpusNotFoundError(FileNotFoundError, ValueError):
     """A corpus path that names nothing (or a Brown corpus directory that is not one); a
     FileNotFoundError, and a ValueError as gensim's PathLineSentences raises."""
+
+
+class EmptyListError(ValueError, ZeroDivisionError):
+    """A query that needs a non-empty list of words got an empty one (n_similarity); a
+    ValueError, as every bad argument is, and the ZeroDivisionError gensim raises there."""

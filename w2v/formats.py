@@ -899,7 +899,8 @@ def load_native(path, mmap=None):
         if version > NATIVE_VERSION:
             raise ValueError(f"{path}: native format version {version} is newer than "
                              f"this w2v reads ({NATIVE_VERSION})")
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        # words, or ints: gensim's other key type, which KeyedVectors keeps as well
+        if not isinstance(keys, list) or not all(isinstance(k, str) or _is_int(k, low=-2 ** 63) for k in keys):
             raise _native_error(path, "keys.json is not a list of words")
         if len(set(keys)) != len(keys):
             raise _native_error(path, f"keys.json repeats {len(keys) - len(set(keys))} words")

@@ -546,6 +546,66 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
     return raw, effective, loss, n_pred
 
 
+# gensim's score (word2vec.c's table range): a term whose score is beyond +-SCORE_MAX_EXP is left out
+SCORE_MAX_EXP = 6.0
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH)
+def hs_log_prob(hidden, w_out_hs, points, labels, n):
+    """log P(word | hidden) along its Huffman path points[:n]: sum of log sigma(+-u . h), the sign
+    from labels (1 - code). Nothing is updated. As gensim's score, a node whose score is beyond
+    +-SCORE_MAX_EXP adds nothing (there gensim's table of log sigma ends). Returns a float64."""
+    d = hidden.shape[0]
+    total = 0.0
+    for i in range(n):
+        r = points[i]
+        f = np.float32(0.0)
+        for j in range(d):
+            f += hidden[j] * w_out_hs[r, j]
+        x = np.float64(f) if labels[i] > 0.5 else -np.float64(f)
+        if x <= -SCORE_MAX_EXP or x >= SCORE_MAX_EXP:
+            continue
+        total -= _sigmoid_terms(x)[1]
+    return total
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH)
+def score_hs(ids, bounds, w_in, w_out_hs, tables, cfg, out):
+    """gensim's Word2Vec.score: out[s] = the log-probability of sentence s under hierarchical softmax,
+    every word predicted from its full window (no subsampling, no reduced window). Skip-gram: from
+    each context word's row in turn; CBOW: from their mean (cbow_mean) or sum, a zero vector when
+    the sentence has no other word (as gensim's). ids, bounds: the encoded sentences (int32 (N,),
+    int64 (S+1,)); out: float64 (S,). Nothing is updated."""
+    d = w_in.shape[1]
+    hidden = np.empty(d, dtype=np.float32)
+    for s in range(bounds.shape[0] - 1):
+        lo_s, hi_s = bounds[s], bounds[s + 1]
+        total = 0.0
+        for i in range(lo_s, hi_s):
+            word = ids[i]
+            n = tables.hs_lengths[word]
+            if n == 0:
+                continue
+            lo = max(i - cfg.window, lo_s)
+            hi = min(i + cfg.window + 1, hi_s)
+            if cfg.sg:
+                for j in range(lo, hi):
+                    if j != i:
+                        total += hs_log_prob(w_in[ids[j]], w_out_hs, tables.hs_points[word], tables.hs_labels[word], n)
+            else:
+                hidden[:] = 0.0
+                for j in range(lo, hi):
+                    if j != i:
+                        for k in range(d):
+                            hidden[k] += w_in[ids[j], k]
+                if cfg.cbow_mean and hi - lo > 1:
+                    inv = np.float32(1.0 / (hi - lo - 1))
+                    for k in range(d):
+                        hidden[k] *= inv
+                total += hs_log_prob(hidden, w_out_hs, tables.hs_points[word], tables.hs_labels[word], n)
+        out[s] = total
+
+
 def needs_compiling() -> bool:
     """Whether the first train_chunk call will compile (~15 s) rather than load numba's cache:
     nothing compiled in this process, and numba's cache index for this source holds no entry for

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import itertools
 import json
 import logging
 import os
@@ -43,7 +44,9 @@ from .vocab import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, Vocab, encode, scan
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: a Huffman tree taken from gensim is stored (hs_points, hs_codes, hs_lengths); a model without
+# one is written as version 1, which w2v versions before 2 read as well
+FORMAT_VERSION = 2
 _SETTING_NAMES = {f.name for f in fields(Settings)}
 
 IGNORED = "ignored"
@@ -165,6 +168,7 @@ class Word2Vec:
         self._corpus_file = None   # its path, if it was a file (for checkpoints' fingerprints)
         self._tables = None
         self._cum_table = None
+        self._hs_tree = None       # a Huffman tree taken from gensim (from_gensim); None: built from the counts
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
             self.train(compute_loss=compute_loss)  # the corpus build_vocab just encoded: nothing can have changed it
@@ -430,8 +434,9 @@ class Word2Vec:
             w_out_ns[kept] = self.w_out_ns[from_old[kept]]
         w_out_hs = threads.allocate(max(v - 1, 0) if s.hs else 0, d, spare)
         if s.hs and len(old) > 1 and v > 1:
-            _carry_inner_nodes(old.counts, merged.counts, from_old, self.w_out_hs, w_out_hs)
+            _carry_inner_nodes(self._huffman_tree(), merged.counts, from_old, self.w_out_hs, w_out_hs)
         self.vocab = merged
+        self._hs_tree = None
         self.wv = KeyedVectors(d, merged.index_to_key, w_in)
         self.wv.expandos["count"] = np.array(merged.counts, dtype=np.int64)
         self.w_out_ns, self.w_out_hs = w_out_ns, w_out_hs
@@ -527,6 +532,7 @@ class Word2Vec:
         self.w_out_hs = matrix(max(v - 1, 0) if s.hs else 0)
         self._tables = None
         self._cum_table = None
+        self._hs_tree = None
         self.epoch_stats = []
         self._loss_base = (0.0, 0)
 
@@ -538,7 +544,7 @@ class Word2Vec:
             noise = sampling.alias_table(sampling.noise_distribution(counts, s.ns_exponent)) \
                 if s.negative > 0 else np.zeros(1, dtype=np.uint64)
             if s.hs and len(counts) > 1:
-                tree = huffman.build(counts)
+                tree = self._huffman_tree()
                 points, labels, lengths = tree.points, (1 - tree.codes).astype(np.float32), tree.lengths
             else:
                 points = np.zeros((max(len(counts), 1), 1), dtype=np.int32)
@@ -546,6 +552,10 @@ class Word2Vec:
                 lengths = np.zeros(len(counts), dtype=np.int32)
             self._tables = kernels.Tables(keep, noise, points, labels, lengths)
         return self._tables
+
+    def _huffman_tree(self) -> huffman.HuffmanTree:
+        """The tree hierarchical softmax trains on: the one taken from gensim, or the counts'."""
+        return self._hs_tree if self._hs_tree is not None else huffman.build(self.vocab.counts)
 
     def _kernel_config(self) -> kernels.Config:
         s = self.settings
@@ -827,21 +837,72 @@ class Word2Vec:
         return report
 
     def score(self, sentences, total_sentences=int(1e6), chunksize=100, queue_factor=2, report_delay=1):
-        """gensim's log-probability of sentences under a hierarchical-softmax model: not in w2v."""
-        raise NotImplementedError(
-            "Word2Vec.score is not implemented in w2v: gensim scores sentences with hierarchical softmax "
-            "(hs=1) only, by its own Huffman paths; for a word's probability in context use "
-            "predict_output_word (negative sampling), or evaluate vectors with wv.evaluate_word_pairs")
+        """gensim's: the log-probability of each sentence under hierarchical softmax (hs=1), a float32
+        array, one score per sentence of the first total_sentences. Each word is predicted from its
+        full window (skip-gram: by each context word; CBOW: by their mean or sum), unknown words
+        left out, no subsampling; nothing is updated. As gensim's, a node of a word's path whose
+        score u . h is beyond +-6 is left out of the sum, and a sentence counts its first 10,000
+        known words. RuntimeError without hs or without a vocabulary, as gensim's. chunksize,
+        queue_factor and report_delay (gensim's job queue) are accepted and ignored."""
+        if self.vocab is None:
+            raise RuntimeError("score() needs a vocabulary: build_vocab() and train a model with hs=1 first")
+        if not self.settings.hs:
+            raise RuntimeError("score() is implemented for hierarchical softmax only (hs=1), as gensim's; this "
+                               "model has hs=0")
+        index = self.vocab.key_to_index
+        tables, cfg = self._kernel_tables(), self._kernel_config()
+        w_in, w_out_hs = self.wv.vectors, self.w_out_hs
+        scores, block = [], []
+
+        def flush():
+            bounds = np.zeros(len(block) + 1, dtype=np.int64)
+            np.cumsum([len(ids) for ids in block], out=bounds[1:])
+            ids = np.fromiter((i for sent in block for i in sent), dtype=np.int32, count=int(bounds[-1]))
+            out = np.zeros(len(block), dtype=np.float64)
+            kernels.score_hs(ids, bounds, w_in, w_out_hs, tables, cfg, out)
+            scores.append(out.astype(np.float32))
+            block.clear()
+
+        for sentence in itertools.islice(sentences, max(int(total_sentences), 0)):
+            if isinstance(sentence, str):
+                raise TypeError("each sentence must be a list of string tokens, got a str")
+            block.append([index[w] for w in sentence if w in index][:corpus_mod.MAX_SENTENCE_LENGTH])
+            if len(block) >= 65536:
+                flush()
+        if block:
+            flush()
+        return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+
+    # ------------------------------------------------------------------ gensim
+    @classmethod
+    def from_gensim(cls, model) -> "Word2Vec":
+        """A w2v model of a gensim 4 Word2Vec: its settings, vocabulary and counts, every weight
+        matrix and its Huffman tree (hs), so that training goes on here (see w2v.gensim_bridge).
+        The vocabulary is put in w2v's order (descending count, then the word), rows moved with
+        their words. Reading a gensim model does not import gensim."""
+        from .gensim_bridge import word2vec_from_gensim
+        return word2vec_from_gensim(cls, model)
+
+    def to_gensim(self):
+        """A gensim 4 Word2Vec of this model (the same rows, weights, counts and Huffman tree), which
+        gensim trains on from there. Needs gensim (ImportError naming the install command);
+        NotImplementedError for softmax=True, which gensim does not have."""
+        from .gensim_bridge import word2vec_to_gensim
+        return word2vec_to_gensim(self)
 
     # ------------------------------------------------------------------ persistence
     def _arrays_and_meta(self) -> tuple[dict, dict]:
-        meta = {"format": "w2v.Word2Vec", "version": FORMAT_VERSION, "settings": self.settings.to_dict(),
+        version = 1 if self._hs_tree is None else 2
+        meta = {"format": "w2v.Word2Vec", "version": version, "settings": self.settings.to_dict(),
                 "index_to_key": self.vocab.index_to_key, "epoch_stats": self.epoch_stats,
                 "gensim": {"corpus_count": self.corpus_count, "corpus_total_words": self.corpus_total_words,
                            "train_count": self.train_count, "total_train_time": self.total_train_time,
                            "loss_base": list(self._loss_base)}}
         arrays = {"w_in": self.wv.vectors, "w_out_ns": self.w_out_ns, "w_out_hs": self.w_out_hs,
                   "counts": self.vocab.counts}
+        if self._hs_tree is not None:  # without it, the inner-node rows would meet another tree on load
+            arrays.update(hs_points=self._hs_tree.points, hs_codes=self._hs_tree.codes,
+                          hs_lengths=self._hs_tree.lengths)
         return arrays, meta
 
     def save(self, fname_or_handle, separately=None, sep_limit=10 * 1024 ** 2, ignore=frozenset(),
@@ -877,12 +938,13 @@ class Word2Vec:
             raise DamagedFileError(f"not a w2v model file, or a damaged one: {path} ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != "w2v.Word2Vec":
             raise ValueError(f"not a w2v model file: {path}")
-        settings, words, counts, w_in, w_out_ns, w_out_hs = _checked_model(path, meta, arrays)
+        settings, words, counts, w_in, w_out_ns, w_out_hs, tree = _checked_model(path, meta, arrays)
         model = cls(**settings.to_dict())
         model.vocab = Vocab(words, counts)
         model.wv = KeyedVectors(settings.vector_size, words, w_in)
         model.wv.expandos["count"] = np.array(counts, dtype=np.int64)
         model.w_out_ns, model.w_out_hs = w_out_ns, w_out_hs
+        model._hs_tree = tree
         model.epoch_stats = meta.get("epoch_stats", [])
         g = meta.get("gensim", {})
         if isinstance(g, dict):
@@ -984,15 +1046,15 @@ def _inner_node_keys(tree, word_keys):
     return below, below_1
 
 
-def _carry_inner_nodes(old_counts, new_counts, from_old, w_inner_old, w_inner_new):
-    """Copy into w_inner_new (the new tree's inner-node rows, zeros) the row of each old inner
-    node that splits the same words the same way; negated where its branches are swapped.
+def _carry_inner_nodes(old_tree, new_counts, from_old, w_inner_old, w_inner_new):
+    """Copy into w_inner_new (the new tree's inner-node rows, zeros) the row of each inner node of
+    old_tree that splits the same words the same way; negated where its branches are swapped.
     from_old: int64 (V_new,) old index of each new word, -1 for new words."""
     word_keys = np.random.default_rng(0x5EED).integers(0, 2 ** 63, size=len(new_counts), dtype=np.uint64)
-    old_keys = np.zeros(len(old_counts), dtype=np.uint64)
+    old_keys = np.zeros(old_tree.points.shape[0], dtype=np.uint64)
     kept = from_old >= 0
     old_keys[from_old[kept]] = word_keys[kept]
-    old_below, old_below_1 = _inner_node_keys(huffman.build(old_counts), old_keys)
+    old_below, old_below_1 = _inner_node_keys(old_tree, old_keys)
     new_below, new_below_1 = _inner_node_keys(huffman.build(new_counts), word_keys)
     old_node = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(old_below, old_below_1))}
     with np.errstate(over="ignore"):
@@ -1056,7 +1118,26 @@ def _checked_model(path, meta: dict, arrays: dict):
         if not np.isfinite(w).all():
             raise bad(f"{name} holds non-finite values (NaN or inf)")
         matrices.append(w)
-    return (settings, words, counts.astype(np.int64), *matrices)
+    return (settings, words, counts.astype(np.int64), *matrices, _checked_tree(arrays, v, settings.hs, bad))
+
+
+def _checked_tree(arrays: dict, v: int, hs: int, bad):
+    """The stored Huffman tree (version 2, from gensim) or None, checked so that every path the
+    kernels walk stays within the V - 1 inner-node rows."""
+    names = ("hs_points", "hs_codes", "hs_lengths")
+    found = [arrays.get(name) for name in names]
+    if all(a is None for a in found):
+        return None
+    points, codes, lengths = found
+    if not hs or v < 2 or any(a is None for a in found):
+        raise bad("a Huffman tree needs hs=1, two words or more, and all of hs_points, hs_codes, hs_lengths")
+    if (points.dtype != np.int32 or codes.dtype != np.uint8 or lengths.dtype != np.int32 or points.ndim != 2
+            or points.shape[0] != v or codes.shape != points.shape or lengths.shape != (v,)):
+        raise bad(f"hs_points int32 and hs_codes uint8 must be ({v}, L), hs_lengths int32 ({v},)")
+    if ((lengths < 1) | (lengths > points.shape[1])).any() or (points < 0).any() or (points >= v - 1).any() \
+            or (codes > 1).any():
+        raise bad(f"the Huffman tree has a path outside the {v - 1} inner nodes")
+    return huffman.HuffmanTree(points, codes, lengths)
 
 
 def _checked_training_state(path, meta: dict) -> dict:

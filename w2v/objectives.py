@@ -48,7 +48,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["sigmoid", "softmax", "naive_softmax_loss_and_gradient", "neg_sampling_loss_and_gradient",
-           "hierarchical_softmax_loss_and_gradient", "hs_pair_loss", "skipgram", "cbow", "gradcheck"]
+           "hierarchical_softmax_loss_and_gradient", "hs_pair_loss", "skipgram", "cbow", "hs_sentence_score",
+           "gradcheck"]
 
 
 def sigmoid(x):
@@ -116,13 +117,17 @@ def hierarchical_softmax_loss_and_gradient(center_vec, path_nodes, path_codes, i
     return loss, -(g @ inner_vectors[nodes]), grad_inner
 
 
-def hs_pair_loss(paths):
+def hs_pair_loss(paths, max_exp=None):
     """Adapt hierarchical softmax to the pair signature (center_vec, outside_idx, outside_vectors).
 
     paths: maps a word index to (path_nodes, path_codes); outside_vectors are the inner nodes.
+    max_exp: leave out the nodes whose score theta . v is beyond +-max_exp (gensim's score does).
     """
     def loss_and_gradient(center_vec, outside_idx, outside_vectors):
-        nodes, codes = paths[outside_idx]
+        nodes, codes = (np.asarray(x) for x in paths[outside_idx])
+        if max_exp is not None:
+            keep = np.abs(outside_vectors[nodes] @ center_vec) < max_exp
+            nodes, codes = nodes[keep], codes[keep]
         return hierarchical_softmax_loss_and_gradient(center_vec, nodes, codes, outside_vectors)
     return loss_and_gradient
 
@@ -183,6 +188,27 @@ def cbow(center_word, window_size, outside_words, word2ind, center_vectors, outs
     grad_center = np.zeros_like(center_vectors, dtype=np.float64)
     np.add.at(grad_center, idx, np.broadcast_to(g_h * scale, (len(idx), len(g_h))))
     return loss, grad_center, grad_outside
+
+
+def hs_sentence_score(sentence, word2ind, center_vectors, inner_vectors, paths, window, sg=True, mean=True,
+                      max_exp=6.0):
+    """gensim's Word2Vec.score of one sentence (a list of known words): minus the hierarchical-softmax
+    loss of every word predicted from its full window (no reduced window, no subsampling), the
+    nodes scored beyond +-max_exp left out. Skip-gram: gensim predicts word i from each context
+    word's vector; `skipgram` predicts the context from word i's, the same pairs the other way
+    round (the window is symmetric), so the sum is the same. CBOW: from the mean (or sum) of the
+    context vectors, a zero vector for a word with no context."""
+    loss_fn = hs_pair_loss(paths, max_exp)
+    total = 0.0
+    for i, word in enumerate(sentence):
+        outside = sentence[max(i - window, 0): i] + sentence[i + 1: i + window + 1]
+        if sg:
+            total += skipgram(word, window, outside, word2ind, center_vectors, inner_vectors, loss_fn)[0]
+        elif outside:
+            total += cbow(word, window, outside, word2ind, center_vectors, inner_vectors, loss_fn, mean=mean)[0]
+        else:
+            total += loss_fn(np.zeros(center_vectors.shape[1]), word2ind[word], inner_vectors)[0]
+    return -total
 
 
 def gradcheck(f, x, eps=1e-4, rtol=1e-5, atol=1e-7, n_coords=None, seed=0):

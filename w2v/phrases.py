@@ -8,17 +8,24 @@ threshold; applying joins greedily left to right, and a token used in a phrase i
 by the next pair. A second model trained on the output of the first finds longer phrases
 (new_york_times).
 
-Scoring "word2phrase" (word2phrase.c): (count(ab) - min_count) / (count(a) count(b)) *
-train_words, with both words counted at least min_count times. "npmi" (gensim):
-log(p(ab) / (p(a) p(b))) / -log p(ab) in [-1, 1], for bigrams counted at least min_count times.
-A callable gets gensim's arguments (worda_count, wordb_count, bigram_count, len_vocab,
-min_count, corpus_word_count).
+The API is gensim's `gensim.models.phrases` (Phrases, FrozenPhrases / Phraser,
+ENGLISH_CONNECTOR_WORDS, original_scorer, npmi_scorer), with gensim's defaults and results.
+
+Scoring "default" (gensim's, from Mikolov et al. 2013): (count(ab) - min_count) / (count(a)
+count(b)) * len_vocab, len_vocab being the number of distinct words and bigrams counted.
+"npmi" (gensim): log(p(ab) / (p(a) p(b))) / -log p(ab) in [-1, 1], for bigrams counted at least
+min_count times. "word2phrase" (word2phrase.c, w2v's own): (count(ab) - min_count) / (count(a)
+count(b)) * train_words, with both words counted at least min_count times. A callable gets
+gensim's arguments (worda_count, wordb_count, bigram_count, len_vocab, min_count,
+corpus_word_count), as ints.
 
 connector_words (e.g. "of", "the") never start or end a phrase but may sit inside one
 (bank_of_america): candidates are then `a c... b` and their counting is a Python loop.
 """
 from __future__ import annotations
 
+import inspect
+import itertools
 import json
 import math
 import os
@@ -39,6 +46,46 @@ PHRASES_VERSION = 1  # 0: files written before versions were recorded (no "versi
 _MASK = np.int64(0xFFFFFFFF)
 
 
+# gensim's: words that may sit inside a phrase but never start or end one
+ENGLISH_CONNECTOR_WORDS = frozenset(
+    " a an the "
+    " for of with without at from to in on by "
+    " and or "
+    .split()
+)
+NEGATIVE_INFINITY = float("-inf")
+
+
+def original_scorer(worda_count, wordb_count, bigram_count, len_vocab, min_count, corpus_word_count):
+    """gensim's "default" score of one bigram (Mikolov et al. 2013, with len_vocab)."""
+    denom = worda_count * wordb_count
+    if denom == 0:
+        return NEGATIVE_INFINITY
+    return (bigram_count - min_count) / float(denom) * len_vocab
+
+
+def npmi_scorer(worda_count, wordb_count, bigram_count, len_vocab, min_count, corpus_word_count):
+    """gensim's "npmi" score of one bigram: normalised pointwise mutual information (Bouma 2009)."""
+    if bigram_count >= min_count:
+        corpus_word_count = float(corpus_word_count)
+        pa = worda_count / corpus_word_count
+        pb = wordb_count / corpus_word_count
+        pab = bigram_count / corpus_word_count
+        try:
+            return math.log(pab / (pa * pb)) / -math.log(pab)
+        except ValueError:  # a count of 0
+            return NEGATIVE_INFINITY
+    return NEGATIVE_INFINITY
+
+
+# the same scores, vectorised over arrays of counts (float64)
+def _score_default(worda_count, wordb_count, bigram_count, len_vocab, min_count, corpus_word_count):
+    denom = worda_count * wordb_count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = (bigram_count - min_count) / denom * len_vocab
+    return np.where(denom == 0, -np.inf, score)
+
+
 def _score_word2phrase(worda_count, wordb_count, bigram_count, len_vocab, min_count, corpus_word_count):
     ok = (worda_count >= min_count) & (wordb_count >= min_count)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -52,10 +99,38 @@ def _score_npmi(worda_count, wordb_count, bigram_count, len_vocab, min_count, co
     pab = bigram_count / corpus_word_count
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.log(pab / (pa * pb)) / -np.log(pab)
-    return np.where(bigram_count >= min_count, score, -np.inf)
+    # a count of 0 (log 0), or a bigram that is the whole corpus (0 / 0, where gensim's scorer raises
+    # ZeroDivisionError): never a phrase
+    return np.where((bigram_count >= min_count) & np.isfinite(score), score, -np.inf)
 
 
-SCORERS = {"word2phrase": _score_word2phrase, "npmi": _score_npmi}
+SCORERS = {"default": _score_default, "npmi": _score_npmi, "word2phrase": _score_word2phrase}
+# gensim's scalar scorers, passed as callables, are scored by their vectorised twins
+_VECTORISED = {original_scorer: _score_default, npmi_scorer: _score_npmi}
+_SCORER_PARAMETERS = ("worda_count", "wordb_count", "bigram_count", "len_vocab", "min_count", "corpus_word_count")
+
+
+def _sentences(sentences):
+    """The token lists of an iterable, as given (gensim's phrases neither split nor drop any)."""
+    for s in sentences:
+        if isinstance(s, str):
+            raise TypeError("each sentence must be a list of string tokens, got a str: "
+                            "pass [line.split() for line in lines], or LineSentence(path)")
+        yield s
+
+
+def _is_single(obj):
+    """gensim's rule for phrases[obj]: (True, tokens) for one sentence (empty, or its first item a
+    str), else (False, the corpus). A one-shot iterator is peeked at, and its first item put back."""
+    it = iter(obj)
+    try:
+        peek = next(it)
+    except StopIteration:
+        return True, obj
+    rest = itertools.chain([peek], it)
+    if isinstance(peek, str):
+        return True, rest
+    return False, (rest if it is obj else obj)
 
 
 def _check_settings(min_count, threshold, delimiter, scoring):
@@ -63,12 +138,23 @@ def _check_settings(min_count, threshold, delimiter, scoring):
         raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
     if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    if scoring == "default" and threshold <= 0:
+        raise ValueError(f"threshold must be > 0 for the default scoring (as gensim), got {threshold}")
     if scoring == "npmi" and not -1.0 <= threshold <= 1.0:
         raise ValueError(f"with scoring='npmi' the threshold must be in [-1, 1], got {threshold}")
     if scoring == "word2phrase" and threshold < 0:
         raise ValueError(f"threshold must be >= 0 for word2phrase scoring, got {threshold}")
-    if not callable(scoring) and scoring not in SCORERS:
-        raise ValueError(f"scoring must be 'word2phrase', 'npmi' or a callable, got {scoring!r}")
+    if callable(scoring):
+        try:
+            names = inspect.signature(scoring).parameters
+        except (TypeError, ValueError):
+            names = _SCORER_PARAMETERS  # a builtin: trust it
+        missing = [p for p in _SCORER_PARAMETERS if p not in names]
+        if missing:
+            raise ValueError(f"scoring function missing expected parameters {missing} (gensim's "
+                             f"signature: {', '.join(_SCORER_PARAMETERS)})")
+    elif scoring not in SCORERS:
+        raise ValueError(f"scoring must be 'default', 'npmi', 'word2phrase' or a callable, got {scoring!r}")
     if not isinstance(delimiter, str) or not delimiter or any(c.isspace() for c in delimiter):
         raise ValueError(f"delimiter must be a non-empty string without whitespace, got {delimiter!r}")
 
@@ -126,18 +212,28 @@ class _Applier:
         return out
 
     def __getitem__(self, sentence_or_corpus):
-        """phrases[sentence] -> token list; phrases[corpus] -> a restartable stream of token lists."""
+        """phrases[sentence] -> token list; phrases[corpus] -> a stream of token lists, restartable
+        when the corpus is (gensim's rule tells one from the other: `_is_single`)."""
         if isinstance(sentence_or_corpus, str):
             raise TypeError("expected a list of tokens (or an iterable of them), got a str")
-        if isinstance(sentence_or_corpus, (list, tuple)) and (
-                not sentence_or_corpus or isinstance(sentence_or_corpus[0], str)):
-            return self.apply(list(sentence_or_corpus))
-        return _Applied(self, sentence_or_corpus)
+        single, obj = _is_single(sentence_or_corpus)
+        if single:
+            return self.apply(list(obj))
+        return _Applied(self, obj)
+
+    def score_candidate(self, word_a, word_b, in_between):
+        """gensim's: (joined phrase, score) when `word_a in_between... word_b` is a phrase (scores
+        above the threshold), else (None, None)."""
+        words = (word_a, *in_between, word_b)
+        score = self._table().get(words)
+        if score is None:
+            return None, None
+        return self.delimiter.join(words), score
 
     def find_phrases(self, sentences) -> dict:
         """{phrase: score} of the phrases that occur in `sentences`."""
         found = {}
-        for s in corpus_mod.iter_sentences(sentences):
+        for s in _sentences(sentences):
             for tok, score in self.analyze_sentence(s):
                 if score is not None:
                     found[tok] = score
@@ -152,20 +248,24 @@ class _Applied:
 
     def __iter__(self):
         apply = self.model.apply
-        for s in corpus_mod.iter_sentences(self.corpus):
-            yield apply(s)
+        for s in _sentences(self.corpus):
+            yield apply(list(s))
 
 
 class Phrases(_Applier):
-    """Learn phrases from a corpus (an iterable of token lists). See the module docstring."""
+    """Learn phrases from a corpus (an iterable of token lists). See the module docstring.
 
-    def __init__(self, sentences=None, min_count=5, threshold=100.0, max_vocab_size=40_000_000, delimiter="_",
-                 scoring="word2phrase", connector_words=()):
+    gensim's signature and defaults; progress_per is accepted and ignored (gensim logs progress
+    every progress_per sentences)."""
+
+    def __init__(self, sentences=None, min_count=5, threshold=10.0, max_vocab_size=40_000_000, delimiter="_",
+                 progress_per=10000, scoring="default", connector_words=frozenset()):
         _check_settings(min_count, threshold, delimiter, scoring)
         if not isinstance(max_vocab_size, int) or max_vocab_size < 1:
             raise ValueError(f"max_vocab_size must be an integer >= 1, got {max_vocab_size!r}")
         self.min_count, self.threshold, self.delimiter = min_count, float(threshold), delimiter
         self.max_vocab_size, self.scoring = max_vocab_size, scoring
+        self.progress_per = progress_per
         self.connector_words = frozenset(connector_words)
         self.word_ids = FirstSeenIds()                   # word -> id, the next id on first sight
         self.words = self.word_ids.words                 # id -> word (None once pruned)
@@ -186,7 +286,8 @@ class Phrases(_Applier):
         lookup = self.word_ids.__getitem__
         buf = array("i")
         conn = self.connector_words
-        for s in corpus_mod.iter_sentences(sentences):
+        for s in _sentences(sentences):
+            s = list(s)
             row = list(map(lookup, s))
             buf.fromlist(row)
             buf.append(-1)
@@ -259,13 +360,23 @@ class Phrases(_Applier):
         self.min_reduce += 1
 
     # ------------------------------------------------------------------ scoring
+    def _len_vocab(self) -> int:
+        """gensim's len(phrases.vocab): the distinct words counted, connector words left out, plus
+        the distinct bigrams (with connector words: spans a c... b)."""
+        words = int(np.count_nonzero(self.word_counts))
+        ids = self.word_ids
+        words -= sum(1 for w in self.connector_words if w in ids and self.word_counts[ids[w]] > 0)
+        return words + (len(self.spans) if self.connector_words else int(self.pair_keys.size))
+
     def _scores(self, count_a, count_b, count_ab):
-        args = (count_a.astype(np.float64), count_b.astype(np.float64), count_ab.astype(np.float64),
-                len(self.word_ids), self.min_count, self.corpus_word_count)
-        if callable(self.scoring):
-            return np.array([self.scoring(*(x[i] for x in args[:3]), *args[3:]) for i in range(len(count_ab))],
+        rest = (self._len_vocab(), self.min_count, self.corpus_word_count)
+        vectorised = _VECTORISED.get(self.scoring) if callable(self.scoring) else SCORERS[self.scoring]
+        if vectorised is None:  # the user's function, called with ints as gensim calls it
+            return np.array([self.scoring(int(a), int(b), int(ab), *rest)
+                             for a, b, ab in zip(count_a.tolist(), count_b.tolist(), count_ab.tolist())],
                             dtype=np.float64)
-        return SCORERS[self.scoring](*args)
+        return vectorised(count_a.astype(np.float64), count_b.astype(np.float64), count_ab.astype(np.float64),
+                          *rest)
 
     def _candidates(self):
         """(tuples of word ids, their scores) of every counted candidate."""
@@ -282,13 +393,34 @@ class Phrases(_Applier):
         return np.stack([a, b], axis=1), scores
 
     def _table(self) -> dict:
-        if self._cache is None:
+        # gensim scores each candidate when it is met, so settings changed after training count:
+        # the cached table is of the settings it was made with
+        settings = (self.threshold, self.min_count, self.scoring)
+        if self._cache is None or self._cache[0] != settings:
             keys, scores = self._candidates()
             words = self.words
-            self._cache = {tuple(words[i] for i in k): float(s)
-                           for k, s in zip(keys, scores) if s > self.threshold
-                           and all(words[i] is not None for i in k)}
-        return self._cache
+            self._cache = settings, {tuple(words[i] for i in k): float(s)
+                                     for k, s in zip(keys, scores) if s > self.threshold
+                                     and all(words[i] is not None for i in k)}
+        return self._cache[1]
+
+    @property
+    def vocab(self) -> dict:
+        """gensim's counts: {word or joined bigram (a_b, a_of_b with connector words): count}, connector
+        words left out; computed on each access (w2v counts on integer ids)."""
+        words, counts = self.words, self.word_counts
+        out = {w: int(counts[i]) for i, w in enumerate(words)
+               if w is not None and counts[i] > 0 and w not in self.connector_words}
+        if self.connector_words:
+            pairs = ((k, c) for k, c in self.spans.items())
+        else:
+            pairs = zip(np.stack([self.pair_keys >> 32, self.pair_keys & _MASK], axis=1).tolist(),
+                        self.pair_counts.tolist())
+        for key, c in pairs:
+            if c > 0 and all(words[i] is not None for i in key):
+                joined = self.delimiter.join(words[i] for i in key)
+                out[joined] = out.get(joined, 0) + int(c)
+        return out
 
     def export_phrases(self) -> dict:
         """{joined phrase: score} of every phrase above the threshold."""
@@ -296,7 +428,7 @@ class Phrases(_Applier):
 
     def freeze(self) -> "FrozenPhrases":
         """Only the phrases and their scores: small, and as fast to apply."""
-        return FrozenPhrases(self._table(), self.delimiter, self.connector_words, self.threshold)
+        return FrozenPhrases(self)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path):
@@ -344,8 +476,13 @@ class Phrases(_Applier):
                 and _is_number(p[-1]) for p in phrases), "phrases must be lists of words and a score")
             _need(isinstance(meta["delimiter"], str) and _is_words(meta["connector_words"])
                   and (meta["threshold"] is None or _is_number(meta["threshold"])), "settings")
-            return FrozenPhrases({tuple(p[:-1]): float(p[-1]) for p in phrases}, meta["delimiter"],
-                                 meta["connector_words"], meta["threshold"])
+            frozen = FrozenPhrases({tuple(p[:-1]): float(p[-1]) for p in phrases}, meta["delimiter"],
+                                   meta["connector_words"], meta["threshold"])
+            min_count, scoring = meta.get("min_count"), meta.get("scoring")
+            _need((min_count is None or _is_int(min_count)) and (scoring is None or isinstance(scoring, str)),
+                  "min_count or scoring")
+            frozen.min_count, frozen.scoring = min_count, scoring
+            return frozen
         except PhrasesVersionError:
             raise
         except PermissionError:
@@ -421,29 +558,58 @@ class PhrasesVersionError(ValueError):
 
 
 class FrozenPhrases(_Applier):
-    """The phrases of a trained Phrases model and their scores, for applying only."""
+    """The phrases of a trained Phrases model and their scores, for applying only.
 
-    def __init__(self, phrasegrams: dict, delimiter="_", connector_words=(), threshold=None):
-        self.phrasegrams = dict(phrasegrams)
+    FrozenPhrases(phrases_model) as gensim (what Phrases.freeze() does), or w2v's own form
+    FrozenPhrases({(word, ..., word): score}, delimiter, connector_words, threshold). As in gensim,
+    a phrase applies while its score is above `threshold` (None: every phrase)."""
+
+    def __init__(self, phrases_model, delimiter="_", connector_words=(), threshold=None):
+        if isinstance(phrases_model, Phrases):
+            model = phrases_model
+            self._phrasegrams = dict(model._table())
+            delimiter, connector_words, threshold = model.delimiter, model.connector_words, model.threshold
+            self.min_count, self.scoring = model.min_count, model.scoring
+        else:
+            self._phrasegrams = {tuple(k): float(v) for k, v in dict(phrases_model).items()}
+            self.min_count, self.scoring = None, None
         self.delimiter = delimiter
         self.connector_words = frozenset(connector_words)
         self.threshold = threshold
+        self._cache = None
+
+    @property
+    def phrasegrams(self) -> dict:
+        """gensim's: {joined phrase: score}, every phrase kept."""
+        return {self.delimiter.join(k): s for k, s in self._phrasegrams.items()}
 
     def _table(self) -> dict:
-        return self.phrasegrams
+        if self.threshold is None:
+            return self._phrasegrams
+        if self._cache is None or self._cache[0] != self.threshold:
+            self._cache = self.threshold, {k: s for k, s in self._phrasegrams.items() if s > self.threshold}
+        return self._cache[1]
 
     def export_phrases(self) -> dict:
-        return {self.delimiter.join(k): s for k, s in self.phrasegrams.items()}
+        """{joined phrase: score} of the phrases that apply (w2v's; gensim's FrozenPhrases has none)."""
+        return {self.delimiter.join(k): s for k, s in self._table().items()}
 
     def save(self, path):
         """JSON: the phrases with their scores (written atomically)."""
         doc = {"format": "w2v.FrozenPhrases", "version": PHRASES_VERSION, "delimiter": self.delimiter, "threshold": self.threshold,
                "connector_words": sorted(self.connector_words),
-               "phrases": [list(k) + [s] for k, s in self.phrasegrams.items()]}
+               "phrases": [list(k) + [s] for k, s in self._phrasegrams.items()]}
+        if isinstance(self.min_count, int):
+            doc["min_count"] = self.min_count
+        if isinstance(self.scoring, str):
+            doc["scoring"] = self.scoring
         with atomic_output(path, "w") as f:
             json.dump(doc, f)
 
     load = staticmethod(Phrases.load)
+
+
+Phraser = FrozenPhrases  # gensim's older name
 
 
 def phrase_passes(sentences, passes: int, min_count: int = 5, thresholds=(200.0, 100.0)):
@@ -454,7 +620,8 @@ def phrase_passes(sentences, passes: int, min_count: int = 5, thresholds=(200.0,
         raise ValueError(f"the number of phrase passes must be an integer >= 0, got {passes!r}")
     models = []
     for p in range(passes):
-        model = Phrases(sentences, min_count=min_count, threshold=thresholds[min(p, len(thresholds) - 1)]).freeze()
+        model = Phrases(sentences, min_count=min_count, threshold=thresholds[min(p, len(thresholds) - 1)],
+                        scoring="word2phrase").freeze()
         models.append(model)
         sentences = model[sentences]
     return sentences, models

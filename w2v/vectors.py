@@ -16,6 +16,7 @@ from numbers import Integral
 import numpy as np
 
 from . import evaluation, formats
+from .errors import EmptyListError
 from .evaluation import cos_add_scores, cos_mul_scores, top_k
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class KeyedVectors:
     KeyedVectors(vector_size, count=0, dtype=np.float32) is gensim's constructor: `count` empty
     slots that add_vector fills in order. w2v's own form KeyedVectors(vector_size, keys, vectors)
     (a list of words where gensim has `count`, then their vectors) builds a filled instance.
-    Keys are strings; an int in range stands for its row, as in gensim.
+    Keys are words (str) or ints, as in gensim; an int that is not a key stands for its row.
     """
 
     def __init__(self, vector_size, count=0, dtype=np.float32, mapfile_path=None):
@@ -174,8 +175,10 @@ class KeyedVectors:
         return self.get_index(key, -1) >= 0
 
     def get_index(self, key, default=None):
-        """Row of `key` (a word; an int in range is its own row); KeyError naming the word."""
-        index = self.key_to_index.get(key) if isinstance(key, str) else None
+        """Row of `key`: a key's own row; else an int in range is that row (gensim's rule: an int
+        key that was added wins over the row of that number). KeyError naming the key."""
+        index = self.key_to_index.get(key) if isinstance(key, (str, Integral)) and not isinstance(key, bool) \
+            else None
         if index is not None:
             return index
         if isinstance(key, Integral) and not isinstance(key, bool) and 0 <= key < len(self):
@@ -281,7 +284,7 @@ class KeyedVectors:
     def add_vector(self, key, vector):
         """Add `key` with `vector` in the next empty slot (KeyedVectors(d, count) makes them), or
         at the end, growing every array (costly one at a time: gensim warns too). Returns its row."""
-        self._check_key(key)
+        key = self._checked_key(key)
         vector = np.asarray(vector)
         if vector.shape != (self.vector_size,):
             raise ValueError(f"vector must have shape ({self.vector_size},), got {vector.shape}")
@@ -302,9 +305,13 @@ class KeyedVectors:
         return target
 
     @staticmethod
-    def _check_key(key):
-        if not isinstance(key, str):
-            raise TypeError(f"keys must be str (w2v stores words), got {type(key).__name__} {key!r}")
+    def _checked_key(key):
+        """A key as stored: a str, or an int (gensim's other key type; numpy ints become int)."""
+        if isinstance(key, str):
+            return key
+        if isinstance(key, Integral) and not isinstance(key, bool):
+            return int(key)
+        raise TypeError(f"keys must be str or int, as in gensim; got {type(key).__name__} {key!r}")
 
     def add_vectors(self, keys, weights, extras=None, replace=False):
         """Append `keys` with their `weights` (one row each); a key already present keeps its
@@ -313,12 +320,10 @@ class KeyedVectors:
         A key repeated within `keys` counts as present after its first occurrence, as if the
         keys were added one by one (gensim adds it twice, leaving two rows for one key).
         """
-        if isinstance(keys, str):
+        if isinstance(keys, (str, Integral)):
             keys = [keys]
             weights = np.asarray(weights).reshape(1, -1)
-        keys = list(keys)
-        for key in keys:
-            self._check_key(key)
+        keys = [self._checked_key(key) for key in keys]
         weights = np.asarray(weights)
         if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
             raise ValueError(f"weights must be ({len(keys)}, {self.vector_size}) for {len(keys)} "
@@ -361,17 +366,18 @@ class KeyedVectors:
 
     def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
         """A new KeyedVectors of the given keys that have vectors, each once, in the given order.
+        As gensim: with allow_inference, an int key in range that is not a key takes that row.
 
         Its 'count' is made up as gensim does (len, len - 1, ...) unless copy_vecattrs=True copies
-        every attribute. allow_inference only matters for models that infer vectors (FastText).
+        every attribute. allow_inference=False: only keys, no rows by number.
         """
         vocab, seen = [], set()
         for key in keys:
             if key not in seen:
                 seen.add(key)
-                if isinstance(key, str) and key in self.key_to_index:
+                if (key in self) if allow_inference else (key in self.key_to_index):
                     vocab.append(key)
-        rows = [self.key_to_index[k] for k in vocab]
+        rows = [self.get_index(k) for k in vocab]
         kv = KeyedVectors._of_dtype(vocab, self._vectors[rows].astype(self._dtype))
         kv.expandos["count"] = np.arange(len(vocab), 0, -1, dtype=np.int64)
         if copy_vecattrs:
@@ -518,11 +524,13 @@ class KeyedVectors:
         return float(normed[self.get_index(w1)] @ normed[self.get_index(w2)])
 
     def n_similarity(self, ws1, ws2):
-        """Cosine similarity of the means of two word lists (raw vectors, as gensim)."""
+        """Cosine similarity of the means of two word lists (raw vectors, as gensim); unknown
+        words are left out, as gensim's get_mean_vector does (none known: 0.0). An empty list
+        raises EmptyListError, a ValueError and gensim's ZeroDivisionError."""
         if not (len(ws1) and len(ws2)):
-            raise ValueError("n_similarity needs two non-empty word lists")
-        m1 = self[list(ws1)].mean(axis=0)
-        m2 = self[list(ws2)].mean(axis=0)
+            raise EmptyListError("n_similarity needs two non-empty word lists")
+        m1 = self.get_mean_vector(ws1, pre_normalize=False).astype(np.float64)
+        m2 = self.get_mean_vector(ws2, pre_normalize=False).astype(np.float64)
         denom = float(np.linalg.norm(m1) * np.linalg.norm(m2))
         return float(m1 @ m2) / denom if denom > 0 else 0.0
 
@@ -771,6 +779,8 @@ class KeyedVectors:
             logger.debug("attribute %s not present in %s; writing the words in their stored order",
                         sort_attr, self)
         keys = self.index_to_key if order is None else [self.index_to_key[i] for i in order.tolist()]
+        if not all(isinstance(k, str) for k in keys):  # int keys are written as their digits, as gensim
+            keys = [k if isinstance(k, str) else str(k) for k in keys]
         vectors = self._vectors if order is None else self._vectors[order]
         if fvocab is not None:
             values = self.expandos[sort_attr]
@@ -844,6 +854,19 @@ class KeyedVectors:
         shapes only: the values are not verified. Damage raises w2v.errors.DamagedFileError."""
         keys, vectors = formats.load_native(path, mmap=mmap)
         return cls(vectors.shape[1], keys, vectors)
+
+    @classmethod
+    def from_gensim(cls, kv) -> "KeyedVectors":
+        """The keys, vectors (dtype kept), per-key attributes and empty slots of a gensim 4
+        KeyedVectors, copied. Does not import gensim."""
+        from .gensim_bridge import keyed_vectors_from_gensim
+        return keyed_vectors_from_gensim(cls, kv)
+
+    def to_gensim(self):
+        """A gensim 4 KeyedVectors with these keys, vectors (dtype kept), attributes and slots,
+        copied. Needs gensim (ImportError naming the install command)."""
+        from .gensim_bridge import keyed_vectors_to_gensim
+        return keyed_vectors_to_gensim(self)
 
     def similarity_unseen_docs(self, *args, **kwargs):
         raise NotImplementedError("similarity_unseen_docs is Doc2Vec's (as in gensim); w2v has "
