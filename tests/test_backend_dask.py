@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
@@ -260,3 +261,56 @@ def test_a_worker_killed_between_rounds_loses_nothing(killable, corpus, tmp_path
     hit = _train(corpus, tmp_path, callbacks=[Kill()], **opts)
     assert sum(e["dask"]["lost_replicas"] for e in hit.epoch_stats) >= 1
     _check_nothing_lost(hit, clean)
+
+
+# ---------------------------------------------------------------- the first pass on the workers
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory, demo_sentences):
+    d = tmp_path_factory.mktemp("shards")
+    lines = [" ".join(s) for s in demo_sentences[:9000]]
+    for k in range(3):
+        (d / f"part-{k}.txt").write_text("\n".join(lines[k * 3000:(k + 1) * 3000]) + "\n", encoding="utf-8")
+    (d / "part-3.txt").write_text("qqqzz xxyyq\n", encoding="utf-8")  # no word of the vocabulary
+    return d
+
+
+def test_shards_counted_and_encoded_on_workers_equal_one_pass(client, shards, tmp_path):
+    """Map (count each file on a worker), reduce (add the counts, one vocabulary), encode each
+    file on a worker: the same vocabulary, ids and sentence bounds as one pass over the files."""
+    from w2v.store import ShardedStore
+    a = Word2Vec(**dict(SETTINGS, epochs=1), workers=1, backend="dask", client=client,
+                 cache_dir=tmp_path / "a")
+    a.build_vocab(corpus_file=str(shards))
+    b = Word2Vec(**dict(SETTINGS, epochs=1), workers=1, corpus_store="disk", cache_dir=tmp_path / "b")
+    b.build_vocab(corpus_file=str(shards))
+    sharded = a._corpus[1]
+    assert isinstance(sharded, ShardedStore) and len(sharded.parts) == 3  # the empty shard has no part
+    assert a.wv.index_to_key == b.wv.index_to_key
+    np.testing.assert_array_equal(a.wv.expandos["count"], b.wv.expandos["count"])
+    ma, mb = sharded.to_memory(), b._corpus[1].to_memory()
+    np.testing.assert_array_equal(ma.ids, mb.ids)
+    np.testing.assert_array_equal(ma.bounds, mb.bounds)
+    # each block as the reader gives it: the right slice of the corpus
+    read = sharded.reader()
+    starts = np.concatenate([[0], np.cumsum(sharded.block_words)])
+    for blk in [0, sharded.parts[0].n_blocks - 1, sharded.parts[0].n_blocks, sharded.n_blocks - 1]:
+        unit = types.SimpleNamespace(blocks=np.array([blk]), seed=1, shuffle=False)
+        ids, bounds, order = read(unit)
+        np.testing.assert_array_equal(ids, ma.ids[starts[blk]:starts[blk + 1]])
+        assert bounds[0] == 0 and bounds[-1] == ids.shape[0] and order.tolist() == list(range(len(bounds) - 1))
+    a.train(corpus_file=str(shards), epochs=1)
+    assert a.epoch_stats[0]["raw_words"] == mb.n_words
+
+
+def test_cli_trains_on_a_local_cluster(tmp_path, corpus):
+    import subprocess
+    out = tmp_path / "v.txt"
+    r = subprocess.run([sys.executable, "-m", "w2v", "train", "-train", str(corpus), "-output", str(out),
+                        "-dask", "local", "-dask-workers", "2", "-threads", "1", "-iter", "1", "-size", "20",
+                        "-cache-dir", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    header = out.read_text().split("\n", 1)[0].split()
+    assert int(header[1]) == 20 and int(header[0]) > 100
+    r = subprocess.run([sys.executable, "-m", "w2v", "train", "-train", str(corpus), "-output", str(out),
+                        "-dask", "nowhere"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "-dask takes 'local' or a scheduler address" in r.stderr

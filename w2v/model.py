@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import struct
+import weakref
 import zipfile
 import zlib
 from collections import defaultdict
@@ -487,6 +488,8 @@ class Word2Vec:
         s = self.settings
         cache = self._cache()
         counted = {"min_count": s.min_count, "max_final_vocab": s.max_final_vocab}
+        if self.backend == "dask" and len(corpus_mod.corpus_files(corpus_file)) > 1:
+            return self._sharded_store(corpus_file, vocab)
         if vocab is not None:
             digest = store_mod.vocab_digest(vocab)
             # the store build_vocab made of this file, when its vocabulary is this one (a resume)
@@ -508,6 +511,23 @@ class Word2Vec:
                                               progress=bar.update, logger=logger)
         finally:
             bar.close()
+
+    def _sharded_store(self, corpus_file, vocab: Vocab | None):
+        """The Dask backend's first pass over a corpus directory: the files are the shards, counted
+        and encoded on the workers (backends.dask.first_pass); the vocabulary is counted from them
+        unless given."""
+        from .backends import dask as dask_backend
+        s = self.settings
+
+        def make(words, counts):
+            if vocab is not None:
+                return vocab
+            return Vocab.from_counts(zip(words, counts.tolist()), min_count=s.min_count,
+                                     max_final_vocab=s.max_final_vocab)
+        threads = max(1, s.workers)
+        _, found = dask_backend.first_pass(self._dask_client(), corpus_mod.corpus_files(corpus_file), self._cache(),
+                                           corpus_mod.MAX_SENTENCE_LENGTH, make, threads=threads)
+        return found
 
     def _set_vocab(self, vocab: Vocab):
         s = self.settings
@@ -687,7 +707,7 @@ class Word2Vec:
                 arrays, meta = self._arrays_and_meta()
                 meta["training"] = dict(call, cursor=list(at), epoch_so_far=so_far)
                 writer.write(arrays, meta)
-        make_backend, close_backend = self._make_backend()
+        make_backend = self._make_backend()
         try:
             hook("on_train_begin")()
             trainer.train(
@@ -698,7 +718,6 @@ class Word2Vec:
                 progress=self.progress, shuffle=s.shuffle, cursor=cursor, epoch_so_far=epoch_so_far,
                 checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every, backend=make_backend)
         finally:
-            close_backend()
             self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too
             if writer is not None:
                 writer.wait()  # the last checkpoint is on disk before train() returns or raises
@@ -709,26 +728,44 @@ class Word2Vec:
         hook("on_train_end")()
         return sum(e["effective_words"] for e in stats), sum(e["raw_words"] for e in stats)
 
+    def _dask_client(self):
+        """The model's dask.distributed.Client: `client` (connected once), or a LocalCluster of
+        dask_workers processes started on first use and closed with the model (or at exit)."""
+        found = getattr(self, "_dask", None)
+        if found is None:
+            from .backends import dask as dask_backend
+            if self.client is None:
+                client, cluster = dask_backend.local_client(
+                    self.dask_workers, dashboard=bool(self.dask_options.get("dashboard", False)))
+
+                def close(client=client, cluster=cluster):
+                    client.close()
+                    cluster.close()
+                self._dask_close = weakref.finalize(self, close)
+                found = self._dask = client
+            else:
+                found = self._dask = dask_backend.connect(self.client)
+        return found
+
+    def close(self):
+        """Stop the LocalCluster the Dask backend started, if any (also done when the model is
+        garbage collected, and at exit)."""
+        closer = getattr(self, "_dask_close", None)
+        if closer is not None:
+            closer()
+        self._dask = None
+
     def _make_backend(self):
-        """(what trainer.train makes its backend with, None for threads; a function that frees
-        what this made: the LocalCluster it started)."""
+        """What trainer.train makes its backend with (None: threads)."""
         if getattr(self, "backend", "threads") != "dask":
-            return None, lambda: None
+            return None
         import functools
 
         from .backends import dask as dask_backend
-        opts = dict(self.dask_options)
-        dashboard = bool(opts.pop("dashboard", False))
+        opts = {k: v for k, v in self.dask_options.items() if k != "dashboard"}
         if self.client is None:
-            client, cluster = dask_backend.local_client(self.dask_workers, dashboard=dashboard)
             opts.setdefault("slots", self.dask_workers)
-
-            def close():
-                client.close()
-                cluster.close()
-        else:
-            client, close = dask_backend.connect(self.client), (lambda: None)
-        return functools.partial(dask_backend.DaskBackend, client=client, **opts), close
+        return functools.partial(dask_backend.DaskBackend, client=self._dask_client(), **opts)
 
     @property
     def running_training_loss(self) -> float:

@@ -399,6 +399,11 @@ class CorpusStore:
     def reader(self) -> "BlockReader":
         return BlockReader(self)
 
+    @property
+    def paths(self) -> list[str]:
+        """The store's directories (one; a ShardedStore has one per part)."""
+        return [str(self.path)]
+
     def verify(self, window_words: int = 1 << 22, workers: int = 2) -> None:
         """Read every block once and check it as training would (DamagedFileError on the first
         damaged one): a store found in the cache is checked before a run trains on any of it.
@@ -508,6 +513,98 @@ class BlockReader:
                                    f"(w2v cache --clear) and run again")
         bounds += at_word - w0
         return ids, bounds
+
+
+class ShardedStore:
+    """Corpus stores of the shards of one corpus (each encoded by the Dask worker that read it, in
+    the same vocabulary) seen as one store: blocks numbered across the parts, in shard order."""
+
+    def __init__(self, parts: list):
+        if not parts:
+            raise ValueError("a sharded store needs at least one part")
+        digests = {p.header["vocab_digest"] for p in parts}
+        if len(digests) != 1:
+            raise ValueError("the parts of a sharded store were encoded in different vocabularies")
+        self.parts = parts
+        self.vocab = parts[0].vocab
+        self.header = {"vocab_digest": parts[0].header["vocab_digest"]}
+        self.block_words = np.concatenate([p.block_words for p in parts])
+        self.first_block = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([p.n_blocks for p in parts], out=self.first_block[1:])
+        self.blocks_per_unit = parts[0].blocks_per_unit
+        self.n_words = sum(p.n_words for p in parts)
+        self.n_sentences = sum(p.n_sentences for p in parts)
+        self.path = parts[0].path.parent
+
+    @property
+    def n_blocks(self) -> int:
+        return int(self.first_block[-1])
+
+    @property
+    def paths(self) -> list[str]:
+        return [str(p.path) for p in self.parts]
+
+    def reader(self) -> "_ShardedReader":
+        return _ShardedReader(self)
+
+    def verify(self, window_words: int = 1 << 22, workers: int = 2) -> None:
+        for p in self.parts:
+            p.verify(window_words, workers)
+
+    def fingerprint(self) -> dict:
+        h = hashlib.blake2b(digest_size=16)
+        for p in self.parts:
+            h.update(p.fingerprint()["hash"].encode())
+        return {"n_words": self.n_words, "n_sentences": self.n_sentences, "hash": "store:" + h.hexdigest()}
+
+    def to_memory(self):
+        from .vocab import EncodedCorpus
+        mem = [p.to_memory() for p in self.parts]
+        ids = np.concatenate([m.ids for m in mem])
+        offsets = np.cumsum([0] + [m.n_words for m in mem[:-1]])
+        bounds = np.concatenate([mem[0].bounds[:1]] + [m.bounds[1:] + o for m, o in zip(mem, offsets)])
+        return EncodedCorpus(ids, bounds)
+
+
+class _ShardedReader:
+    """BlockReader over a ShardedStore: each block read by its part's reader, gathered in buffers
+    of its own."""
+
+    def __init__(self, store: ShardedStore):
+        self.store = store
+        self.readers = [p.reader() for p in store.parts]
+        self.ids = np.empty(0, dtype=np.int32)
+        self.bounds = np.zeros(1, dtype=np.int64)
+
+    def __call__(self, unit):
+        s = self.store
+        part_of = np.searchsorted(s.first_block, unit.blocks, side="right") - 1
+        pieces = []
+        for b, k in zip(unit.blocks.tolist(), part_of.tolist()):
+            local = b - int(s.first_block[k])
+            ids, bounds = self.readers[k].read_blocks(local, local + 1)
+            pieces.append((ids.copy(), bounds.copy()))
+        n_words = sum(i.shape[0] for i, _ in pieces)
+        n_sents = sum(b.shape[0] - 1 for _, b in pieces)
+        if self.ids.shape[0] < n_words:
+            self.ids = np.empty(n_words, dtype=np.int32)
+        if self.bounds.shape[0] < n_sents + 1:
+            self.bounds = np.zeros(n_sents + 1, dtype=np.int64)
+        w, k = 0, 0
+        for ids, bounds in pieces:
+            self.ids[w:w + ids.shape[0]] = ids
+            self.bounds[k:k + bounds.shape[0]] = bounds + w
+            w += ids.shape[0]
+            k += bounds.shape[0] - 1
+        return self.ids[:n_words], self.bounds[:n_sents + 1], block_sentence_order(n_sents, unit.seed, unit.shuffle)
+
+
+def open_parts(paths):
+    """A CorpusStore of one directory, or a ShardedStore of several."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if len(paths) == 1:
+        return CorpusStore(paths[0])
+    return ShardedStore([CorpusStore(p) for p in paths])
 
 
 # ---------------------------------------------------------------------------------- the cache

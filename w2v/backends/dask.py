@@ -68,11 +68,11 @@ _REPLICAS: dict = {}   # (run_id, slot) -> _Replica
 _STORES: dict = {}     # store path -> CorpusStore, opened once per worker process
 
 
-def _store(path: str):
-    found = _STORES.get(path)
+def _store(paths: tuple):
+    found = _STORES.get(paths)
     if found is None:
-        from ..store import CorpusStore
-        found = _STORES[path] = CorpusStore(path)
+        from ..store import open_parts
+        found = _STORES[paths] = open_parts(paths)
     return found
 
 
@@ -141,6 +141,59 @@ def _drop(run_id, slot=None, gen=None):
             del _REPLICAS[key]
 
 
+def _count_shard(path, max_sentence_length, threads):
+    """The words and counts of one shard (a file), by the compiled first pass; its ids are
+    spilled to a temporary directory and dropped (the encoding pass reads the shard again)."""
+    import tempfile
+
+    from .. import fastscan
+    with tempfile.TemporaryDirectory(prefix="w2v-count-") as d:
+        scan = fastscan.scan_files([path], max_sentence_length, spill_dir=d, workers=threads)
+    keep = [i for i, w in enumerate(scan.words) if w is not None]
+    return [scan.words[i] for i in keep], np.asarray(scan.counts)[keep]
+
+
+def _encode_shard(path, max_sentence_length, cache_dir, vocab, digest, threads):
+    """The shard's corpus store in `vocab`'s ids, under cache_dir (found there when a run has
+    built it already); None when the shard has no word of the vocabulary."""
+    from .. import store as store_mod
+    try:
+        part = store_mod.build_from_files(cache_dir, path, max_sentence_length, {"vocab": digest},
+                                          lambda words, counts: vocab, workers=threads)
+    except ValueError as e:
+        if "no words of the vocabulary" in str(e):
+            return None
+        raise
+    return str(part.path)
+
+
+def first_pass(client, files, cache_dir, max_sentence_length, make_vocab, threads: int = 1):
+    """The vocabulary and corpus store of a corpus of several files, read on the Dask workers:
+    each worker counts its shards (map), the driver adds the counts and makes the vocabulary once
+    (reduce), each worker encodes its shards into a part of the store under cache_dir (storage
+    every worker and the driver read). The tasks are pure: Dask reruns one whose worker dies.
+    Returns (vocab, store.ShardedStore)."""
+    from .. import store as store_mod
+    files = [str(f) for f in files]
+    counted = client.map(_count_shard, files, max_sentence_length=max_sentence_length, threads=threads,
+                         pure=False)
+    merged: dict = {}
+    for f in counted:  # in shard order: the same totals as one pass over the files in order
+        words, counts = f.result()
+        for w, c in zip(words, counts.tolist()):
+            merged[w] = merged.get(w, 0) + c
+    del counted
+    vocab = make_vocab(list(merged), np.fromiter(merged.values(), np.int64, len(merged)))
+    digest = store_mod.vocab_digest(vocab)
+    [shared] = client.scatter([vocab], broadcast=True, hash=False)
+    parts = client.map(_encode_shard, files, max_sentence_length=max_sentence_length, cache_dir=str(cache_dir),
+                       vocab=shared, digest=digest, threads=threads, pure=False)
+    paths = [p for p in client.gather(parts) if p is not None]
+    if not paths:
+        raise ValueError("the corpus has no words of the vocabulary")
+    return vocab, store_mod.open_parts(paths) if len(paths) > 1 else store_mod.CorpusStore(paths[0])
+
+
 # ---------------------------------------------------------------- driver side
 def _retryable(exc) -> bool:
     """Errors that mean a worker or its replica was lost, not a bug in the task."""
@@ -197,14 +250,14 @@ class DaskBackend:
                  slots: int | None = None, round_words: int = ROUND_WORDS, full_sync_every: int = FULL_SYNC_EVERY,
                  hot_rows: int = HOT_ROWS, max_units: int | None = None, combine: str = "mean",
                  lr_scale: float | None = None):
-        path = getattr(corpus, "path", None)
-        if path is None or getattr(corpus, "block_words", None) is None:
+        paths = getattr(corpus, "paths", None)
+        if paths is None or getattr(corpus, "block_words", None) is None:
             raise ValueError("the Dask backend trains from a corpus store on disk (corpus_store='disk'), "
                              "not a corpus in RAM")
         if full_sync_every < 1 or round_words < 1:
             raise ValueError("round_words and full_sync_every must be >= 1")
         self.client = client
-        self.store_path = str(path)
+        self.store_path = tuple(str(p) for p in paths)
         self.w = [w_in, w_out_hs, w_out_ns]
         self.tables, self.cfg, self.threads, self.hot_rows = tables, cfg, max(1, int(workers)), hot_rows
         self.full_sync_every = int(full_sync_every)
