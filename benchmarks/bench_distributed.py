@@ -87,7 +87,8 @@ def main():
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--corpus", default=str(DATA / "dev.txt.gz"))
-    ap.add_argument("--sweep", default="250000,1000000,4000000", help="round_words values for the scaling sweep")
+    ap.add_argument("--sweep", default="250000,1000000,4000000,1000000:4",
+                    help="round_words[:full_sync_every] values for the scaling sweep")
     ap.add_argument("--systems", default="single,dask,control")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -112,9 +113,11 @@ def main():
                 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}),
                       flush=True)
     sweep = []
-    for s in [int(x) for x in args.sweep.split(",") if x]:
-        r = train("dask", "cbow-ns", corpus, 1, 1, client, cache, {"round_words": s})
-        r["round_words"] = s
+    for spec in [x for x in args.sweep.split(",") if x]:
+        words, _, every = spec.partition(":")
+        r = train("dask", "cbow-ns", corpus, 1, 1, client, cache,
+                  {"round_words": int(words), "full_sync_every": int(every or 1)})
+        r["round_words"], r["full_sync_every"] = int(words), int(every or 1)
         sweep.append(r)
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}), flush=True)
     client.close()
@@ -147,20 +150,21 @@ def main():
     if sweep:
         print()
         print("Sweep (CBOW-NS, 1 epoch, 2 replicas): per replica and round")
-        print("| round_words | rounds | compute s | merge s | other s | MB up | MB down | analogy (1 epoch) |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| round_words | full sync every | rounds | compute s | merge s | other s | MB up | MB down | "
+              "analogy (1 epoch) | loss |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in sweep:
             n = r["rounds"]
             other = max(0.0, (r["train_seconds"] - r["compute_seconds"] - r["sync_seconds"]) / n)
             r["overhead"] = other
-            print(f"| {r['round_words']:,} | {n} | {r['compute_seconds'] / n:.3f} | {r['sync_seconds'] / n / 2:.3f} | "
-                  f"{other:.3f} | {r['bytes_up'] / n / 2 / 1e6:.1f} | {r['bytes_down'] / n / 2 / 1e6:.1f} | "
-                  f"{r['analogy']:.3f} |")
+            print(f"| {r['round_words']:,} | {r['full_sync_every']} | {n} | {r['compute_seconds'] / n:.3f} | "
+                  f"{r['sync_seconds'] / n / 2:.3f} | {other:.3f} | {r['bytes_up'] / n / 2 / 1e6:.1f} | "
+                  f"{r['bytes_down'] / n / 2 / 1e6:.1f} | {r['analogy']:.3f} | {r['loss']:.3f} |")
         print()
         print("Scaling model (a MODEL from the sweep's measured compute time and bytes per round; this machine "
               "has 2 cores): speed-up over one worker")
         ns = [1, 2, 4, 8, 16, 32, 64]
-        print("| round_words | network | topology | " + " | ".join(f"N={n}" for n in ns) + " |")
+        print("| round_words:full_sync_every | network | topology | " + " | ".join(f"N={n}" for n in ns) + " |")
         print("|---|---|---|" + "---|" * len(ns))
         for r in sweep:
             n_r = r["rounds"]
@@ -170,7 +174,8 @@ def main():
             for gbit in (10, 100):
                 for tree in (False, True):
                     cells = " | ".join(f"{model_speedup(n, t_c, t_m, r['overhead'], b, gbit, tree):.1f}" for n in ns)
-                    print(f"| {r['round_words']:,} | {gbit} Gb/s | {'tree' if tree else 'star'} | {cells} |")
+                    print(f"| {r['round_words']:,}:{r['full_sync_every']} | {gbit} Gb/s | {'tree' if tree else 'star'} | "
+                          f"{cells} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"startup": startup, "rows": rows, "sweep": sweep}, indent=1))
 

@@ -71,6 +71,11 @@ _STORES: dict = {}     # store path -> CorpusStore, opened once per worker proce
 def _store(paths: tuple):
     found = _STORES.get(paths)
     if found is None:
+        import os
+        missing = [p for p in paths if not os.path.isdir(p)]
+        if missing:
+            raise FileNotFoundError(f"this Dask worker cannot read the corpus store {missing[0]}: give cache_dir= "
+                                    "(-cache-dir) a directory that the driver and every worker read")
         from ..store import open_parts
         found = _STORES[paths] = open_parts(paths)
     return found
