@@ -5,6 +5,7 @@ worker-kill test starts its own, since it kills one of its processes.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -314,3 +315,28 @@ def test_cli_trains_on_a_local_cluster(tmp_path, corpus):
     r = subprocess.run([sys.executable, "-m", "w2v", "train", "-train", str(corpus), "-output", str(out),
                         "-dask", "nowhere"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "-dask takes 'local' or a scheduler address" in r.stderr
+
+
+def test_checkpoints_pause_the_rounds_and_resume_ends_where_the_run_does(client, corpus, tmp_path):
+    """A checkpoint due every moment pauses the run after each round (a full sync first); the
+    checkpoints written mid-run resume, on the cluster, to the uninterrupted run's vectors."""
+    import shutil
+    opts = dict(workers=1, backend="dask", client=client, epochs=2, dask_options={"round_words": 50_000})
+    full = _train(corpus, tmp_path, **opts)
+    ckpt, copy = tmp_path / "run.ckpt", tmp_path / "mid.ckpt"
+
+    class Keep(CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            if len(model.epoch_stats) == 1:
+                time.sleep(0.5)  # the writer's background thread lands the last checkpoint
+                shutil.copy(ckpt, copy)
+    paused = _train(corpus, tmp_path, checkpoint=str(ckpt), checkpoint_every=1e-6, callbacks=[Keep()], **opts)
+    np.testing.assert_array_equal(paused.wv.vectors, full.wv.vectors)
+    with np.load(copy) as z:
+        cursor = json.loads(bytes(z["meta"]).decode())["training"]["cursor"]
+    assert cursor[0] == 0 and cursor[1] >= 1  # mid epoch 1
+    resumed = Word2Vec.resume(copy, corpus_file=str(corpus), backend="dask", client=client,
+                              dask_options={"round_words": 50_000}, cache_dir=tmp_path / "cache",
+                              corpus_store="disk")
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(resumed.w_out_ns, full.w_out_ns)
