@@ -328,7 +328,9 @@ def test_checkpoints_pause_the_rounds_and_resume_ends_where_the_run_does(client,
     class Keep(CallbackAny2Vec):
         def on_epoch_end(self, model):
             if len(model.epoch_stats) == 1:
-                time.sleep(0.5)  # the writer's background thread lands the last checkpoint
+                deadline = time.monotonic() + 120  # the writer's background thread lands the mid-epoch one
+                while not ckpt.exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 shutil.copy(ckpt, copy)
     paused = _train(corpus, tmp_path, checkpoint=str(ckpt), checkpoint_every=1e-6, callbacks=[Keep()], **opts)
     np.testing.assert_array_equal(paused.wv.vectors, full.wv.vectors)
