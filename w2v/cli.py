@@ -379,15 +379,38 @@ def cmd_eval(args):
 
 
 def _add_convert(sub):
-    p = sub.add_parser("convert", help="convert vectors between text, binary and native formats")
+    p = sub.add_parser("convert", help="convert vectors between text, binary and native formats, or for "
+                       "TensorFlow's Embedding Projector")
     p.add_argument("input", metavar="IN", help="vectors file: text, binary or native")
     p.add_argument("output", metavar="OUT", help="output file; format from its extension "
-                   "(.txt/.vec text, .bin binary, .npz native) or --to")
-    p.add_argument("--to", choices=("text", "binary", "native"), help="output format")
+                   "(.txt/.vec text, .bin binary, .npz native) or --to; with --to projector, a directory")
+    p.add_argument("--to", choices=("text", "binary", "native", "projector"),
+                   help="output format; projector: vectors.tsv, metadata.tsv and a projector config in "
+                        "the directory OUT (created if missing), for projector.tensorflow.org or TensorBoard")
     p.add_argument("--from", dest="from_", choices=("text", "binary", "native"),
                    help="input format (default: from the extension or the bytes)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N words")
     p.set_defaults(func=cmd_convert)
+
+
+def _check_projector_output(directory, input_path):
+    """Before any reading: the projector's files in `directory` can be written and none is the input."""
+    from . import formats
+
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise CLIError(f"--to projector writes files into a directory: OUT {directory} is a file")
+    paths = formats.projector_paths(directory)
+    formats.check_distinct_paths([(f"OUT's {name}", path) for name, path in paths.items()],
+                                 [("IN", input_path)])
+    if os.path.isdir(directory):
+        for path in paths.values():
+            formats.check_writable(path)
+        return
+    parent = os.path.dirname(os.path.abspath(directory))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"output directory's parent does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"cannot create the directory {directory}: {parent} is not writable")
 
 
 def cmd_convert(args):
@@ -397,11 +420,21 @@ def cmd_convert(args):
     fmt = args.to or formats.format_from_extension(args.output)
     if fmt is None:
         raise CLIError(f"cannot tell the output format from {args.output!r}: "
-                       "use a .txt, .vec, .bin or .npz name, or --to text|binary|native")
+                       "use a .txt, .vec, .bin or .npz name, or --to text|binary|native|projector")
     if args.limit is not None and args.limit < 0:
         raise CLIError(f"--limit must be >= 0, got {args.limit}")
-    _check_output_paths(outputs=[("OUT", args.output)], inputs=[("IN", args.input)])
+    if fmt == "projector":
+        _check_projector_output(args.output, args.input)
+    else:
+        _check_output_paths(outputs=[("OUT", args.output)], inputs=[("IN", args.input)])
     kv = load_vectors(args.input, format=args.from_, limit=args.limit)
+    if fmt == "projector":
+        formats.save_projector(args.output, kv.index_to_key, kv.vectors,
+                               tensor_name=os.path.basename(args.input))
+        print(f"wrote {len(kv)} vectors of size {kv.vector_size} to {args.output}/vectors.tsv and their words "
+              f"to metadata.tsv: load both at https://projector.tensorflow.org, or point TensorBoard "
+              f"at {args.output}", file=sys.stderr)
+        return 0
     save_vectors(kv, args.output, format=fmt)
     print(f"wrote {len(kv)} vectors of size {kv.vector_size} to {args.output} ({fmt})",
           file=sys.stderr)
