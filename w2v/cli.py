@@ -306,6 +306,13 @@ def _add_similar(sub):
     p.add_argument("words", metavar="WORD", nargs="+",
                    help="query word(s); several are combined into one query, as the C tool does")
     p.add_argument("-n", "--topn", type=int, default=10, help="how many neighbours (default 10)")
+    p.add_argument("--index", choices=("hnsw", "nndescent"),
+                   help="search an approximate index (hnswlib or pynndescent: pip install 'w2v[index]') "
+                        "instead of every vector: built on first use and saved beside the vectors as "
+                        "VECTORS.KIND.index, loaded after that (built again if the vectors changed)")
+    p.add_argument("--index-file", metavar="FILE",
+                   help="where the --index is saved and loaded (default: VECTORS.KIND.index)")
+    _add_verbosity(p)
     p.set_defaults(func=cmd_similar)
 
 
@@ -319,8 +326,19 @@ def _print_neighbours(hits):
 def cmd_similar(args):
     from .vectors import load_vectors
 
+    if args.index_file and not args.index:
+        raise CLIError("--index-file names where the --index is kept: give --index hnsw|nndescent too")
+    path = None
+    if args.index:
+        from .index import index_path
+        path = args.index_file or index_path(args.vectors, args.index)
+        _check_output_paths(outputs=[("--index-file", path)], inputs=[("VECTORS", args.vectors)])
     kv = load_vectors(args.vectors)
-    _print_neighbours(kv.most_similar(positive=args.words, topn=args.topn))
+    indexer = None
+    if args.index:
+        from .index import load_or_build
+        indexer = load_or_build(kv, args.index, path)
+    _print_neighbours(kv.most_similar(positive=args.words, topn=args.topn, indexer=indexer))
     return 0
 
 
