@@ -271,7 +271,9 @@ class HnswIndexer(_Index):
 
     kind = "hnsw"
     library = "hnswlib"
-    defaults = {"M": 16, "ef_construction": 200, "ef": 64, "threads": 0, "seed": 1}
+    # measured (docs/index.md): on 1M clustered vectors recall@10 0.993 at 106x exact search's
+    # queries/s; M=16, ef_construction=100 builds in half the time but needs ef=256 for 0.975
+    defaults = {"M": 32, "ef_construction": 200, "ef": 64, "threads": 0, "seed": 1}
     search_params = ("ef",)
 
     def _check_params(self):
@@ -337,8 +339,10 @@ class NNDescentIndexer(_Index):
 
     kind = "nndescent"
     library = "pynndescent"
+    # epsilon 0.2 (pynndescent's default is 0.1), measured: recall@10 on 1M clustered vectors
+    # 0.957 -> 0.987, on the dev vectors 0.919 -> 0.975, for about 1.5x the query time
     defaults = {"n_neighbors": 30, "pruning_degree_multiplier": 1.5, "diversify_prob": 1.0,
-                "n_trees": None, "epsilon": 0.1, "threads": 0, "seed": 1}
+                "n_trees": None, "epsilon": 0.2, "threads": 0, "seed": 1}
     search_params = ("epsilon",)
 
     def _check_params(self):
