@@ -324,6 +324,7 @@ def _print_neighbours(hits):
 
 
 def cmd_similar(args):
+    from . import formats
     from .vectors import load_vectors
 
     if args.index_file and not args.index:
@@ -332,7 +333,9 @@ def cmd_similar(args):
     if args.index:
         from .index import index_path
         path = args.index_file or index_path(args.vectors, args.index)
-        _check_output_paths(outputs=[("--index-file", path)], inputs=[("VECTORS", args.vectors)])
+        # distinct, not necessarily writable: a saved index is only read, and one that cannot be
+        # saved still answers (load_or_build warns)
+        formats.check_distinct_paths([("--index-file", path)], [("VECTORS", args.vectors)])
     kv = load_vectors(args.vectors)
     indexer = None
     if args.index:
