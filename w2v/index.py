@@ -334,7 +334,7 @@ class NNDescentIndexer(_Index):
     projection trees for the start (None: pynndescent's choice); epsilon: how far past the
     current best the search goes (0.0 to about 0.3; larger finds more, slower; settable after
     building); threads: 0 for all cores; seed: pynndescent's random_state.
-    The first build in a process compiles pynndescent's numba code (about 40 s).
+    The first build in a process compiles pynndescent's numba code (40 s to 2 minutes on 2 cores).
     """
 
     kind = "nndescent"
