@@ -402,6 +402,13 @@ def _add_similar(sub):
     p.add_argument("words", metavar="WORD", nargs="+",
                    help="query word(s); several are combined into one query, as the C tool does")
     p.add_argument("-n", "--topn", type=int, default=10, help="how many neighbours (default 10)")
+    p.add_argument("--index", choices=("hnsw", "nndescent"),
+                   help="search an approximate index (hnswlib or pynndescent: pip install 'w2v[index]') "
+                        "instead of every vector: built on first use and saved beside the vectors as "
+                        "VECTORS.KIND.index, loaded after that (built again if the vectors changed)")
+    p.add_argument("--index-file", metavar="FILE",
+                   help="where the --index is saved and loaded (default: VECTORS.KIND.index)")
+    _add_verbosity(p)
     p.set_defaults(func=cmd_similar)
 
 
@@ -413,10 +420,24 @@ def _print_neighbours(hits):
 
 
 def cmd_similar(args):
+    from . import formats
     from .vectors import load_vectors
 
+    if args.index_file and not args.index:
+        raise CLIError("--index-file names where the --index is kept: give --index hnsw|nndescent too")
+    path = None
+    if args.index:
+        from .index import index_path
+        path = args.index_file or index_path(args.vectors, args.index)
+        # distinct, not necessarily writable: a saved index is only read, and one that cannot be
+        # saved still answers (load_or_build warns)
+        formats.check_distinct_paths([("--index-file", path)], [("VECTORS", args.vectors)])
     kv = load_vectors(args.vectors)
-    _print_neighbours(kv.most_similar(positive=args.words, topn=args.topn))
+    indexer = None
+    if args.index:
+        from .index import load_or_build
+        indexer = load_or_build(kv, args.index, path)
+    _print_neighbours(kv.most_similar(positive=args.words, topn=args.topn, indexer=indexer))
     return 0
 
 
@@ -475,15 +496,38 @@ def cmd_eval(args):
 
 
 def _add_convert(sub):
-    p = sub.add_parser("convert", help="convert vectors between text, binary and native formats")
+    p = sub.add_parser("convert", help="convert vectors between text, binary and native formats, or for "
+                       "TensorFlow's Embedding Projector")
     p.add_argument("input", metavar="IN", help="vectors file: text, binary or native")
     p.add_argument("output", metavar="OUT", help="output file; format from its extension "
-                   "(.txt/.vec text, .bin binary, .npz native) or --to")
-    p.add_argument("--to", choices=("text", "binary", "native"), help="output format")
+                   "(.txt/.vec text, .bin binary, .npz native) or --to; with --to projector, a directory")
+    p.add_argument("--to", choices=("text", "binary", "native", "projector"),
+                   help="output format; projector: vectors.tsv, metadata.tsv and a projector config in "
+                        "the directory OUT (created if missing), for projector.tensorflow.org or TensorBoard")
     p.add_argument("--from", dest="from_", choices=("text", "binary", "native"),
                    help="input format (default: from the extension or the bytes)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N words")
     p.set_defaults(func=cmd_convert)
+
+
+def _check_projector_output(directory, input_path):
+    """Before any reading: the projector's files in `directory` can be written and none is the input."""
+    from . import formats
+
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise CLIError(f"--to projector writes files into a directory: OUT {directory} is a file")
+    paths = formats.projector_paths(directory)
+    formats.check_distinct_paths([(f"OUT's {name}", path) for name, path in paths.items()],
+                                 [("IN", input_path)])
+    if os.path.isdir(directory):
+        for path in paths.values():
+            formats.check_writable(path)
+        return
+    parent = os.path.dirname(os.path.abspath(directory))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"output directory's parent does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"cannot create the directory {directory}: {parent} is not writable")
 
 
 def cmd_convert(args):
@@ -493,11 +537,21 @@ def cmd_convert(args):
     fmt = args.to or formats.format_from_extension(args.output)
     if fmt is None:
         raise CLIError(f"cannot tell the output format from {args.output!r}: "
-                       "use a .txt, .vec, .bin or .npz name, or --to text|binary|native")
+                       "use a .txt, .vec, .bin or .npz name, or --to text|binary|native|projector")
     if args.limit is not None and args.limit < 0:
         raise CLIError(f"--limit must be >= 0, got {args.limit}")
-    _check_output_paths(outputs=[("OUT", args.output)], inputs=[("IN", args.input)])
+    if fmt == "projector":
+        _check_projector_output(args.output, args.input)
+    else:
+        _check_output_paths(outputs=[("OUT", args.output)], inputs=[("IN", args.input)])
     kv = load_vectors(args.input, format=args.from_, limit=args.limit)
+    if fmt == "projector":
+        formats.save_projector(args.output, kv.index_to_key, kv.vectors,
+                               tensor_name=os.path.basename(args.input))
+        print(f"wrote {len(kv)} vectors of size {kv.vector_size} to {args.output}/vectors.tsv and their words "
+              f"to metadata.tsv: load both at https://projector.tensorflow.org, or point TensorBoard "
+              f"at {args.output}", file=sys.stderr)
+        return 0
     save_vectors(kv, args.output, format=fmt)
     print(f"wrote {len(kv)} vectors of size {kv.vector_size} to {args.output} ({fmt})",
           file=sys.stderr)

@@ -20,6 +20,13 @@ class NotEnoughMemoryError(MemoryError, ValueError):
     as a bad setting is."""
 
 
+class IndexMismatchError(ValueError):
+    """A saved nearest-neighbour index that does not belong to the vectors it is loaded with
+    (another vocabulary, other values, another vector size), or that another version of its
+    library wrote in a layout this one may not read: build it again. A ValueError, as every bad
+    input is."""
+
+
 class CorpusNotFoundError(FileNotFoundError, ValueError):
     """A corpus path that names nothing (or a Brown corpus directory that is not one); a
     FileNotFoundError, and a ValueError as gensim's PathLineSentences raises."""

@@ -798,6 +798,66 @@ def save_classes(path, keys, classes):
             f.write(block.encode("utf-8"))
 
 
+# ---------------------------------------------------------------- TensorFlow's Embedding Projector
+PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv", "projector_config.pbtxt", "projector_config.json")
+
+
+def projector_paths(directory):
+    """The files `save_projector` writes in `directory`, by name: {name: path}."""
+    return {name: os.path.join(os.fspath(directory), name) for name in PROJECTOR_FILES}
+
+
+def save_projector(directory, keys, vectors, tensor_name="w2v"):
+    """Write what TensorFlow's Embedding Projector loads, each file atomically, into `directory`
+    (created if missing; its parent must exist):
+
+    - vectors.tsv: one row per word, d tab-separated values (9 significant digits: float32 exact);
+    - metadata.tsv: the words, one per line, in the same order; one column, so no header row
+      (the projector wants a header only with two columns or more); as gensim's word2vec2tensor;
+    - projector_config.pbtxt: TensorBoard's ProjectorConfig naming the two files (a log
+      directory holding these three files shows the vectors in TensorBoard's projector tab);
+    - projector_config.json: the same for the standalone projector (projector.tensorflow.org,
+      "Load" takes the two .tsv files; a config URL takes this file).
+
+    A word holding a tab or a line break would shift every later row: refused (ValueError).
+    """
+    keys = list(keys)
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2 or vectors.shape[0] != len(keys):
+        raise ValueError(f"vectors must be ({len(keys)}, d), got shape {vectors.shape}")
+    for k in keys:
+        if any(c in k for c in "\t\n\r"):
+            raise ValueError(f"cannot write word {k!r} to metadata.tsv: a tab or a line break in a "
+                             "word would misalign every later row")
+    directory = os.fspath(directory)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"projector output {directory} exists and is not a directory")
+    os.makedirs(directory, exist_ok=True)
+    paths = projector_paths(directory)
+    wide = vectors.dtype == np.float64
+    vectors = np.ascontiguousarray(vectors, dtype=np.float64 if wide else np.float32)
+    row_format = "\t".join(["%.17g" if wide else "%.9g"] * vectors.shape[1])
+    with atomic_output(paths["vectors.tsv"]) as f:
+        for start in range(0, len(keys), _ROWS_PER_BLOCK):
+            block = vectors[start: start + _ROWS_PER_BLOCK].tolist()
+            f.write("".join(f"{row_format % tuple(row)}\n" for row in block).encode("ascii"))
+    with atomic_output(paths["metadata.tsv"]) as f:
+        for start in range(0, len(keys), _ROWS_PER_BLOCK):
+            f.write("".join(f"{k}\n" for k in keys[start: start + _ROWS_PER_BLOCK]).encode("utf-8"))
+    shape = [len(keys), int(vectors.shape[1])]
+    quoted = json.dumps(tensor_name, ensure_ascii=False)  # a quoted string in both syntaxes
+    pbtxt = (f"embeddings {{\n  tensor_name: {quoted}\n  tensor_shape: {shape[0]}\n"
+             f"  tensor_shape: {shape[1]}\n  tensor_path: \"vectors.tsv\"\n"
+             f"  metadata_path: \"metadata.tsv\"\n}}\n")
+    config = {"embeddings": [{"tensorName": tensor_name, "tensorShape": shape,
+                              "tensorPath": "vectors.tsv", "metadataPath": "metadata.tsv"}]}
+    for file_name, text in (("projector_config.pbtxt", pbtxt),
+                            ("projector_config.json", json.dumps(config, indent=2, ensure_ascii=False) + "\n")):
+        with atomic_output(paths[file_name]) as f:
+            f.write(text.encode("utf-8"))
+    return paths
+
+
 # ---------------------------------------------------------------- native format
 _ZIP_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # 30 bytes, ends with name and extra lengths
 

@@ -434,8 +434,11 @@ class KeyedVectors:
         vector is accepted. The query words are left out of the result. Only rows
         clip_start:clip_end are searched; restrict_vocab=N searches the first N words (and
         overrides the clips). topn=None returns the cosines of all searched words.
-        indexer: an object with most_similar(unit query vector, topn) -> [(word, cosine)] (an
-        approximate index), asked instead of the exact search when topn is an int.
+        indexer: an approximate index asked instead of the exact search when topn is an int:
+        any object with most_similar(unit query vector, n) -> [(word, cosine)] best first
+        (gensim's protocol: w2v.index's HnswIndexer and NNDescentIndexer, gensim's AnnoyIndexer).
+        Its answers are filtered as the exact search's are: query words and words outside the
+        clips left out (gensim returns the indexer's answer as is).
         Returns [(word, cosine)], best first.
         """
         if isinstance(topn, Integral) and topn < 1:
@@ -444,15 +447,35 @@ class KeyedVectors:
         clip_end = clip_end or len(self._vectors)
         if restrict_vocab:
             clip_start, clip_end = 0, restrict_vocab
-        if indexer is not None and isinstance(topn, int):
+        if indexer is not None and isinstance(topn, Integral):
             total = weights @ terms.astype(np.float64)
             norm = float(np.linalg.norm(total))
-            return indexer.most_similar((total / (norm if norm > 0 else 1.0)).astype(np.float32), topn)
+            unit = (total / (norm if norm > 0 else 1.0)).astype(np.float32)
+            return self._ask_indexer(indexer, unit, rows, int(topn), clip_start, clip_end)
         searched = self.get_normed_vectors()[clip_start:clip_end]
         scores = cos_add_scores(searched, terms[None], weights)[0]
         if not topn:
             return scores
         return self._ranked(scores, rows, int(topn), offset=clip_start)
+
+    def _ask_indexer(self, indexer, unit, exclude_rows, topn, clip_start, clip_end):
+        """The indexer's `topn` best for `unit` that are not query words and lie in the clips:
+        asks for topn + the query words, and for twice as many while filtering leaves too few."""
+        exclude = {self.index_to_key[r] for r in exclude_rows}
+        clipped = clip_start > 0 or clip_end < len(self)
+
+        def kept(key):
+            if key in exclude:
+                return False
+            return not clipped or clip_start <= self.key_to_index.get(key, -1) < clip_end
+
+        asked = topn + len(exclude)
+        while True:
+            hits = list(indexer.most_similar(unit, asked))
+            out = [(key, float(sim)) for key, sim in hits if kept(key)]
+            if len(out) >= topn or len(hits) < asked or asked >= len(self):
+                return out[:topn]
+            asked = min(2 * asked, len(self))
 
     def most_similar_batch(self, queries, topn=10, restrict_vocab=None):
         """most_similar for many single-word or single-vector queries in one matrix product.
