@@ -262,7 +262,7 @@ class _Analogies:
         self.canon = arrays.canon
         self.rows, self.section = arrays.rows[keep], arrays.section[keep]
         pick = stratified_sample(self.section, sample_size, rng)
-        self.sample = self.rows[pick]
+        self.sample, self.sample_section = self.rows[pick], self.section[pick]
         # weight of each sampled question: its section's share of the set over the section's sample
         sizes = np.bincount(self.section, minlength=len(arrays.names)).astype(np.float64)
         drawn = np.bincount(self.section[pick], minlength=len(arrays.names)).astype(np.float64)
