@@ -378,17 +378,18 @@ def ctrl_c_at_unit(monkeypatch, ctrl_c_handled):
 
 
 def test_resume_with_early_stopping_is_bit_identical(tmp_path, demo_file, ctrl_c_at_unit):
-    kw = dict(vector_size=12, min_count=2, workers=1, epochs=5, seed=5, progress=False, sg=1, negative=3,
-              evaluate=["wordsim353"], early_stopping="holdout:1:0.1")
+    kw = dict(vector_size=12, min_count=2, workers=1, epochs=6, seed=5, progress=False, sg=1, negative=3,
+              evaluate=["wordsim353"], early_stopping="holdout:2:0.15")
     full = Word2Vec(corpus_file=demo_file, **kw)
-    assert len(full.epoch_stats) == 3 and full.best_epoch == 1  # the resumed run must stop there too
+    assert len(full.epoch_stats) == 4 and full.best_epoch == 1  # the resumed run must stop there too
     ckpt = tmp_path / "run.ckpt"
-    ctrl_c_at_unit(8)  # the demo file is 6 units an epoch: unit 2 of epoch 2
+    ctrl_c_at_unit(21)  # the demo file is 6 units an epoch: unit 3 of epoch 4, one epoch after the best
     with pytest.raises(KeyboardInterrupt):
         Word2Vec(corpus_file=demo_file, checkpoint=ckpt, **kw)
     with np.load(ckpt) as z:
         assert {"best_w_in", "best_w_out_ns", "best_w_out_hs"} <= set(z.files)
-        assert json.loads(bytes(z["meta"]).decode())["training"]["monitor"]["best_epoch"] == 0
+        state = json.loads(bytes(z["meta"]).decode())["training"]["monitor"]
+    assert state["best_epoch"] == 1 and state["bad_epochs"] == 1 and not state["stopped"]
     resumed = Word2Vec.resume(ckpt, corpus_file=demo_file)
     for a, b in zip(_weights(full), _weights(resumed)):
         assert np.array_equal(a, b)
