@@ -327,6 +327,13 @@ def test_epoch_stats_keys_follow_the_contract(tmp_path, demo_sentences):
     assert model.best_epoch is None and set(model.final_eval) == set(model.epoch_stats[0]["eval"])
     # the pair sets are scored whole each epoch: the last epoch's scores are the final ones
     assert model.final_eval["wordsim353"] == model.epoch_stats[-1]["eval"]["wordsim353"]
+    # and the final scores are what the evaluation functions say of the trained vectors
+    wv = model.wv
+    assert model.final_eval["analogy"] == pytest.approx(wv.evaluate_word_analogies(
+        evaluation.data_path(evaluation.ANALOGIES))[0], abs=1e-12) and model.final_eval["analogy"] > 0
+    for name in evaluation.PAIRS:
+        assert model.final_eval[name.split(".")[0]] == pytest.approx(
+            wv.evaluate_word_pairs(evaluation.data_path(name))[1][0], abs=1e-9)
     stopped = Word2Vec(demo_sentences, vector_size=16, min_count=1, workers=2, epochs=2, progress=False,
                        evaluate=True, early_stopping="simlex999:1")
     for stats in stopped.epoch_stats:
@@ -401,6 +408,15 @@ def test_resume_with_early_stopping_is_bit_identical(tmp_path, demo_file, ctrl_c
     assert np.array_equal(again.wv.vectors, full.wv.vectors)
     with pytest.raises(ValueError, match="other settings: monitor="):
         Word2Vec.resume(ckpt, corpus_file=demo_file, expect_settings={"monitor": None})
+
+
+def test_spearman_is_scipys_with_ties():
+    from scipy.stats import spearmanr
+    rng = np.random.default_rng(1)
+    for gold in (rng.integers(0, 5, 300).astype(float), rng.random(50), np.repeat([1.0, 2.0], 20)):
+        model = np.round(rng.random(gold.shape[0]), 1)  # ties on both sides
+        assert monitor.spearman(gold, model) == pytest.approx(spearmanr(gold, model)[0], abs=1e-12)
+    assert np.isnan(monitor.spearman([1, 2, 3], [5, 5, 5]))
 
 
 # ---------------------------------------------------------------- the fast analogy answer
