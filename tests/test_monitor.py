@@ -292,6 +292,15 @@ def test_a_run_that_never_stops_ends_with_its_best_epoch(monkeypatch, demo_sente
     assert all(np.array_equal(w, b) for w, b in zip(_weights(model), snap.seen[1]))
 
 
+def test_a_metric_that_is_never_finite_stops_the_run_after_patience_epochs(monkeypatch, demo_sentences, caplog):
+    _scripted(monkeypatch, "holdout", [float("nan")] * 5)
+    with caplog.at_level("INFO", logger="w2v.monitor"):
+        model = Word2Vec(demo_sentences[:3000], vector_size=8, min_count=2, workers=1, epochs=5, progress=False,
+                         early_stopping="holdout:2")
+    assert len(model.epoch_stats) == 2 and model.best_epoch is None
+    assert "no epoch gave a finite value" in caplog.text
+
+
 def test_the_learning_rate_decays_over_the_epochs_asked_for_when_stopping_early(monkeypatch, demo_sentences):
     _scripted(monkeypatch, "holdout", [3.0, 3.0, 3.0, 3.0])
     rates = []

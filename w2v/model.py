@@ -659,7 +659,7 @@ class Word2Vec:
             monitor = monitor_mod.Monitor(
                 self._monitor, weights=(self.wv.vectors, self.w_out_hs, self.w_out_ns),
                 index_to_key=self.vocab.index_to_key, corpus=corpus, tables=self._kernel_tables(),
-                cfg=self._kernel_config(), seed=s.seed, workers=s.workers, first_epoch=first_epoch)
+                cfg=self._kernel_config(), seed=s.seed, workers=s.workers)
             if monitor_state is not None:
                 monitor.restore(*monitor_state)
         self.best_epoch = None if monitor is None else monitor.best_epoch

@@ -307,12 +307,12 @@ class Monitor:
     """The evaluation and early stopping of one train() call (module docstring).
 
     weights: [w_in, w_out_hs, w_out_ns], the model's matrices (best ones are copied and put back
-    in place); index_to_key: the vocabulary's words; corpus: what the call trains on; seed: the
-    model's; first_epoch: the number of epoch_stats before this call (best_epoch indexes them all).
+    in place); index_to_key: the vocabulary's words; corpus: what the call trains on; tables,
+    cfg: the kernel's (for the held-out loss); seed: the model's.
     """
 
     def __init__(self, settings: MonitorSettings, *, weights, index_to_key, corpus, tables, cfg, seed: int,
-                 workers: int, first_epoch: int = 0):
+                 workers: int):
         self.settings = settings
         self.weights, self.tables, self.cfg, self.workers = list(weights), tables, cfg, workers
         self.corpus = corpus
@@ -330,7 +330,6 @@ class Monitor:
         self.best_epoch, self.best_value, self.bad_epochs = None, None, 0
         self.stopped = False
         self.best_copy = None
-        self.first_epoch = first_epoch
 
     def _prepare(self, spec, index_to_key, seed):
         name = set_name(spec)
@@ -361,7 +360,7 @@ class Monitor:
                 self.sets[name] = _Pairs(a[t], b[t], gold[t])
             else:
                 self.sets[name] = _Pairs(a, b, gold)
-        need = 1 if spec == "analogy" or isinstance(self.sets[name], _Analogies) else 3
+        need = 1 if isinstance(self.sets[name], _Analogies) else 3
         for group in (self.sets, self.validation):
             if name in group and len(group[name]) < need:
                 if name == self.stop_set:
@@ -435,8 +434,9 @@ class Monitor:
         if es is None:
             return ""
         if self.stopped:
-            kept = "weights of epoch %d restored" % (self.best_epoch + 1) if self.best_copy is not None else \
-                "keep_best=False: the last epoch's weights kept"
+            kept = ("no epoch gave a finite value" if self.best_epoch is None else
+                    f"the weights of epoch {self.best_epoch + 1} put back" if self.best_copy is not None else
+                    f"best epoch {self.best_epoch + 1}; keep_best=False: the last epoch's weights kept")
             return f"; stopping: {es.metric} did not improve for {self.bad_epochs} epoch(s); {kept}"
         return f"; best {es.metric} at epoch {self.best_epoch + 1}" if self.best_epoch is not None else ""
 
