@@ -290,10 +290,30 @@ class _Pairs:
         return self.gold.shape[0]
 
     def score(self, normed) -> float:
-        from scipy.stats import spearmanr
-        return float(spearmanr(self.gold, np.einsum("ij,ij->i", normed[self.a], normed[self.b]))[0])
+        return spearman(self.gold, np.einsum("ij,ij->i", normed[self.a], normed[self.b]))
 
     full_score = score
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks from 0, ties given their mean rank (scipy.stats.rankdata's 'average', less 1)."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    first = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    counts = np.diff(np.r_[first, x.shape[0]])
+    ranks = np.empty(x.shape[0], dtype=np.float64)
+    ranks[order] = np.repeat(first + (counts - 1) / 2.0, counts)
+    return ranks
+
+
+def spearman(a, b) -> float:
+    """Spearman's rank correlation, as scipy.stats.spearmanr's (whose import alone takes a second,
+    paid in the first epoch), NaN when either side is constant."""
+    ra, rb = _ranks(np.asarray(a, np.float64)), _ranks(np.asarray(b, np.float64))
+    ra -= ra.mean()
+    rb -= rb.mean()
+    den = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return float(ra @ rb) / den if den > 0 else math.nan
 
 
 def _unit_rows(w: np.ndarray) -> np.ndarray:
