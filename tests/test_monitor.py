@@ -327,7 +327,7 @@ def test_epoch_stats_keys_follow_the_contract(tmp_path, demo_sentences):
     questions = tmp_path / "mine.txt"
     questions.write_text(": s\n" + "".join(f"{s[0]} {s[1]} {s[2]} {s[3]}\n" for s in demo_sentences[:50]
                                            if len(s) >= 4))
-    model = Word2Vec(demo_sentences, vector_size=16, min_count=1, workers=2, epochs=2, progress=False,
+    model = Word2Vec(demo_sentences, vector_size=32, min_count=2, workers=1, epochs=3, progress=False,
                      evaluate=["analogy", "wordsim353", "simlex999", str(pairs), str(questions)])
     for stats in model.epoch_stats:
         assert set(stats) == STATS | {"holdout_loss", "eval"}
@@ -339,7 +339,7 @@ def test_epoch_stats_keys_follow_the_contract(tmp_path, demo_sentences):
     # and the final scores are what the evaluation functions say of the trained vectors
     wv = model.wv
     assert model.final_eval["analogy"] == wv.evaluate_word_analogies(evaluation.data_path(evaluation.ANALOGIES))[0]
-    assert model.final_eval["analogy"] > 0
+    assert model.final_eval["analogy"] > 0  # one worker: the same vectors every run, with 3 right answers
     assert np.array_equal(monitor._unit_rows(wv.vectors), wv.get_normed_vectors())
     for name in evaluation.PAIRS:  # the same unit vectors, bit for bit: the same correlations
         assert model.final_eval[name.split(".")[0]] == pytest.approx(
