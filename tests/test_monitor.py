@@ -371,7 +371,33 @@ def test_settings_are_checked_with_messages_that_name_them():
         with pytest.raises(ValueError, match=match):
             Word2Vec(**kw)
     assert Word2Vec(early_stopping="analogy")._monitor.sets == ("analogy",)  # its set is evaluated
+    assert Word2Vec(early_stopping=True)._monitor.early_stopping == monitor.EarlyStopping("holdout", 2, 0.0)
+    assert Word2Vec(early_stopping={"metric": "simlex999", "patience": 3})._monitor.early_stopping.patience == 3
     assert Word2Vec(evaluate=False)._monitor is None and Word2Vec()._monitor is None
+
+
+def test_sets_without_known_words_are_left_out_and_a_single_sentence_cannot_be_held_out(tmp_path, caplog):
+    words = ["a", "b", "c", "d", "e"]
+    questions = tmp_path / "q.txt"
+    questions.write_text(": s\nx y z t\n")  # no question answerable
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("a\tb\t1\nc\td\t2\nx\ty\t3\n")  # two known pairs: too few for a correlation
+    with caplog.at_level("WARNING", logger="w2v.monitor"):
+        m = _bare_monitor(monitor.MonitorSettings(sets=(str(questions), str(pairs)), holdout=0.0), words)
+    assert m.sets == {} and "q: 0 questions" in caplog.text and "p: 2 pairs" in caplog.text
+    for spec, metric in ((questions, "q"), (pairs, "p")):
+        with pytest.raises(ValueError, match=f"early_stopping on {metric}: too few"):
+            _bare_monitor(monitor.MonitorSettings(sets=(str(spec),), holdout=0.0,
+                                                  early_stopping=monitor.EarlyStopping(metric)), words)
+    one = EncodedCorpus(np.zeros(3, np.int32), np.array([0, 3], np.int64))
+    with pytest.raises(ValueError, match="single sentence"):
+        _bare_monitor(monitor.MonitorSettings(holdout=0.01), words, corpus=one)
+    assert _bare_monitor(monitor.MonitorSettings(holdout=0.0), words, corpus=one).units == []
+
+
+def test_unit_rows_leave_zero_rows_zero():
+    w = np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32)
+    assert np.array_equal(monitor._unit_rows(w), np.array([[0.6, 0.8], [0.0, 0.0]], dtype=np.float32))
 
 
 # ---------------------------------------------------------------- checkpoints

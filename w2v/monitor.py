@@ -411,9 +411,10 @@ class Monitor:
         return (loss, {k: s.score(normed) for k, s in self.sets.items()},
                 {k: s.score(normed) for k, s in self.validation.items()})
 
-    def end_epoch(self, index: int, stats: dict, last: bool) -> bool:
-        """Score epoch `index` (of all epoch_stats) into stats; judge it; True to stop. The best
-        weights are put back when the run stops or `last` (its final epoch) is reached."""
+    def end_epoch(self, index: int, stats: dict, last: bool) -> None:
+        """Score epoch `index` (of all epoch_stats) into stats and judge it (`stopped`: the run
+        should stop). The best weights are put back when it stops or `last` (its final epoch)
+        is reached."""
         t0 = time.perf_counter()
         loss, scores, validation = self.scores()
         if loss is not None:
@@ -436,7 +437,6 @@ class Monitor:
                     w[...] = best
         logger.info("epoch %d: %s (%.2f s)%s", index + 1, _scores_line(loss, scores, validation),
                     time.perf_counter() - t0, self._verdict(index))
-        return self.stopped
 
     def _improved(self, value) -> bool:
         if value is None or not math.isfinite(value):
@@ -488,7 +488,7 @@ class Monitor:
         self.best_epoch, self.best_value = state.get("best_epoch"), state.get("best_value")
         self.bad_epochs, self.stopped = int(state.get("bad_epochs", 0)), bool(state.get("stopped", False))
         if all(k in arrays for k in BEST_ARRAYS):
-            self.best_copy = [np.array(arrays[k], copy=True) for k in BEST_ARRAYS]
+            self.best_copy = [arrays[k] for k in BEST_ARRAYS]  # read from the file: ours to write
 
 
 BEST_ARRAYS = ("best_w_in", "best_w_out_hs", "best_w_out_ns")  # a checkpoint's copy of the best weights
