@@ -91,3 +91,27 @@ def test_max_parallel_units_is_the_file_order_unit_count():
     assert p.max_parallel_units() == len(p.units(0)) > 1
     one = plan.Plan(bounds[:3], epochs=1, start_alpha=0.025, end_alpha=0.0001, seed=1)
     assert one.max_parallel_units() == 1 == len(one.units(0))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_held_out_sentences_and_blocks_are_in_no_unit_and_out_of_the_schedule(shuffle):
+    bounds = _bounds()
+    sizes = np.diff(bounds)
+    held = np.array([3, 17, 500, 2999], dtype=np.int64)
+    n = int(bounds[-1] - sizes[held].sum())
+    p = plan.Plan(bounds, epochs=2, start_alpha=0.05, end_alpha=0.001, seed=7, shuffle=shuffle, unit_words=4000,
+                  held_out=held)
+    assert p.n_words == n and p.total_words == 2 * n
+    rest = np.setdiff1d(np.arange(len(sizes)), held)
+    for e in range(2):
+        units = p.units(e)
+        seen = np.concatenate([u.sents for u in units])
+        assert np.array_equal(np.sort(seen), rest)  # every other sentence, once
+        assert sum(u.n_words for u in units) == n
+    assert p.units(1)[-1].lr1 == pytest.approx(0.001, rel=1e-12)  # the schedule ends on the words trained
+    blocks = np.full(40, 1000, dtype=np.int64)
+    q = plan.Plan(block_words=blocks, blocks_per_unit=5, epochs=1, start_alpha=0.05, end_alpha=0.001, seed=7,
+                  shuffle=shuffle, held_out=np.array([0, 39]))
+    units = q.units(0)
+    assert np.array_equal(np.sort(np.concatenate([u.blocks for u in units])), np.arange(1, 39))
+    assert q.n_words == 38_000 and sum(u.n_words for u in units) == 38_000

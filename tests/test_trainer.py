@@ -177,3 +177,25 @@ def test_a_cold_kernel_cache_is_announced_once_before_compiling(tmp_path):
     epoch = [i for i, line in enumerate(cold) if line.startswith("w2v: epoch 1")]
     assert len(said) == 1 and said[0] < epoch[0], cold
     assert not any("compiling" in line for line in warm), warm
+
+
+def test_should_stop_ends_the_run_after_that_epoch_with_a_checkpoint(recorded_units, demo_sentences):
+    from w2v import trainer
+    from w2v.plan import Cursor
+    model = Word2Vec(vector_size=8, min_count=2, workers=1, epochs=1, progress=False)
+    model.build_vocab(demo_sentences)
+    corpus = model._encoded(None, None)
+    saved, asked = [], []
+
+    def should_stop(e):
+        asked.append(e)
+        return e == 1
+
+    stats = trainer.train(corpus, model.wv.vectors, model.w_out_hs, model.w_out_ns, model._kernel_tables(),
+                          model._kernel_config(), epochs=5, workers=1, start_alpha=0.03, end_alpha=0.001, seed=1,
+                          progress=False, should_stop=should_stop, held_out=np.array([0, 5]),
+                          checkpoint=lambda cursor, so_far: saved.append(cursor))
+    assert len(stats) == 2 and asked == [0, 1] and saved == [Cursor(2, 0)]
+    n = corpus.n_words - int(np.diff(corpus.bounds)[[0, 5]].sum())
+    assert stats[0]["raw_words"] == n
+    assert recorded_units[-1][1] == pytest.approx(0.03 - 0.029 * 2 / 5, rel=1e-9)  # the 5-epoch schedule

@@ -64,6 +64,7 @@ DEFAULT_TESTS = {  # the fast tests that exercise each module, in the order that
     "plan": ["tests/test_plan.py", "tests/test_trainer.py", "tests/test_checkpoint.py"],
     "threads": ["tests/test_backend_threads.py", "tests/test_trainer.py", "tests/test_checkpoint.py",
                 "tests/test_kernels.py"],
+    "monitor": ["tests/test_monitor.py"],
 }
 PRAGMA = "# pragma: no mutate"
 SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,

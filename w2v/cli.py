@@ -110,8 +110,47 @@ def _add_train(sub):
                "K-means on the unit vectors (cosine) after training, as word2vec.c; 0: vectors (default)")
     _flag(p, "-classes-iter", "--classes-iter", type=int, default=10, dest="classes_iter", metavar="N",
           help="K-means iterations for -classes (default 10, as word2vec.c)")
+    _flag(p, "-eval-each-epoch", "--eval-each-epoch", dest="eval_each_epoch", nargs="?", const="bundled",
+          metavar="SETS", help="after each epoch, score the vectors and log one line: the held-out loss and the "
+          "sets SETS, comma-separated: analogy, wordsim353, simlex999 (the bundled ones, the default) or files")
+    _flag(p, "-holdout", "--holdout", type=float, default=0.01, metavar="F",
+          help="with -eval-each-epoch or -early-stopping: the fraction of the corpus never trained on, whose "
+               "loss is measured each epoch (default 0.01; 0: none)")
+    _flag(p, "-early-stopping", "--early-stopping", dest="early_stopping", metavar="METRIC[:PATIENCE[:MIN_DELTA]]",
+          help="stop when METRIC has not improved by more than MIN_DELTA (default 0) for PATIENCE epochs (default "
+               "2), and keep the best epoch's weights: METRIC holdout (the held-out loss) or a set's name (its "
+               "validation half; the other half is reported)")
+    _flag(p, "-keep-best", "--keep-best", dest="keep_best", type=int, default=1, choices=(0, 1),
+          help="with -early-stopping, 1: end with the best epoch's weights (default); 0: the last epoch's "
+               "(no copy of the weights in memory)")
     _add_verbosity(p)
     p.set_defaults(func=cmd_train)
+
+
+def _monitor_kwargs(args) -> dict:
+    """Word2Vec's evaluate, holdout, early_stopping and keep_best from the flags."""
+    sets = args.eval_each_epoch
+    if sets is not None and sets != "bundled":
+        sets = [x for x in sets.split(",") if x]
+    return dict(evaluate=True if sets == "bundled" else sets, holdout=args.holdout,
+                early_stopping=args.early_stopping, keep_best=bool(args.keep_best))
+
+
+def _checked_monitor(args):
+    """The monitor settings the flags ask for (None for none), checked; CLIError naming the flag."""
+    from .monitor import MonitorSettings
+
+    try:
+        return MonitorSettings.from_arguments(**_monitor_kwargs(args))
+    except ValueError as e:
+        msg = str(e)
+        if msg.startswith("early_stopping"):
+            msg = "-early-stopping" + msg[len("early_stopping"):]
+        elif msg.startswith("evaluate"):
+            msg = "-eval-each-epoch" + msg[len("evaluate"):]
+        else:
+            msg = f"-holdout: {msg}"
+        raise CLIError(msg) from None
 
 
 def _train_kwargs(args, raw: bool = False) -> dict:
@@ -231,6 +270,7 @@ def cmd_train(args):
         raise CLIError(f"-checkpoint-every must be a number of seconds > 0, got {args.checkpoint_every}")
     _check_classes(args)
     _checked_settings(args)
+    watch = _checked_monitor(args)
     if args.phrases:
         _refuse_one_pass_input("-train", args.train, f"-phrases {args.phrases}")
     if args.max_vocab_size is not None and not args.read_vocab:
@@ -252,14 +292,17 @@ def cmd_train(args):
         if args.resume:
             expect = {_FLAG_SETTINGS[d]: v for d, v in _train_kwargs(args, raw=True).items()
                       if d in args.given and d in _FLAG_SETTINGS}
+            if args.given & {"eval_each_epoch", "holdout", "early_stopping", "keep_best"}:
+                expect["monitor"] = watch
             model = Word2Vec.resume(args.resume, **corpus, workers=args.threads if "threads" in args.given else None,
                                     checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
                                     expect_settings=expect, corpus_store=args.corpus_store,
                                     cache_dir=args.cache_dir, progress=progress, callbacks=callbacks, **dask)
         else:
-            model = Word2Vec(**_train_kwargs(args), checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
-                             corpus_store=args.corpus_store, cache_dir=args.cache_dir, progress=progress,
-                             callbacks=callbacks, **dask)
+            model = Word2Vec(**_train_kwargs(args), **_monitor_kwargs(args), checkpoint=checkpoint,
+                             checkpoint_every=args.checkpoint_every, corpus_store=args.corpus_store,
+                             cache_dir=args.cache_dir, progress=progress, callbacks=callbacks,
+                             **dask)
             try:
                 model.build_vocab(**corpus, vocab_file=args.read_vocab)
             except ValueError as e:

@@ -189,6 +189,62 @@ def _answer(normed, canon, rows, method):
     return preds
 
 
+def answer_top1(normed, canon, rows):
+    """`_answer`'s predictions by a faster route, for scoring the same questions again and again
+    (w2v.monitor, each epoch): the best-scoring word other than a, b and c is the answer whenever
+    it is not a folded form of a question word, as gensim's rule then takes it; the few other
+    questions go through `_answer`. An argmax where `_answer` sorts the top 5 of each row (6x
+    faster on 41k words); equal to it but where two words score exactly the same."""
+    preds = np.empty(len(rows), dtype=np.int64)
+    block = max(1, min(512, _BLOCK_FLOATS // max(1, len(normed))))
+    for start in range(0, len(rows), block):
+        r = rows[start: start + block]
+        scores = cos_add_scores(normed, normed[r[:, [1, 2, 0]]], (1, 1, -1))
+        here = np.arange(len(r))
+        for j in range(3):
+            scores[here, r[:, j]] = -np.inf
+        top = scores.argmax(axis=1)
+        best = canon[top]
+        preds[start: start + len(r)] = best
+        # a folded question word on top (or nothing to choose from): gensim's rule looks further
+        folded = (best == r[:, 0]) | (best == r[:, 1]) | (best == r[:, 2]) | ~np.isfinite(scores[here, top])
+        if folded.any():
+            preds[start + np.flatnonzero(folded)] = _answer(normed, canon, r[folded], "add")
+    return preds
+
+
+@dataclass
+class AnalogyArrays:
+    """The answerable questions of an analogy file in one vocabulary, for `answer_top1` /
+    `_answer`: rows (Q, 4) int64 (a, b, c, expected, canonical rows), section (Q,) int64 index
+    into names; canon (R,) as `_vocabulary`'s; questions: every well-formed question, skipped too."""
+    rows: np.ndarray
+    section: np.ndarray
+    names: list
+    canon: np.ndarray
+    questions: int
+
+
+def analogy_arrays(index_to_key, analogies=None, restrict_vocab=300000, case_insensitive=True) -> AnalogyArrays:
+    """An analogy file (default the bundled questions-words.txt) read once into row numbers."""
+    path = os.fspath(analogies) if analogies is not None else data_path(ANALOGIES)
+    ok, canon, fold = _vocabulary(index_to_key, restrict_vocab, case_insensitive)
+    qs = _read_questions(path, ok, fold)
+    return AnalogyArrays(qs.rows, qs.section, qs.names, canon, len(qs.rows) + sum(qs.skipped))
+
+
+def pair_arrays(index_to_key, pairs, delimiter="\t", encoding="utf8", restrict_vocab=300000,
+                case_insensitive=True):
+    """The pairs of a word-pairs file with both words known: (rows_a, rows_b) int64 (P,) and the
+    human scores float64 (P,); Spearman of gold against normed[a] . normed[b] is
+    evaluate_word_pairs' (without dummy4unknown)."""
+    ok, _, fold = _vocabulary(index_to_key, restrict_vocab, case_insensitive)
+    read, _ = _read_pairs(os.fspath(pairs), delimiter, encoding, fold)
+    known = [(ok[a], ok[b], g) for a, b, g in read if a in ok and b in ok]
+    return (np.array([a for a, _, _ in known], dtype=np.int64), np.array([b for _, b, _ in known], dtype=np.int64),
+            np.array([g for _, _, g in known], dtype=np.float64))
+
+
 def _tally(correct, incorrect):
     total = correct + incorrect
     return {"correct": correct, "incorrect": incorrect,

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import checkpoint as checkpoint_mod
 from . import corpus as corpus_mod
+from . import monitor as monitor_mod
 from . import huffman, kernels, sampling, trainer
 from . import plan as plan_mod
 from . import store as store_mod
@@ -123,6 +124,14 @@ class Word2Vec:
     gensim's attributes: corpus_count, corpus_total_words (set by build_vocab), raw_vocab
     (build_vocab(keep_raw_vocab=True)), train_count, total_train_time, running_training_loss,
     compute_loss, cum_table, and the settings (model.window, model.sg, ...).
+
+    Watching training (w2v.monitor): evaluate=True scores the bundled sets after each epoch (or a
+    list of "analogy", "wordsim353", "simlex999" and file paths; [] for the held-out loss alone),
+    and holdout=0.01 keeps that fraction of the corpus out of training to measure its loss:
+    each epoch's dict gains holdout_loss and eval ({set: score}); final_eval holds the whole
+    sets' scores at the end. early_stopping="holdout:2:0" (METRIC[:PATIENCE[:MIN_DELTA]], or
+    an EarlyStopping) stops when the metric stops improving; keep_best puts back the best
+    epoch's weights, every matrix, and best_epoch says which it was (an index into epoch_stats).
     """
 
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
@@ -130,10 +139,13 @@ class Word2Vec:
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
                  max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
                  checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, trim_rule=None,
-                 compute_loss=False, backend="threads", client=None, dask_workers=2, dask_options=None,
-                 **gensim_kwargs):
+                 compute_loss=False, evaluate=None, holdout=0.01, early_stopping=None, keep_best=True,
+                 backend="threads", client=None, dask_workers=2, dask_options=None, **gensim_kwargs):
         _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
         self._set_backend(backend, client, dask_workers, dask_options)
+        self._monitor = monitor_mod.MonitorSettings.from_arguments(evaluate, holdout, early_stopping, keep_best)
+        self.best_epoch: int | None = None  # early stopping's best epoch, an index into epoch_stats
+        self.final_eval: dict = {}          # the whole sets' scores at the end of the last train() call
         if corpus_store not in store_mod.MODES:
             raise ValueError(f"corpus_store must be one of {', '.join(store_mod.MODES)}, got {corpus_store!r}")
         self.corpus_store, self.cache_dir = corpus_store, cache_dir
@@ -672,9 +684,11 @@ class Word2Vec:
                            callbacks=self.callbacks if callbacks is None else tuple(callbacks))
 
     def _train(self, corpus, corpus_file, *, epochs, start_alpha, end_alpha, callbacks, first_epoch=None,
-               cursor=None, epoch_so_far=None):
-        """Run the driver over an encoded corpus; with `cursor`, resume a call from a checkpoint."""
+               cursor=None, epoch_so_far=None, monitor_state=None):
+        """Run the driver over an encoded corpus; with `cursor`, resume a call from a checkpoint
+        (and monitor_state: its monitor's (state, arrays))."""
         s = self.settings
+        monitor = None
 
         def hook(name):
             def call():
@@ -684,9 +698,12 @@ class Word2Vec:
                         fn(self)
             return call
 
-        def epoch_end(_e, stats):
+        def epoch_end(e, stats):
             # recorded before the callbacks run, so that they (and get_latest_training_loss) see it
             self.epoch_stats.append(stats)
+            if monitor is not None:
+                monitor.end_epoch(len(self.epoch_stats) - 1, stats, last=e == epochs - 1)
+                self.best_epoch = monitor.best_epoch
             self.wv.vectors = self.wv.vectors  # invalidate cached norms: the weights moved in place
             hook("on_epoch_end")()
 
@@ -694,6 +711,14 @@ class Word2Vec:
             first_epoch = len(self.epoch_stats)
         if getattr(self, "backend", "threads") == "dask" and not hasattr(corpus, "block_words"):
             corpus = store_mod.private_store(self._cache(), corpus, self.vocab)  # the workers read it
+        if self._monitor is not None:
+            monitor = monitor_mod.Monitor(
+                self._monitor, weights=(self.wv.vectors, self.w_out_hs, self.w_out_ns),
+                index_to_key=self.vocab.index_to_key, corpus=corpus, tables=self._kernel_tables(),
+                cfg=self._kernel_config(), seed=s.seed, workers=s.workers)
+            if monitor_state is not None:
+                monitor.restore(*monitor_state)
+        self.best_epoch = None if monitor is None else monitor.best_epoch
         # gensim's running_training_loss restarts at 0 in each train() call
         self._loss_base = (0.0, first_epoch)
         save_checkpoint, writer = None, None
@@ -706,6 +731,9 @@ class Word2Vec:
             def save_checkpoint(at, so_far):
                 arrays, meta = self._arrays_and_meta()
                 meta["training"] = dict(call, cursor=list(at), epoch_so_far=so_far)
+                if monitor is not None:
+                    meta["training"]["monitor"], best = monitor.state()
+                    arrays.update(best)
                 writer.write(arrays, meta)
         make_backend = self._make_backend()
         try:
@@ -716,12 +744,16 @@ class Word2Vec:
                 end_alpha=end_alpha, seed=s.seed, first_epoch=first_epoch,
                 on_epoch_begin=lambda _e: hook("on_epoch_begin")(), on_epoch_end=epoch_end,
                 progress=self.progress, shuffle=s.shuffle, cursor=cursor, epoch_so_far=epoch_so_far,
-                checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every, backend=make_backend)
+                checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every,
+                held_out=None if monitor is None else monitor.held,
+                should_stop=None if monitor is None else lambda _e: monitor.stopped, backend=make_backend)
         finally:
             self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too
             if writer is not None:
                 writer.wait()  # the last checkpoint is on disk before train() returns or raises
         stats = self.epoch_stats[first_epoch:]
+        if monitor is not None:
+            self.final_eval = monitor.final_scores()
         self.min_alpha_yet_reached = end_alpha
         self.train_count += 1
         self.total_train_time += sum(e["seconds"] for e in stats)
@@ -932,6 +964,8 @@ class Word2Vec:
         version = 1 if self._hs_tree is None else 2
         meta = {"format": "w2v.Word2Vec", "version": version, "settings": self.settings.to_dict(),
                 "index_to_key": self.vocab.index_to_key, "epoch_stats": self.epoch_stats,
+                "monitor": None if self._monitor is None else self._monitor.to_dict(),
+                "best_epoch": self.best_epoch, "final_eval": self.final_eval,
                 "gensim": {"corpus_count": self.corpus_count, "corpus_total_words": self.corpus_total_words,
                            "train_count": self.train_count, "total_train_time": self.total_train_time,
                            "loss_base": list(self._loss_base)}}
@@ -962,7 +996,7 @@ class Word2Vec:
         return cls._read(fname, mmap=mmap)[0]
 
     @classmethod
-    def _read(cls, path, mmap=None) -> tuple["Word2Vec", dict]:
+    def _read(cls, path, mmap=None) -> tuple["Word2Vec", dict, dict]:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"model file not found: {path}")
@@ -983,6 +1017,14 @@ class Word2Vec:
         model.w_out_ns, model.w_out_hs = w_out_ns, w_out_hs
         model._hs_tree = tree
         model.epoch_stats = meta.get("epoch_stats", [])
+        try:
+            if meta.get("monitor"):
+                model._monitor = monitor_mod.MonitorSettings.from_dict(meta["monitor"])
+        except (TypeError, ValueError) as e:
+            raise DamagedFileError(f"damaged w2v model file {path}: its monitor settings: {e}") from None
+        best = meta.get("best_epoch")
+        model.best_epoch = best if isinstance(best, int) and not isinstance(best, bool) else None
+        model.final_eval = meta.get("final_eval") or {}
         g = meta.get("gensim", {})
         if isinstance(g, dict):
             model.corpus_count = int(g.get("corpus_count", 0))
@@ -995,7 +1037,7 @@ class Word2Vec:
             model.wv.vectors, model.w_out_ns, model.w_out_hs = (
                 _member_memmap(path, name, w) for name, w in
                 (("w_in", model.wv.vectors), ("w_out_ns", model.w_out_ns), ("w_out_hs", model.w_out_hs)))
-        return model, meta
+        return model, meta, arrays
 
     @classmethod
     def resume(cls, path, corpus_iterable=None, corpus_file=None, *, workers=None, callbacks=(), progress=None,
@@ -1009,15 +1051,24 @@ class Word2Vec:
         workers=1 (the checkpoint's workers unless given) and a seed, the result is bit-identical to
         the uninterrupted run. Checkpoints go on being written to `checkpoint`, by default `path`.
         expect_settings: {setting: value} that the checkpoint's settings must have (ValueError
-        naming each that differs), e.g. the flags a command line repeats. corpus_store, cache_dir:
-        as in Word2Vec() (a run that trained from a store must resume from one: blocks are its units).
+        naming each that differs), e.g. the flags a command line repeats ("monitor": the
+        monitor.MonitorSettings, or None). corpus_store, cache_dir: as in Word2Vec() (a run that
+        trained from a store must resume from one: blocks are its units).
+
+        A run with evaluation or early stopping goes on with the same ones: the same held-out
+        text, question samples, best epoch so far and copy of its weights (saved in the
+        checkpoint); a run that early stopping ended has nothing left to do.
         backend, client, dask_workers, dask_options: as in Word2Vec(); a run may resume on another backend.
         """
-        model, meta = cls._read(path)
+        model, meta, arrays = cls._read(path)
         model._set_backend(backend, client, dask_workers, dask_options)
         state = _checked_training_state(path, meta)
-        differ = [f"{k}={v!r} where the checkpoint has {getattr(model.settings, k)!r}"
-                  for k, v in (expect_settings or {}).items() if getattr(model.settings, k) != v]
+
+        def has(k):
+            return model._monitor if k == "monitor" else getattr(model.settings, k)
+
+        differ = [f"{k}={v!r} where the checkpoint has {has(k)!r}"
+                  for k, v in (expect_settings or {}).items() if has(k) != v]
         if differ:
             raise ValueError(f"checkpoint {path} was written with other settings: " + "; ".join(differ))
         if workers is not None:
@@ -1029,8 +1080,11 @@ class Word2Vec:
             raise ValueError(f"corpus_store must be one of {', '.join(store_mod.MODES)}, got {corpus_store!r}")
         model.corpus_store, model.cache_dir = corpus_store, cache_dir
         epoch, units_done = state["cursor"]
-        if epoch >= state["epochs"]:
-            return model  # the call had finished
+        watched = state.get("monitor")
+        if watched is not None:
+            model.best_epoch = watched.get("best_epoch")
+        if epoch >= state["epochs"] or (watched is not None and watched.get("stopped")):
+            return model  # the call had finished, or early stopping had ended it
         corpus = model._encoded(corpus_iterable, corpus_file)
         differs = checkpoint_mod.corpus_differences(state["corpus"],
                                                     checkpoint_mod.corpus_fingerprint(corpus, corpus_file))
@@ -1038,7 +1092,8 @@ class Word2Vec:
             raise ValueError(f"checkpoint {path} was written for another corpus: " + "; ".join(differs))
         model._train(corpus, corpus_file, epochs=state["epochs"], start_alpha=state["start_alpha"],
                      end_alpha=state["end_alpha"], callbacks=model.callbacks, first_epoch=state["first_epoch"],
-                     cursor=plan_mod.Cursor(epoch, units_done), epoch_so_far=state["epoch_so_far"])
+                     cursor=plan_mod.Cursor(epoch, units_done), epoch_so_far=state["epoch_so_far"],
+                     monitor_state=None if watched is None else (watched, arrays))
         return model
 
 
@@ -1205,6 +1260,10 @@ def _checked_training_state(path, meta: dict) -> dict:
     so_far = state.get("epoch_so_far")
     need(so_far is None or (isinstance(so_far, dict) and set(so_far) == set(_EPOCH_STATS_KEYS)), "epoch stats")
     need(isinstance(state.get("corpus"), dict) and isinstance(state["corpus"].get("hash"), str), "corpus fingerprint")
+    watched = state.get("monitor")
+    need(watched is None or (isinstance(watched, dict) and meta.get("monitor") and
+                             (watched.get("best_epoch") is None or is_int(watched["best_epoch"]))),
+         "monitor state")
     return state
 
 __all__ = ["Word2Vec"]

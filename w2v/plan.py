@@ -6,6 +6,10 @@ about a unit is fixed by the plan before any thread or worker sees it, so a unit
 same numbers whichever thread (or machine) picks it up and whenever, and a run can be cut at
 any unit boundary and resumed (`Cursor`).
 
+Held out: a plan can leave out sentences (in-RAM corpus) or blocks (corpus store), `held_out`,
+which no unit of any epoch then contains; the epochs and the learning rate are over the words
+left (`w2v.monitor` measures the loss of the held-out text, never trained on).
+
 Numbering: `epoch` in a unit is the model's epoch number, counting every epoch it has ever
 trained (`first_epoch` is the count before this call), so a second `train()` call draws new
 sentence orders and new random streams. The learning rate, as gensim's, decays from
@@ -100,11 +104,15 @@ class Plan:
     RAM: units of about unit_words words, sentences shuffled over the whole corpus), or over the
     blocks of a corpus store with `block_words` words each: each epoch puts the blocks in a new
     order, and each unit takes the next `blocks_per_unit` of them and shuffles their sentences
-    together, so that a unit mixes text from that many places of the corpus."""
+    together, so that a unit mixes text from that many places of the corpus.
+
+    held_out: int64 sentence numbers (over bounds) or block numbers (over block_words) that no
+    unit contains; n_words counts the words left."""
 
     def __init__(self, bounds: np.ndarray | None = None, *, epochs: int, start_alpha: float, end_alpha: float,
                  seed: int, shuffle: bool = True, first_epoch: int = 0, unit_words: int = UNIT_WORDS,
-                 block_words: np.ndarray | None = None, blocks_per_unit: int = 1):
+                 block_words: np.ndarray | None = None, blocks_per_unit: int = 1,
+                 held_out: np.ndarray | None = None):
         if (bounds is None) == (block_words is None):
             raise ValueError("a plan is over sentence bounds or over store blocks: give one of them")
         self.bounds = bounds
@@ -113,8 +121,15 @@ class Plan:
         if bounds is not None:
             self.n_words = int(bounds[-1])
             self.n_sentences = len(bounds) - 1
+            sizes = bounds[1:] - bounds[:-1]
         else:
             self.n_words = int(self.block_words.sum())
+            sizes = self.block_words
+        self.trained = None  # bool per sentence (or block): False for the held-out ones
+        if held_out is not None and len(held_out):
+            self.trained = np.ones(sizes.shape[0], dtype=bool)
+            self.trained[np.asarray(held_out, dtype=np.int64)] = False
+            self.n_words -= int(sizes[~self.trained].sum())
         self.epochs = epochs
         self.start_alpha, self.end_alpha = float(start_alpha), float(end_alpha)
         self.seed, self.shuffle = seed, shuffle
@@ -136,7 +151,7 @@ class Plan:
         epoch = self.first_epoch + e
         if self.block_words is not None:
             return self._block_units(e, epoch)
-        order = sentence_order(self.n_sentences, self.seed, epoch, self.shuffle)
+        order = self._without_held_out(sentence_order(self.n_sentences, self.seed, epoch, self.shuffle))
         starts, words_before = epoch_units(self.bounds, order, self.unit_words)
         done = e * self.n_words
         return [WorkUnit(epoch, k, order[starts[k]:starts[k + 1]], int(words_before[k]),
@@ -145,7 +160,7 @@ class Plan:
                 for k in range(len(starts) - 1)]
 
     def _block_units(self, e: int, epoch: int) -> list[WorkUnit]:
-        order = block_order(self.block_words.shape[0], self.seed, epoch, self.shuffle)
+        order = self._without_held_out(block_order(self.block_words.shape[0], self.seed, epoch, self.shuffle))
         m = self.blocks_per_unit
         cuts = np.arange(0, order.shape[0] + m, m).clip(max=order.shape[0])
         cuts = np.unique(cuts)
@@ -157,6 +172,9 @@ class Plan:
                          self.lr_at(done + int(before[k])), self.lr_at(done + int(before[k + 1])),
                          unit_seed(self.seed, epoch, k), order[cuts[k]:cuts[k + 1]], self.shuffle)
                 for k in range(cuts.shape[0] - 1)]
+
+    def _without_held_out(self, order: np.ndarray) -> np.ndarray:
+        return order if self.trained is None else order[self.trained[order]]
 
     @classmethod
     def for_corpus(cls, corpus, **options) -> "Plan":

@@ -111,7 +111,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
           on_epoch_end=None, progress: bool | None = None, chunk_words: int = UNIT_WORDS,
           hot_rows: int = HOT_ROWS, shuffle: bool = True, cursor: Cursor | None = None,
           epoch_so_far: dict | None = None, checkpoint=None, checkpoint_every: float | None = None,
-          backend=None) -> list[dict]:
+          held_out=None, should_stop=None, backend=None) -> list[dict]:
     """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch trained.
 
     on_epoch_begin(e) and on_epoch_end(e, stats) are called with this call's epoch number e;
@@ -123,6 +123,10 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     the same arguments, with the checkpoint's `cursor` and `epoch_so_far` (the stats of the
     cursor's epoch so far), train exactly the units after the cursor.
 
+    held_out: sentence (or store block) numbers that no unit trains (Plan's). should_stop(e), asked
+    after on_epoch_end(e, ...): True ends the run after epoch e (a checkpoint is written first);
+    the learning rate still follows the schedule of all `epochs`.
+
     backend: what makes the backend that runs the units, called as ThreadsBackend is (default:
     ThreadsBackend; the Dask backend: a functools.partial of backends.dask.DaskBackend). A backend
     with `epoch_extras()` adds its dict to each epoch's stats; one with `close()` is closed at the end.
@@ -130,7 +134,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     if kernels.needs_compiling():  # else the progress bar stands at 0% for that time
         logger.info("compiling the training kernels (first run only, ~15 s)")
     plan = Plan.for_corpus(corpus, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
-                shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words)
+                shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words, held_out=held_out)
     backend = (backend or ThreadsBackend)(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
                                           max_units=plan.max_parallel_units(), hot_rows=hot_rows)
     bar = _Progress(max(plan.total_words, 1), progress)
@@ -199,8 +203,11 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
             where[:] = [Cursor(e + 1, 0), None]
             if on_epoch_end is not None:
                 on_epoch_end(e, stats)
-            if e == epochs - 1 or pause.is_set():
+            stop = should_stop is not None and should_stop(e)
+            if e == epochs - 1 or pause.is_set() or stop:
                 _save(checkpoint, where, last_checkpoint)
+            if stop:
+                break
     except KeyboardInterrupt:
         _save(checkpoint, where, last_checkpoint)  # every thread has stopped: the weights are consistent
         raise
