@@ -814,7 +814,9 @@ class Word2Vec:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError, zlib.error,
-                struct.error) as e:  # NotImplementedError: zipfile's "zip file version 17.3"
+                struct.error, RuntimeError) as e:
+            # NotImplementedError: zipfile's "zip file version 17.3"; RuntimeError: its "File ... is
+            # encrypted" (one flipped flag bit)
             raise DamagedFileError(f"not a w2v model file, or a damaged one: {path} ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != "w2v.Word2Vec":
             raise ValueError(f"not a w2v model file: {path}")
