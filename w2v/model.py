@@ -116,6 +116,12 @@ class Word2Vec:
     gensim: it is not kept for later calls). compute_loss is recorded as gensim does; the loss
     is computed either way.
 
+    Reproducibility: with workers=1 and a seed, a run is bit-for-bit reproducible. With several
+    workers the threads share the weights without locks (Hogwild), and the vectors change from
+    run to run; deterministic=True trains in rounds on one private replica of the weights per
+    worker, merged in a fixed order, so that the same seed and workers give the same vectors
+    every run (at a cost in speed and memory: docs/reliability.md).
+
     gensim's attributes: corpus_count, corpus_total_words (set by build_vocab), raw_vocab
     (build_vocab(keep_raw_vocab=True)), train_count, total_train_time, running_training_loss,
     compute_loss, cum_table, and the settings (model.window, model.sg, ...).
@@ -124,7 +130,8 @@ class Word2Vec:
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
                  min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
-                 max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
+                 max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, deterministic=False,
+                 progress=None,
                  checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, trim_rule=None,
                  compute_loss=False, **gensim_kwargs):
         _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
@@ -136,7 +143,7 @@ class Word2Vec:
             max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
             workers=workers, min_alpha=min_alpha, sg=sg, hs=hs, negative=negative,
             ns_exponent=ns_exponent, cbow_mean=cbow_mean, epochs=epochs, softmax=bool(softmax),
-            batch_window=bool(batch_window), shuffle=bool(shuffle))
+            batch_window=bool(batch_window), shuffle=bool(shuffle), deterministic=bool(deterministic))
         self.callbacks = tuple(callbacks)
         self.progress = progress
         if not (isinstance(checkpoint_every, (int, float)) and not isinstance(checkpoint_every, bool)
@@ -657,7 +664,8 @@ class Word2Vec:
                 self._kernel_config(), epochs=epochs, workers=s.workers, start_alpha=start_alpha,
                 end_alpha=end_alpha, seed=s.seed, first_epoch=first_epoch,
                 on_epoch_begin=lambda _e: hook("on_epoch_begin")(), on_epoch_end=epoch_end,
-                progress=self.progress, shuffle=s.shuffle, cursor=cursor, epoch_so_far=epoch_so_far,
+                progress=self.progress, shuffle=s.shuffle, deterministic=s.deterministic, cursor=cursor,
+                epoch_so_far=epoch_so_far,
                 checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every)
         finally:
             self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too

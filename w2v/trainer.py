@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from . import kernels
+from .backends.rounds import RoundsBackend
 from .backends.threads import HOT_ROWS, ThreadsBackend
 from .errors import TrainingDivergedError
 from .plan import UNIT_WORDS, Cursor, Plan
@@ -110,7 +111,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
           start_alpha: float, end_alpha: float, seed: int, first_epoch: int = 0, on_epoch_begin=None,
           on_epoch_end=None, progress: bool | None = None, chunk_words: int = UNIT_WORDS,
           hot_rows: int = HOT_ROWS, shuffle: bool = True, cursor: Cursor | None = None,
-          epoch_so_far: dict | None = None, checkpoint=None, checkpoint_every: float | None = None) -> list[dict]:
+          epoch_so_far: dict | None = None, checkpoint=None, checkpoint_every: float | None = None,
+          deterministic: bool = False) -> list[dict]:
     """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch trained.
 
     on_epoch_begin(e) and on_epoch_end(e, stats) are called with this call's epoch number e;
@@ -121,13 +123,20 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     and when a KeyboardInterrupt stops the run (then the interrupt is raised again). Resuming:
     the same arguments, with the checkpoint's `cursor` and `epoch_so_far` (the stats of the
     cursor's epoch so far), train exactly the units after the cursor.
+
+    deterministic: with several workers, train in rounds on private replicas merged in a fixed
+    order (`backends.rounds`): the same vectors run after run. One worker is deterministic anyway.
     """
     if kernels.needs_compiling():  # else the progress bar stands at 0% for that time
         logger.info("compiling the training kernels (first run only, ~15 s)")
     plan = Plan.for_corpus(corpus, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
                 shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words)
-    backend = ThreadsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
-                             max_units=plan.max_parallel_units(), hot_rows=hot_rows)
+    if deterministic and workers > 1:
+        backend = RoundsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
+                                max_units=plan.max_parallel_units())
+    else:
+        backend = ThreadsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
+                                 max_units=plan.max_parallel_units(), hot_rows=hot_rows)
     bar = _Progress(max(plan.total_words, 1), progress)
     pause = threading.Event()
     last_checkpoint = [time.monotonic()]
