@@ -15,11 +15,13 @@ seeded from --seed, so a campaign can be repeated.
 Each reader runs in child processes with a 2 GiB address-space limit (an allocation for an
 absurd size fails as MemoryError, counted, instead of swapping). A case that takes more than
 --hang-seconds of CPU time (1 s; CPU, not wall time, so that a busy shared machine does not
-make slow cases hangs) is stopped by SIGPROF and counted as a hang; a child that dies (a
+make slow cases hangs) is stopped by SIGPROF and tried once more (the first call of a numba
+function compiles it); over the limit twice, it is a hang. A child that dies (a
 segfault) or stops reporting for WATCHDOG_S (stuck in compiled code, where no signal handler
 runs) is counted as a crash or a hang, its input is kept under --findings, and a new child goes
 on with the cases left. Prints one row per reader: cases, distinct inputs, clean loads, clean
-errors, other exceptions, crashes, hangs, the slowest case's CPU seconds, the peak RSS of a
+errors, other exceptions, crashes, hangs, the CPU seconds of the slowest case that finished
+(a first try stopped at the limit is not counted), the peak RSS of a
 child, and the seconds taken. tests/test_fuzz_loaders.py runs the same properties with a small
 budget.
 """
@@ -360,32 +362,41 @@ def run_case(reader: str, path: Path, data, counts: Counts, limit_s: float = 0):
     """Write `data` to `path` and load it; count the outcome. Returns the unexpected exception.
 
     limit_s: CPU seconds a case may take before it counts as a hang (SIGPROF: CPU time, not wall
-    time, so that a busy shared machine does not turn slow cases into hangs); 0: no limit."""
+    time, so that a busy shared machine does not turn slow cases into hangs); 0: no limit. The
+    first call of a numba function compiles it (or loads numba's cache), which can take longer:
+    a case over the limit is tried once more, and is a hang only if it is over the limit again."""
     import signal
     write_case(path, data)
     counts["cases"] += 1
     counts.seen.add(hashlib.blake2b(case_bytes(data), digest_size=8).digest())
-    if limit_s:
-        signal.setitimer(signal.ITIMER_PROF, limit_s)
-    cpu0 = time.process_time()
-    try:
-        LOADERS[reader](path)
-        counts["clean_loads"] += 1
-    except _Hang:
-        counts["hangs"] += 1
-        counts.examples.append(("hang", data))
-    except DOCUMENTED:
-        counts["clean_errors"] += 1
-    except BaseException as e:  # noqa: B902 - what the property forbids, counted
-        if isinstance(e, KeyboardInterrupt):
-            raise
-        counts["other_exceptions"] += 1
-        counts.examples.append((f"{type(e).__name__}: {str(e)[:200]}", data))
-        return e
-    finally:
+    for attempt in (1, 2):
         if limit_s:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-        counts.slowest_cpu_s = max(counts.slowest_cpu_s, time.process_time() - cpu0)
+            signal.setitimer(signal.ITIMER_PROF, limit_s)
+        cpu0 = time.process_time()
+        hung = False
+        try:
+            LOADERS[reader](path)
+            counts["clean_loads"] += 1
+        except _Hang:
+            hung = True
+            if attempt == 1:
+                continue
+            counts["hangs"] += 1
+            counts.examples.append(("hang", data))
+        except DOCUMENTED:
+            counts["clean_errors"] += 1
+        except BaseException as e:  # noqa: B902 - what the property forbids, counted
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            counts["other_exceptions"] += 1
+            counts.examples.append((f"{type(e).__name__}: {str(e)[:200]}", data))
+            return e
+        finally:
+            if limit_s:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+            if not hung:  # the slowest case that finished
+                counts.slowest_cpu_s = max(counts.slowest_cpu_s, time.process_time() - cpu0)
+        return None
     return None
 
 
@@ -457,7 +468,9 @@ def _child(reader, cases, result_file, workdir, limit_s, seed):
 def _run_reader(reader: str, cases: int, limit_s: float, seed: int, findings: Path) -> dict:
     """Run a reader's cases in child processes: a child that dies (a crash) or goes silent (a hang
     in compiled code) is counted with the case in hand, which is saved under `findings`, and a
-    new child goes on with the cases left."""
+    new child goes on with the cases left. The watchdog starts with a child's first case: before,
+    it makes its good files (and may compile numba's kernels, for minutes at nice 19 on a busy
+    machine); a child that fails before its first case is an error of the campaign, not a finding."""
     total = dict.fromkeys(["cases", "clean_loads", "clean_errors", "other_exceptions", "crashes", "hangs"], 0)
     total.update(distinct=0, slowest_cpu_s=0.0, peak_rss_mb=0.0, examples=[], seconds=0.0)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -475,7 +488,7 @@ def _run_reader(reader: str, cases: int, limit_s: float, seed: int, findings: Pa
             while child.poll() is None:
                 time.sleep(1.0)
                 stamp = os.path.getmtime(result) if os.path.exists(result) else None
-                if stamp != last:
+                if stamp != last or not _case_files(work):
                     last, beat = stamp, time.monotonic()
                 elif time.monotonic() - beat > WATCHDOG_S:
                     child.kill()
@@ -491,19 +504,24 @@ def _run_reader(reader: str, cases: int, limit_s: float, seed: int, findings: Pa
                 total["examples"] += out["examples"]
             if out and out["finished"] and child.returncode == 0:
                 break
+            if not _case_files(work):
+                raise RuntimeError(f"the {reader} child failed before its first case (status {child.returncode})")
             # the child died or hung in the middle of a case: count it, keep its input
             what = "hangs" if child.returncode == -9 else "crashes"  # -9: the watchdog's kill
             total[what] += 1
             total["cases"] += 1
             findings.mkdir(parents=True, exist_ok=True)
             kept = findings / f"{reader}-{what}-{restart}"
-            cases_left = [p for p in Path(work).iterdir() if p.name.startswith("case")]
-            for p in cases_left:
+            for p in _case_files(work):
                 shutil.copytree(p, kept) if p.is_dir() else shutil.copy(p, kept)
             total["examples"].append((f"child {'hung' if what == 'hangs' else 'died'} (status {child.returncode}), "
                                       f"input kept in {kept}", ""))
     total["seconds"] = time.monotonic() - t0
     return total
+
+
+def _case_files(work) -> list:
+    return [p for p in Path(work).iterdir() if p.name.startswith("case")]
 
 
 COLUMNS = ["cases", "distinct", "clean_loads", "clean_errors", "other_exceptions", "crashes", "hangs",
