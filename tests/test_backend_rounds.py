@@ -228,3 +228,10 @@ def test_the_cli_flag_and_the_setting(tmp_path, demo_file):
     assert out[0].read_bytes() == out[1].read_bytes()
     model = Word2Vec(vector_size=8, deterministic=True, workers=2)
     assert model.settings.deterministic is True
+
+
+def test_a_corpus_store_on_disk_trains_the_same_vectors_each_run(tmp_path, demo_file):
+    kw = dict(vector_size=8, min_count=2, workers=2, epochs=1, seed=3, progress=False, deterministic=True,
+              sg=0, negative=3, corpus_store="disk", cache_dir=tmp_path)
+    a, b = Word2Vec(corpus_file=demo_file, **kw), Word2Vec(corpus_file=demo_file, **kw)
+    assert np.array_equal(a.wv.vectors, b.wv.vectors) and np.array_equal(a.w_out_ns, b.w_out_ns)
