@@ -235,3 +235,15 @@ def test_a_corpus_store_on_disk_trains_the_same_vectors_each_run(tmp_path, demo_
               sg=0, negative=3, corpus_store="disk", cache_dir=tmp_path)
     a, b = Word2Vec(corpus_file=demo_file, **kw), Word2Vec(corpus_file=demo_file, **kw)
     assert np.array_equal(a.wv.vectors, b.wv.vectors) and np.array_equal(a.w_out_ns, b.w_out_ns)
+
+
+def test_replicas_that_cannot_fit_are_refused_before_training(demo_sentences, monkeypatch):
+    from w2v import config
+    from w2v.errors import NotEnoughMemoryError
+    model = Word2Vec(vector_size=8, min_count=2, workers=3, progress=False, deterministic=True)
+    model.build_vocab(demo_sentences)  # 6 units: 3 replicas
+    before = model.wv.vectors.copy()
+    monkeypatch.setattr(config, "available_memory", lambda: 1000)
+    with pytest.raises(NotEnoughMemoryError, match="one copy of the model's matrices per worker: 3 x 1 MB"):
+        model.train()
+    assert np.array_equal(model.wv.vectors, before)

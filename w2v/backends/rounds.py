@@ -263,9 +263,12 @@ def _check_memory(needed: int, replicas: int):
     from ..config import available_memory
     from ..errors import NotEnoughMemoryError
 
+    def size(n):
+        return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(n / 2**20, 1):.0f} MB"
+
     available = available_memory()
     if available is not None and needed > available:
         raise NotEnoughMemoryError(
             f"deterministic training keeps one copy of the model's matrices per worker: {replicas} x "
-            f"{needed / replicas / 2**30:.1f} GiB = {needed / 2**30:.1f} GiB, but {available / 2**30:.1f} GiB of "
-            "memory is available: use fewer workers, or deterministic=False")
+            f"{size(needed // replicas)} = {size(needed)}, but {size(available)} of memory is available: use "
+            "fewer workers, or deterministic=False")
