@@ -1,27 +1,45 @@
 """Fuzz every w2v file reader: damaged copies of small good files must load correctly or raise
 the documented error (ValueError and its subclasses, FileNotFoundError), never anything else,
-never hang, never crash the interpreter.
+never hang, never crash the interpreter, never need much memory.
 
     python tools/fuzz_loaders.py --cases 100000            # every reader, 100,000 cases each
-    python tools/fuzz_loaders.py --cases 300 --readers text binary
+    python tools/fuzz_loaders.py --cases 300 --readers text binary store
 
-Each reader runs in its own child process (a segfault there is counted as a crash, not lost),
-with hypothesis generating the damage (random truncation, byte flips, absurd headers, wrong
-dimensions, duplicate words) and a per-case alarm counting hangs. Prints one row of counts per
-reader: cases, clean loads, clean errors, other exceptions, crashes, hangs. tests/test_fuzz_loaders.py
-runs the same properties with a small budget.
+Readers: word2vec text and binary, native vectors (loaded and memory-mapped), model, checkpoint,
+vocabulary, phrases, frozen phrases, and the corpus store (a directory: one member damaged at a
+time, then opened, verified and read unit by unit as training reads it). Hypothesis generates the
+damage (random truncation, byte flips, absurd headers and .npy shapes, wrong dimensions,
+duplicate words, absurd values in a store's header, ids and bounds), in runs of BATCH examples
+seeded from --seed, so a campaign can be repeated.
+
+Each reader runs in child processes with a 2 GiB address-space limit (an allocation for an
+absurd size fails as MemoryError, counted, instead of swapping). A case that takes more than
+--hang-seconds of CPU time (1 s; CPU, not wall time, so that a busy shared machine does not
+make slow cases hangs) is stopped by SIGPROF and tried once more (the first call of a numba
+function compiles it); over the limit twice, it is a hang. A child that dies (a
+segfault) or stops reporting for WATCHDOG_S (stuck in compiled code, where no signal handler
+runs) is counted as a crash or a hang, its input is kept under --findings, and a new child goes
+on with the cases left. Prints one row per reader: cases, distinct inputs, clean loads, clean
+errors, other exceptions, crashes, hangs, the CPU seconds of the slowest case that finished
+(a first try stopped at the limit is not counted), the peak RSS of a
+child, and the seconds taken. tests/test_fuzz_loaders.py runs the same properties with a small
+budget.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
 import re
+import resource
+import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -58,9 +76,49 @@ def make_base_files(directory) -> dict:
     phrases = Phrases(SENTENCES, min_count=1, threshold=0.1)
     phrases.save(d / "phrases.npz")
     phrases.freeze().save(d / "frozen.json")
+    _make_store(d / "store", model.vocab)
     return {"text": d / "v.txt", "binary": d / "v.bin", "native": d / "v.npz", "model": d / "model.npz",
             "checkpoint": d / "checkpoint.npz", "vocab": d / "vocab.txt", "phrases": d / "phrases.npz",
-            "frozen_phrases": d / "frozen.json"}
+            "frozen_phrases": d / "frozen.json", "store": d / "store"}
+
+
+def _make_store(directory: Path, vocab):
+    """A corpus store of SENTENCES cut into blocks of 8 words (so that it has several)."""
+    from w2v.store import StoreWriter
+    directory.mkdir()
+    index = vocab.key_to_index
+    ids = np.array([index[w] for s in SENTENCES for w in s], dtype=np.int32)
+    writer = StoreWriter(directory, block_words=8)
+    writer.add(ids, np.array([len(s) for s in SENTENCES]))
+    writer.finish(vocab, {"key": "fuzz"})
+
+
+# a store is a directory: its members are damaged one at a time (read_base, write_case)
+STORE_MEMBERS = ("header.json", "index.npz", "ids.i32", "bounds.i64")
+
+
+def read_base(path: Path):
+    """The good file's bytes, or {member: bytes} for a directory (a store)."""
+    if path.is_dir():
+        return {name: (path / name).read_bytes() for name in STORE_MEMBERS}
+    return path.read_bytes()
+
+
+def write_case(path: Path, data):
+    """Write a case: bytes to a file, or {member: bytes} to the files of a directory."""
+    if isinstance(data, dict):
+        path.mkdir(exist_ok=True)
+        for name, member in data.items():
+            (path / name).write_bytes(member)
+    else:
+        path.write_bytes(data)
+
+
+def case_bytes(data) -> bytes:
+    """One byte string for a case (a store's members joined, each after its name and length)."""
+    if isinstance(data, dict):
+        return b"".join(b"%s %d\n" % (name.encode(), len(m)) + m for name, m in sorted(data.items()))
+    return data
 
 
 # ---------------------------------------------------------------- loading, and what a good load is
@@ -111,9 +169,28 @@ def _load_phrases(path):
     p[["new", "york", "is", "new", "york"]]
 
 
+def _load_store(path):
+    """Open the store, verify it as a cached one is, and read every unit as training does."""
+    from w2v.plan import Plan
+    from w2v.store import CorpusStore
+    store = CorpusStore(path)
+    store.verify()
+    v = len(store.vocab)
+    read = store.reader()
+    plan = Plan.for_corpus(store, epochs=1, start_alpha=0.025, end_alpha=0.0001, seed=1)
+    words = 0
+    for unit in plan.units(0):
+        ids, bounds, sents = read(unit)
+        assert ids.dtype == np.int32 and (ids.shape[0] == 0 or 0 <= ids.min() <= ids.max() < v)
+        assert bounds[0] == 0 and bounds[-1] == ids.shape[0] and np.all(np.diff(bounds) > 0)
+        assert sorted(sents.tolist()) == list(range(bounds.shape[0] - 1))
+        words += ids.shape[0]
+    assert words == store.n_words
+
+
 LOADERS = {"text": _load_text, "binary": _load_binary, "native": _load_native, "model": _load_model,
            "checkpoint": _load_model, "vocab": _load_vocab, "phrases": _load_phrases,
-           "frozen_phrases": _load_phrases}
+           "frozen_phrases": _load_phrases, "store": _load_store}
 # what a reader may raise for a bad file: the documented ValueError (DamagedFileError and
 # UnicodeDecodeError among them) and FileNotFoundError (a file that is gone)
 DOCUMENTED = (ValueError, FileNotFoundError)
@@ -126,6 +203,8 @@ def _replace_npy_shape(data: bytes, which: int, shape) -> bytes:
     if not starts:
         return data
     at = starts[which % len(starts)]
+    if at + 10 > len(data):
+        return data
     header_len = struct.unpack("<H", data[at + 8: at + 10])[0]
     header = data[at + 10: at + 10 + header_len]
     m = re.search(rb"'shape': \([^)]*\)", header)
@@ -192,21 +271,66 @@ def _header_line(reader, data, v, d):
 
 def damage(reader: str):
     """A hypothesis strategy: a function from the good file's bytes to damaged bytes."""
+    if reader == "store":
+        return _store_damage()
     zipped = reader in ("native", "model", "checkpoint", "phrases")
-    number = st.one_of(st.sampled_from(ABSURD), st.integers(-2 ** 40, 2 ** 40))
-    truncate = st.integers(0, 1 << 20).map(lambda k: ("truncate", k))
-    flips = st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(1, 255)), min_size=1, max_size=8).map(
-        lambda f: ("flips", f))
-    header = st.tuples(number, number).map(lambda vd: ("header", vd))
-    dims = st.tuples(st.integers(0, 5), st.lists(number, min_size=1, max_size=3)).map(lambda x: ("shape", x))
-    dup = st.just(("duplicate", None))
-    kinds = [truncate, flips, dup] + ([dims] if zipped else [header])
+    kinds = [_truncate, _flips, st.just(("duplicate", None))] + ([_dims] if zipped else [_header])
     return st.lists(st.one_of(*kinds), min_size=1, max_size=3)
 
 
-def apply_damage(reader: str, data: bytes, ops) -> bytes:
+_number = st.one_of(st.sampled_from(ABSURD), st.integers(-2 ** 40, 2 ** 40))
+_truncate = st.integers(0, 1 << 20).map(lambda k: ("truncate", k))
+_flips = st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(1, 255)), min_size=1, max_size=8).map(
+    lambda f: ("flips", f))
+_header = st.tuples(_number, _number).map(lambda vd: ("header", vd))
+_dims = st.tuples(st.integers(0, 5), st.lists(_number, min_size=1, max_size=3)).map(lambda x: ("shape", x))
+_HEADER_KEYS = ("n_words", "n_sentences", "n_blocks", "vocab_size", "block_words", "version", "vocab_digest",
+                "format")
+
+
+def _store_damage():
+    """Damage to one member of a store at a time: its header's numbers (absurd, negative, of another
+    type), its index (a zip of .npy: npy shapes, duplicate words), its ids and bounds (values)."""
+    json_value = st.one_of(_number, st.sampled_from([None, "x", 1.5, [], {}, True]))
+    header = st.tuples(st.sampled_from(_HEADER_KEYS), json_value).map(lambda kv: ("json", kv))
+    value = st.tuples(st.integers(0, 1 << 10), _number).map(lambda pv: ("value", pv))
+    member_ops = [
+        st.one_of(_truncate, _flips, header),                                 # header.json
+        st.one_of(_truncate, _flips, _dims, st.just(("duplicate", None))),    # index.npz
+        st.one_of(_truncate, _flips, value),                                  # ids.i32
+        st.one_of(_truncate, _flips, value),                                  # bounds.i64
+    ]
+    one = st.one_of(*[ops.map(lambda op, k=k: ("member", (k, op))) for k, ops in enumerate(member_ops)])
+    return st.lists(one, min_size=1, max_size=3)
+
+
+def _store_member_damage(name: str, data: bytes, op) -> bytes:
+    kind, arg = op
+    if kind == "json":
+        try:
+            doc = json.loads(data)
+            doc[arg[0]] = arg[1]
+            return json.dumps(doc).encode()
+        except Exception:  # the damage so far left no JSON object to edit
+            return data
+    if kind == "value":
+        width, dtype = (4, "<i4") if name == "ids.i32" else (8, "<i8")
+        if len(data) < width:
+            return data
+        at = (arg[0] % (len(data) // width)) * width
+        x = np.array(arg[1] % (1 << (8 * width)), dtype=np.uint64 if width == 8 else np.uint32)
+        return data[:at] + x.astype(dtype.replace("i", "u")).tobytes() + data[at + width:]
+    reader = "phrases" if name == "index.npz" else "vocab"  # a zip of .npy; or plain bytes
+    return apply_damage(reader, data, [op])
+
+
+def apply_damage(reader: str, data, ops):
+    """The good file's bytes (a store's {member: bytes}) with the damage `ops` applied."""
     for kind, arg in ops:
-        if kind == "truncate" and data:
+        if kind == "member":
+            name = STORE_MEMBERS[arg[0]]
+            data = dict(data, **{name: _store_member_damage(name, data[name], arg[1])})
+        elif kind == "truncate" and data:
             data = data[: arg % len(data)]
         elif kind == "flips" and data:
             b = bytearray(data)
@@ -230,32 +354,49 @@ class Counts(dict):
     def __init__(self):
         super().__init__(cases=0, clean_loads=0, clean_errors=0, other_exceptions=0, crashes=0, hangs=0)
         self.examples = []
+        self.seen = set()          # digests of the distinct damaged inputs
+        self.slowest_cpu_s = 0.0   # the most CPU time one case took
 
 
-def run_case(reader: str, path: Path, data: bytes, counts: Counts, alarm_s: float = 0):
-    """Write `data` to `path` and load it; count the outcome. Returns the unexpected exception."""
+def run_case(reader: str, path: Path, data, counts: Counts, limit_s: float = 0):
+    """Write `data` to `path` and load it; count the outcome. Returns the unexpected exception.
+
+    limit_s: CPU seconds a case may take before it counts as a hang (SIGPROF: CPU time, not wall
+    time, so that a busy shared machine does not turn slow cases into hangs); 0: no limit. The
+    first call of a numba function compiles it (or loads numba's cache), which can take longer:
+    a case over the limit is tried once more, and is a hang only if it is over the limit again."""
     import signal
-    path.write_bytes(data)
+    write_case(path, data)
     counts["cases"] += 1
-    if alarm_s:
-        signal.setitimer(signal.ITIMER_REAL, alarm_s)
-    try:
-        LOADERS[reader](path)
-        counts["clean_loads"] += 1
-    except _Hang:
-        counts["hangs"] += 1
-        counts.examples.append(("hang", data))
-    except DOCUMENTED:
-        counts["clean_errors"] += 1
-    except BaseException as e:  # noqa: B902 - what the property forbids, counted
-        if isinstance(e, KeyboardInterrupt):
-            raise
-        counts["other_exceptions"] += 1
-        counts.examples.append((f"{type(e).__name__}: {str(e)[:200]}", data))
-        return e
-    finally:
-        if alarm_s:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+    counts.seen.add(hashlib.blake2b(case_bytes(data), digest_size=8).digest())
+    for attempt in (1, 2):
+        if limit_s:
+            signal.setitimer(signal.ITIMER_PROF, limit_s)
+        cpu0 = time.process_time()
+        hung = False
+        try:
+            LOADERS[reader](path)
+            counts["clean_loads"] += 1
+        except _Hang:
+            hung = True
+            if attempt == 1:
+                continue
+            counts["hangs"] += 1
+            counts.examples.append(("hang", data))
+        except DOCUMENTED:
+            counts["clean_errors"] += 1
+        except BaseException as e:  # noqa: B902 - what the property forbids, counted
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            counts["other_exceptions"] += 1
+            counts.examples.append((f"{type(e).__name__}: {str(e)[:200]}", data))
+            return e
+        finally:
+            if limit_s:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+            if not hung:  # the slowest case that finished
+                counts.slowest_cpu_s = max(counts.slowest_cpu_s, time.process_time() - cpu0)
+        return None
     return None
 
 
@@ -267,65 +408,158 @@ def _on_alarm(_signum, _frame):
     raise _Hang()
 
 
-def campaign(reader: str, base: Path, cases: int, workdir: Path, alarm_s: float = 5.0) -> Counts:
-    """`cases` hypothesis examples against one reader, counted (nothing raised)."""
+BATCH = 10_000        # cases per hypothesis run (its engine's memory grows with the cases of a run)
+SNAPSHOT_CASES = 25   # a child writes its counts (its heartbeat) every this many cases
+WATCHDOG_S = 600.0    # a child silent this long is stuck where no signal reaches (compiled code)
+MEMORY_LIMIT = 2 << 30  # address space of a child: a reader allocating for an absurd size fails
+
+
+def campaign(reader: str, base: Path, cases: int, workdir: Path, limit_s: float = 1.0, seed: int = 0,
+             on_progress=None) -> Counts:
+    """`cases` hypothesis examples against one reader, counted (nothing raised); in runs of BATCH
+    examples, run k seeded with seed + k, so that a campaign can be repeated."""
     import signal
-    signal.signal(signal.SIGALRM, _on_alarm)
+    from hypothesis import seed as hypothesis_seed
+    signal.signal(signal.SIGPROF, _on_alarm)
     counts = Counts()
-    good = base.read_bytes()
+    good = read_base(base)
     target = workdir / ("case" + "".join(base.suffixes))
+    done = 0
+    while done < cases:
+        n = min(BATCH, cases - done)
 
-    @settings(max_examples=cases, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
-    @given(ops=damage(reader))
-    def prop(ops):
-        run_case(reader, target, apply_damage(reader, good, ops), counts, alarm_s)
+        @hypothesis_seed(seed + done // BATCH)
+        @settings(max_examples=n, deadline=None, database=None, derandomize=False,
+                  suppress_health_check=list(HealthCheck))
+        @given(ops=damage(reader))
+        def prop(ops):
+            run_case(reader, target, apply_damage(reader, good, ops), counts, limit_s)
+            if on_progress is not None and counts["cases"] % SNAPSHOT_CASES == 0:
+                on_progress(counts)
 
-    prop()
+        before = counts["cases"]
+        prop()
+        done += max(counts["cases"] - before, 1)
     return counts
 
 
-def _child(reader, cases, result_file):
+def _snapshot(counts: Counts, result_file: str, finished: bool):
+    doc = {"counts": dict(counts), "distinct": len(counts.seen), "slowest_cpu_s": counts.slowest_cpu_s,
+           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "finished": finished,
+           "examples": [(what, case_bytes(data).hex()) for what, data in counts.examples[:5]]}
+    tmp = result_file + ".tmp"
+    Path(tmp).write_text(json.dumps(doc))
+    os.replace(tmp, result_file)
+
+
+def _child(reader, cases, result_file, workdir, limit_s, seed):
     import logging
+    import warnings
     logging.disable(logging.WARNING)  # "duplicate words, keeping the first" on every such case
+    warnings.simplefilter("ignore")   # numpy's "overflow encountered in cast" for 1e300 in a text file
     with tempfile.TemporaryDirectory() as tmp:
         bases = make_base_files(tmp)
-        work = Path(tmp) / "work"
-        work.mkdir()
-        counts = campaign(reader, bases[reader], cases, work)
-        examples = [(what, data.hex()) for what, data in counts.examples[:5]]
-        Path(result_file).write_text(json.dumps({"counts": dict(counts), "examples": examples}))
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        counts = campaign(reader, bases[reader], cases, Path(workdir), limit_s, seed,
+                          on_progress=lambda c: _snapshot(c, result_file, False))
+        _snapshot(counts, result_file, True)
+
+
+def _run_reader(reader: str, cases: int, limit_s: float, seed: int, findings: Path) -> dict:
+    """Run a reader's cases in child processes: a child that dies (a crash) or goes silent (a hang
+    in compiled code) is counted with the case in hand, which is saved under `findings`, and a
+    new child goes on with the cases left. The watchdog starts with a child's first case: before,
+    it makes its good files (and may compile numba's kernels, for minutes at nice 19 on a busy
+    machine); a child that fails before its first case is an error of the campaign, not a finding."""
+    total = dict.fromkeys(["cases", "clean_loads", "clean_errors", "other_exceptions", "crashes", "hangs"], 0)
+    total.update(distinct=0, slowest_cpu_s=0.0, peak_rss_mb=0.0, examples=[], seconds=0.0)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    t0 = time.monotonic()
+    for restart in range(20):
+        left = cases - total["cases"]
+        if left <= 0:
+            break
+        with tempfile.TemporaryDirectory() as work:
+            result = os.path.join(work, "result.json")
+            child = subprocess.Popen([sys.executable, __file__, "--child", reader, str(left), result, work,
+                                      str(limit_s), str(seed + 1000 * restart)], env=env)
+            last, beat = None, time.monotonic()
+            while child.poll() is None:
+                time.sleep(1.0)
+                stamp = os.path.getmtime(result) if os.path.exists(result) else None
+                if stamp != last or not _case_files(work):
+                    last, beat = stamp, time.monotonic()
+                elif time.monotonic() - beat > WATCHDOG_S:
+                    child.kill()
+                    child.wait()
+                    break
+            out = json.loads(Path(result).read_text()) if os.path.exists(result) else None
+            for k in ("cases", "clean_loads", "clean_errors", "other_exceptions", "crashes", "hangs"):
+                total[k] += out["counts"][k] if out else 0
+            if out:
+                total["distinct"] += out["distinct"]
+                total["slowest_cpu_s"] = max(total["slowest_cpu_s"], out["slowest_cpu_s"])
+                total["peak_rss_mb"] = max(total["peak_rss_mb"], out["peak_rss_mb"])
+                total["examples"] += out["examples"]
+            if out and out["finished"] and child.returncode == 0:
+                break
+            if not _case_files(work):
+                raise RuntimeError(f"the {reader} child failed before its first case (status {child.returncode})")
+            # the child died or hung in the middle of a case: count it, keep its input
+            what = "hangs" if child.returncode == -9 else "crashes"  # -9: the watchdog's kill
+            total[what] += 1
+            total["cases"] += 1
+            findings.mkdir(parents=True, exist_ok=True)
+            kept = findings / f"{reader}-{what}-{restart}"
+            for p in _case_files(work):
+                shutil.copytree(p, kept) if p.is_dir() else shutil.copy(p, kept)
+            total["examples"].append((f"child {'hung' if what == 'hangs' else 'died'} (status {child.returncode}), "
+                                      f"input kept in {kept}", ""))
+    total["seconds"] = time.monotonic() - t0
+    return total
+
+
+def _case_files(work) -> list:
+    return [p for p in Path(work).iterdir() if p.name.startswith("case")]
+
+
+COLUMNS = ["cases", "distinct", "clean_loads", "clean_errors", "other_exceptions", "crashes", "hangs",
+           "slowest_cpu_s", "peak_rss_mb", "seconds"]
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=1000, help="cases per reader")
     ap.add_argument("--readers", nargs="*", default=list(LOADERS), choices=list(LOADERS))
-    ap.add_argument("--child", nargs=3, metavar=("READER", "CASES", "RESULT"), help=argparse.SUPPRESS)
+    ap.add_argument("--hang-seconds", type=float, default=1.0,
+                    help="CPU seconds after which a case counts as a hang (default 1)")
+    ap.add_argument("--seed", type=int, default=0, help="hypothesis seed of the first run of examples")
+    ap.add_argument("--findings", default="fuzz-findings", help="where the inputs of crashes and hangs are kept")
+    ap.add_argument("--json", help="also write the counts to this file")
+    ap.add_argument("--jobs", type=int, default=1, help="readers fuzzed at the same time (default 1)")
+    ap.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        _child(args.child[0], int(args.child[1]), args.child[2])
+        reader, cases, result, work, limit_s, seed = args.child
+        _child(reader, int(cases), result, work, float(limit_s), int(seed))
         return 0
-    columns = ["cases", "clean_loads", "clean_errors", "other_exceptions", "crashes", "hangs"]
-    print(f"{'reader':<15}" + "".join(f"{c:>17}" for c in columns))
-    bad = 0
-    for reader in args.readers:
-        with tempfile.NamedTemporaryFile(suffix=".json") as result:
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
-            rc = subprocess.run([sys.executable, __file__, "--child", reader, str(args.cases), result.name],
-                                env=env).returncode
-            text = Path(result.name).read_text()
-        if rc != 0 or not text:
-            counts = dict.fromkeys(columns, 0)
-            counts["crashes"] = 1
-            examples = [(f"child exited with status {rc}", "")]
-        else:
-            out = json.loads(text)
-            counts, examples = out["counts"], out["examples"]
-        print(f"{reader:<15}" + "".join(f"{counts[c]:>17}" for c in columns), flush=True)
-        for what, data in examples:
-            print(f"    {what}: {data[:200]}")
-        bad += counts["other_exceptions"] + counts["crashes"] + counts["hangs"]
+    print(f"{'reader':<15}" + "".join(f"{c:>17}" for c in COLUMNS), flush=True)
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    bad, rows = 0, {}
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = {pool.submit(_run_reader, reader, args.cases, args.hang_seconds, args.seed, Path(args.findings)):
+                   reader for reader in args.readers}
+        for future in as_completed(futures):
+            reader, counts = futures[future], future.result()
+            rows[reader] = counts
+            print(f"{reader:<15}" + "".join(f"{counts[c]:>17.3f}" if isinstance(counts[c], float) else
+                                            f"{counts[c]:>17}" for c in COLUMNS), flush=True)
+            for what, data in counts["examples"][:5]:
+                print(f"    {what}: {data[:200]}")
+            bad += counts["other_exceptions"] + counts["crashes"] + counts["hangs"]
+            if args.json:
+                Path(args.json).write_text(json.dumps({r: rows[r] for r in args.readers if r in rows}, indent=1))
     return 1 if bad else 0
 
 

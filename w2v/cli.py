@@ -81,6 +81,9 @@ def _add_train(sub):
           help="1: visit the sentences in a new random order every epoch (default); 0: file order, as word2vec.c")
     _flag(p, "-batch-window", "--batch-window", type=int, default=0, choices=(0, 1), dest="batch_window",
           help="skip-gram: 1 trains each window as one minibatch (faster; shared negatives)")
+    _flag(p, "-deterministic", "--deterministic", type=int, default=0, choices=(0, 1),
+          help="1: the same vectors every run with several -threads (the same seed and -threads), at a cost in "
+               "speed and one copy of the weights per thread; 0: Hogwild (default)")
     _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size")
     _flag(p, "-phrases", "--phrases", type=int, default=0, metavar="N",
           help="join frequent word pairs first: N passes of w2v phrases (thresholds 200, then 100)")
@@ -162,12 +165,13 @@ def _train_kwargs(args, raw: bool = False) -> dict:
                 "negative": args.negative, "iter": args.iter, "min_count": args.min_count, "alpha": alpha,
                 "cbow": sg, "cbow_mean": args.cbow_mean, "softmax": bool(args.softmax), "seed": args.seed,
                 "max_vocab_size": args.max_vocab_size, "shuffle": bool(args.shuffle),
-                "batch_window": bool(args.batch_window)}
+                "batch_window": bool(args.batch_window), "deterministic": bool(args.deterministic)}
     return dict(vector_size=args.size, window=args.window, sample=args.sample, hs=args.hs,
                 negative=args.negative, workers=args.threads, epochs=args.iter,
                 min_count=args.min_count, alpha=alpha, sg=sg, cbow_mean=args.cbow_mean,
                 softmax=bool(args.softmax), seed=args.seed, max_vocab_size=args.max_vocab_size,
-                shuffle=bool(args.shuffle), batch_window=bool(args.batch_window))
+                shuffle=bool(args.shuffle), batch_window=bool(args.batch_window),
+                deterministic=bool(args.deterministic))
 
 
 class _Terminated(KeyboardInterrupt):
@@ -182,7 +186,8 @@ def _on_sigterm(_signum, _frame):
 _FLAG_SETTINGS = {"size": "vector_size", "window": "window", "sample": "sample", "hs": "hs",
                   "negative": "negative", "iter": "epochs", "min_count": "min_count", "alpha": "alpha",
                   "cbow": "sg", "cbow_mean": "cbow_mean", "softmax": "softmax", "seed": "seed",
-                  "max_vocab_size": "max_vocab_size", "shuffle": "shuffle", "batch_window": "batch_window"}
+                  "max_vocab_size": "max_vocab_size", "shuffle": "shuffle", "batch_window": "batch_window",
+                  "deterministic": "deterministic"}
 
 
 # the flag that sets each setting, for naming it in an error (the reverse of _FLAG_SETTINGS)

@@ -36,6 +36,9 @@ class Settings:
     # visit the sentences in a new random order every epoch (drawn from seed and epoch); False is
     # file order, as word2vec.c and gensim read
     shuffle: bool = True
+    # several workers: train in rounds on private replicas merged in a fixed order, so that the
+    # same seed gives the same vectors run after run (backends/rounds.py); False is Hogwild
+    deterministic: bool = False
 
     def __post_init__(self):
         def need(cond, msg):

@@ -899,10 +899,11 @@ def _native_error(path, what):
     return DamagedFileError(f"{path}: not a w2v native vectors file, or a damaged one ({what})")
 
 
-# what reading a damaged zip or .npy header can raise (a PermissionError is let through)
+# what reading a damaged zip or .npy header can raise (a PermissionError is let through);
+# RuntimeError: zipfile's "File ... is encrypted, password required" (one flipped flag bit)
 _DAMAGED_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, struct.error,
                        NotImplementedError, zlib.error, KeyError, IndexError, OverflowError,
-                       SyntaxError, TypeError, RecursionError, tokenize.TokenError)
+                       SyntaxError, TypeError, RuntimeError, tokenize.TokenError)
 
 
 def _is_int(x, low=0):

@@ -121,6 +121,12 @@ class Word2Vec:
     gensim: it is not kept for later calls). compute_loss is recorded as gensim does; the loss
     is computed either way.
 
+    Reproducibility: with workers=1 and a seed, a run is bit-for-bit reproducible. With several
+    workers the threads share the weights without locks (Hogwild), and the vectors change from
+    run to run; deterministic=True trains in rounds on one private replica of the weights per
+    worker, merged in a fixed order, so that the same seed and workers give the same vectors
+    every run (at a cost in speed and memory: docs/reliability.md).
+
     gensim's attributes: corpus_count, corpus_total_words (set by build_vocab), raw_vocab
     (build_vocab(keep_raw_vocab=True)), train_count, total_train_time, running_training_loss,
     compute_loss, cum_table, and the settings (model.window, model.sg, ...).
@@ -137,7 +143,8 @@ class Word2Vec:
     def __init__(self, sentences=None, corpus_file=None, vector_size=100, alpha=0.025, window=5,
                  min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
-                 max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, progress=None,
+                 max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, deterministic=False,
+                 progress=None,
                  checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, trim_rule=None,
                  compute_loss=False, evaluate=None, holdout=0.01, early_stopping=None, keep_best=True,
                  backend="threads", client=None, dask_workers=2, dask_options=None, **gensim_kwargs):
@@ -154,7 +161,7 @@ class Word2Vec:
             max_vocab_size=max_vocab_size, max_final_vocab=max_final_vocab, sample=sample, seed=seed,
             workers=workers, min_alpha=min_alpha, sg=sg, hs=hs, negative=negative,
             ns_exponent=ns_exponent, cbow_mean=cbow_mean, epochs=epochs, softmax=bool(softmax),
-            batch_window=bool(batch_window), shuffle=bool(shuffle))
+            batch_window=bool(batch_window), shuffle=bool(shuffle), deterministic=bool(deterministic))
         self.callbacks = tuple(callbacks)
         self.progress = progress
         if not (isinstance(checkpoint_every, (int, float)) and not isinstance(checkpoint_every, bool)
@@ -743,8 +750,8 @@ class Word2Vec:
                 self._kernel_config(), epochs=epochs, workers=s.workers, start_alpha=start_alpha,
                 end_alpha=end_alpha, seed=s.seed, first_epoch=first_epoch,
                 on_epoch_begin=lambda _e: hook("on_epoch_begin")(), on_epoch_end=epoch_end,
-                progress=self.progress, shuffle=s.shuffle, cursor=cursor, epoch_so_far=epoch_so_far,
-                checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every,
+                progress=self.progress, shuffle=s.shuffle, deterministic=s.deterministic, cursor=cursor,
+                epoch_so_far=epoch_so_far, checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every,
                 held_out=None if monitor is None else monitor.held,
                 should_stop=None if monitor is None else lambda _e: monitor.stopped, backend=make_backend)
         finally:
@@ -1005,7 +1012,9 @@ class Word2Vec:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError, zlib.error,
-                struct.error) as e:  # NotImplementedError: zipfile's "zip file version 17.3"
+                struct.error, RuntimeError) as e:
+            # NotImplementedError: zipfile's "zip file version 17.3"; RuntimeError: its "File ... is
+            # encrypted" (one flipped flag bit)
             raise DamagedFileError(f"not a w2v model file, or a damaged one: {path} ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != "w2v.Word2Vec":
             raise ValueError(f"not a w2v model file: {path}")

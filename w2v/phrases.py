@@ -488,7 +488,8 @@ class Phrases(_Applier):
         except PermissionError:
             raise
         except (ValueError, KeyError, OSError, EOFError, TypeError, AttributeError, IndexError,
-                zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, OverflowError) as e:
+                zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, OverflowError,
+                RuntimeError) as e:  # RuntimeError: zipfile's "File ... is encrypted" (a flipped flag bit)
             raise DamagedFileError(f"not a w2v phrases file, or a damaged one: {path} "
                                    f"({type(e).__name__}: {e})") from None
 

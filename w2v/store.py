@@ -361,8 +361,13 @@ class CorpusStore:
             self.block_sums = arrays["block_sums"]
             words, counts = meta["index_to_key"], arrays["counts"]
             b = int(h["n_blocks"])
+            block_words = h.get("block_words", UNIT_WORDS)
+            if not (isinstance(block_words, int) and not isinstance(block_words, bool) and block_words >= 1):
+                raise ValueError(f"block_words {block_words!r}")
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error, struct.error,
-                NotImplementedError) as e:  # NotImplementedError: zipfile's "zip file version 17.3"
+                NotImplementedError, RuntimeError) as e:
+            # NotImplementedError: zipfile's "zip file version 17.3"; RuntimeError: its "File ... is
+            # encrypted" (one flipped flag bit)
             raise DamagedFileError(f"damaged corpus store {self.path} ({e}): delete it (w2v cache --clear) "
                                    f"and run again") from None
         problems = []
@@ -390,7 +395,7 @@ class CorpusStore:
             raise DamagedFileError(f"damaged corpus store {self.path}: its vocabulary does not match its "
                                    f"header: delete it (w2v cache --clear) and run again")
         self.block_words = np.diff(self.block_bounds)
-        self.blocks_per_unit = max(1, round(UNIT_WORDS / max(int(h.get("block_words", UNIT_WORDS)), 1)))
+        self.blocks_per_unit = max(1, round(UNIT_WORDS / block_words))
 
     @property
     def n_blocks(self) -> int:

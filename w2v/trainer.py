@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from . import kernels
+from .backends.rounds import RoundsBackend
 from .backends.threads import HOT_ROWS, ThreadsBackend
 from .errors import TrainingDivergedError
 from .plan import UNIT_WORDS, Cursor, Plan
@@ -111,7 +112,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
           on_epoch_end=None, progress: bool | None = None, chunk_words: int = UNIT_WORDS,
           hot_rows: int = HOT_ROWS, shuffle: bool = True, cursor: Cursor | None = None,
           epoch_so_far: dict | None = None, checkpoint=None, checkpoint_every: float | None = None,
-          held_out=None, should_stop=None, backend=None) -> list[dict]:
+          held_out=None, should_stop=None, backend=None, deterministic: bool = False) -> list[dict]:
     """Run `epochs` epochs over an EncodedCorpus; returns one stats dict per epoch trained.
 
     on_epoch_begin(e) and on_epoch_end(e, stats) are called with this call's epoch number e;
@@ -130,13 +131,20 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     backend: what makes the backend that runs the units, called as ThreadsBackend is (default:
     ThreadsBackend; the Dask backend: a functools.partial of backends.dask.DaskBackend). A backend
     with `epoch_extras()` adds its dict to each epoch's stats; one with `close()` is closed at the end.
+
+    deterministic: with several workers, train in rounds on private replicas merged in a fixed
+    order (`backends.rounds`): the same vectors run after run. One worker is deterministic anyway.
     """
     if kernels.needs_compiling():  # else the progress bar stands at 0% for that time
         logger.info("compiling the training kernels (first run only, ~15 s)")
     plan = Plan.for_corpus(corpus, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
                 shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words, held_out=held_out)
-    backend = (backend or ThreadsBackend)(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
-                                          max_units=plan.max_parallel_units(), hot_rows=hot_rows)
+    if backend is None and deterministic and workers > 1:  # private replicas: no hot rows to share
+        backend = RoundsBackend(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
+                                max_units=plan.max_parallel_units())
+    else:
+        backend = (backend or ThreadsBackend)(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, workers=workers,
+                                              max_units=plan.max_parallel_units(), hot_rows=hot_rows)
     bar = _Progress(max(plan.total_words, 1), progress)
     pause = threading.Event()
     last_checkpoint = [time.monotonic()]

@@ -464,6 +464,8 @@ class DaskBackend:
                 sync = "all" if full else self.hot
                 unreported += self._round(shares, sync, poll)
                 k += len(batch)
+                if poll is not None:  # once a round at least, however short: progress, a checkpoint due
+                    poll()
                 if full:
                     since_full = 0
                     self._report(unreported, by_index, on_result)
