@@ -442,8 +442,12 @@ def test_resume_with_early_stopping_is_bit_identical(tmp_path, demo_file, ctrl_c
     again = Word2Vec.resume(ckpt, corpus_file=demo_file)  # the run had stopped: nothing left to do
     assert len(again.epoch_stats) == len(full.epoch_stats) and again.best_epoch == full.best_epoch
     assert np.array_equal(again.wv.vectors, full.wv.vectors)
-    with pytest.raises(ValueError, match="other settings: monitor="):
+    with pytest.raises(ValueError, match="other settings: no evaluation where the checkpoint has evaluation"):
         Word2Vec.resume(ckpt, corpus_file=demo_file, expect_settings={"monitor": None})
+    other = monitor.MonitorSettings.from_arguments(["wordsim353"], 0.01, "holdout:3:0.15", True)
+    with pytest.raises(ValueError, match=r"early_stopping=\{'metric': 'holdout', 'patience': 3, 'min_delta': 0.15\} "
+                                         r"where the checkpoint has \{[^}]*'patience': 2"):
+        Word2Vec.resume(ckpt, corpus_file=demo_file, expect_settings={"monitor": other})
 
 
 def test_spearman_is_scipys_with_ties():

@@ -1073,11 +1073,12 @@ class Word2Vec:
         model._set_backend(backend, client, dask_workers, dask_options)
         state = _checked_training_state(path, meta)
 
-        def has(k):
-            return model._monitor if k == "monitor" else getattr(model.settings, k)
-
-        differ = [f"{k}={v!r} where the checkpoint has {has(k)!r}"
-                  for k, v in (expect_settings or {}).items() if has(k) != v]
+        differ = []
+        for k, v in (expect_settings or {}).items():
+            if k == "monitor":
+                differ += monitor_mod.MonitorSettings.differences(v, model._monitor)
+            elif getattr(model.settings, k) != v:
+                differ.append(f"{k}={v!r} where the checkpoint has {getattr(model.settings, k)!r}")
         if differ:
             raise ValueError(f"checkpoint {path} was written with other settings: " + "; ".join(differ))
         if workers is not None:

@@ -175,6 +175,17 @@ class MonitorSettings:
         d["sets"] = list(self.sets)
         return d
 
+    @staticmethod
+    def differences(given: "MonitorSettings | None", saved: "MonitorSettings | None") -> list[str]:
+        """What differs between two monitors' settings, in words (None: no monitor)."""
+        if given == saved:
+            return []
+        if given is None or saved is None:
+            return [f"{'no evaluation' if given is None else 'evaluation'} where the checkpoint has "
+                    f"{'none' if saved is None else 'evaluation'}"]
+        a, b = given.to_dict(), saved.to_dict()
+        return [f"{k}={a[k]!r} where the checkpoint has {b[k]!r}" for k in a if a[k] != b[k]]
+
     @classmethod
     def from_dict(cls, d: dict) -> "MonitorSettings":
         d = dict(d)
