@@ -131,9 +131,8 @@ class Word2Vec:
                  min_count=5, max_vocab_size=None, sample=1e-3, seed=1, workers=3, min_alpha=0.0001,
                  sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1, *, epochs=5, callbacks=(),
                  max_final_vocab=None, softmax=False, batch_window=False, shuffle=True, deterministic=False,
-                 progress=None,
-                 checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None, trim_rule=None,
-                 compute_loss=False, **gensim_kwargs):
+                 progress=None, checkpoint=None, checkpoint_every=600.0, corpus_store="auto", cache_dir=None,
+                 trim_rule=None, compute_loss=False, **gensim_kwargs):
         _check_gensim_keywords("__init__", gensim_kwargs, _INIT_PARAMETERS)
         if corpus_store not in store_mod.MODES:
             raise ValueError(f"corpus_store must be one of {', '.join(store_mod.MODES)}, got {corpus_store!r}")
