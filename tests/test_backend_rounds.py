@@ -141,24 +141,47 @@ def test_a_pause_stops_at_a_round_boundary(demo_sentences):
     assert done == 4  # the round of units 2 and 3 finished; no other started
 
 
-def test_one_worker_is_the_single_thread_run(demo_sentences):
-    kw = dict(vector_size=12, min_count=2, epochs=2, seed=4, progress=False, sg=1, negative=3)
-    plain = Word2Vec(demo_sentences, workers=1, **kw)
-    determ = Word2Vec(demo_sentences, workers=1, deterministic=True, **kw)
-    assert np.array_equal(plain.wv.vectors, determ.wv.vectors)
+@pytest.mark.parametrize("config", CONFIGS)
+def test_one_replica_is_the_single_thread_run(config, demo_sentences):
+    """A row that one replica changed takes that replica's row: with one replica, the rounds give
+    the threads backend's single-thread bits."""
+    from w2v.backends.threads import ThreadsBackend
+    model = Word2Vec(vector_size=10, min_count=2, workers=1, progress=False, **CONFIGS[config])
+    model.build_vocab(demo_sentences[:6000])
+    corpus = model._encoded(None, None)
+    units = Plan(corpus.bounds, epochs=1, start_alpha=0.025, end_alpha=0.001, seed=3, unit_words=4000).units(0)
+    start = [model.wv.vectors.copy(), model.w_out_hs.copy(), model.w_out_ns.copy()]
+    out = []
+    for backend in (ThreadsBackend, RoundsBackend):
+        w = [m.copy() for m in start]
+        backend(corpus, *w, model._kernel_tables(), model._kernel_config(), workers=1,
+                max_units=len(units)).run(units, lambda u, res: None)
+        out.append(w)
+    for a, b in zip(*out):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(out[0][0], start[0])
+
+
+def test_deterministic_units_are_a_hundredth_of_the_corpus_within_bounds():
+    from w2v.backends.rounds import unit_words
+    assert unit_words(300_000) == 3_000
+    assert unit_words(10_000) == 1_000 and unit_words(0) == 1_000
+    assert unit_words(5_000_000) == unit_words(10 ** 10) == 50_000
 
 
 @pytest.mark.parametrize("config", ["sg-ns", "cbow-ns"])
 def test_quality_is_within_tolerance_of_hogwild(config, demo_sentences):
     """Co-occurrence agreement (conftest) of deterministic and Hogwild training, two workers,
-    two seeds each; random vectors score about 0, and the spread between seeds was about 0.01."""
+    two seeds each; random vectors score about 0. Measured over six seeds: Hogwild 0.723 (SG-NS)
+    and 0.683 (CBOW-NS), deterministic 0.727 and 0.682, each seed within 0.006 of its mean; with
+    the plan's 50,000-word units (6 an epoch here: 3 rounds) deterministic fell to 0.691 and 0.637."""
     kw = dict(vector_size=32, min_count=3, workers=2, epochs=3, progress=False,
               **{"sg-ns": dict(sg=1, negative=5), "cbow-ns": dict(sg=0, negative=5, alpha=0.05)}[config])
     score = {det: np.mean([cooccurrence_agreement(Word2Vec(demo_sentences, seed=s, deterministic=det, **kw).wv,
                                                   demo_sentences) for s in (1, 2)])
              for det in (False, True)}
     assert score[True] > 0.3
-    assert score[True] > score[False] - 0.05, score
+    assert score[True] > score[False] - 0.02, score
 
 
 def test_an_interrupted_run_resumes_bit_identical_with_two_workers(tmp_path, demo_file, monkeypatch, ctrl_c_handled):
@@ -175,7 +198,7 @@ def test_an_interrupted_run_resumes_bit_identical_with_two_workers(tmp_path, dem
 
     def chunk(*args):
         calls[0] += 1
-        if calls[0] == 9:  # the demo file is 6 units an epoch: a unit of epoch 2's second round
+        if calls[0] == 150:  # the demo file is ~100 deterministic units an epoch: mid-epoch 2
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.3)
         return real(*args)
@@ -187,7 +210,11 @@ def test_an_interrupted_run_resumes_bit_identical_with_two_workers(tmp_path, dem
     monkeypatch.setattr(kernels, "train_chunk", real)
     with np.load(ckpt) as z:
         state = json.loads(bytes(z["meta"]).decode())["training"]
-    assert state["cursor"] == [1, 4]  # the round in hand (units 2 and 3) was finished and merged
+    from w2v.backends.rounds import unit_words
+    n_words = full.epoch_stats[0]["raw_words"]  # the in-vocabulary words of the file
+    assert state["unit_words"] == unit_words(n_words) == n_words // 100  # recorded, and used on resume
+    epoch, done = state["cursor"]
+    assert epoch == 1 and 40 < done < 60 and done % 2 == 0  # the round in hand was finished and merged
     resumed = Word2Vec.resume(ckpt, corpus_file=demo_file)
     for a, b in zip(_weights(full), _weights(resumed)):
         assert np.array_equal(a, b)

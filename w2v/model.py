@@ -37,7 +37,7 @@ from . import monitor as monitor_mod
 from . import huffman, kernels, sampling, trainer
 from . import plan as plan_mod
 from . import store as store_mod
-from .backends import threads
+from .backends import rounds, threads
 from .config import Settings
 from .errors import DamagedFileError
 from .formats import save_npz
@@ -691,11 +691,15 @@ class Word2Vec:
                            callbacks=self.callbacks if callbacks is None else tuple(callbacks))
 
     def _train(self, corpus, corpus_file, *, epochs, start_alpha, end_alpha, callbacks, first_epoch=None,
-               cursor=None, epoch_so_far=None, monitor_state=None):
+               cursor=None, epoch_so_far=None, monitor_state=None, unit_words=None):
         """Run the driver over an encoded corpus; with `cursor`, resume a call from a checkpoint
-        (and monitor_state: its monitor's (state, arrays))."""
+        (and monitor_state: its monitor's (state, arrays)). unit_words: words per work unit (the
+        checkpoint's when resuming); None: the plan's default, or for deterministic training units
+        short enough that a round is a small part of an epoch (backends.rounds.unit_words)."""
         s = self.settings
         monitor = None
+        if unit_words is None:
+            unit_words = rounds.unit_words(corpus.n_words) if s.deterministic else plan_mod.UNIT_WORDS
 
         def hook(name):
             def call():
@@ -732,7 +736,7 @@ class Word2Vec:
         if self.checkpoint is not None:
             writer = checkpoint_mod.CheckpointWriter(self.checkpoint)
             call = {"version": checkpoint_mod.CHECKPOINT_VERSION, "epochs": epochs, "start_alpha": start_alpha,
-                    "end_alpha": end_alpha, "first_epoch": first_epoch, "unit_words": plan_mod.UNIT_WORDS,
+                    "end_alpha": end_alpha, "first_epoch": first_epoch, "unit_words": unit_words,
                     "corpus": checkpoint_mod.corpus_fingerprint(corpus, corpus_file)}
 
             def save_checkpoint(at, so_far):
@@ -751,8 +755,8 @@ class Word2Vec:
                 end_alpha=end_alpha, seed=s.seed, first_epoch=first_epoch,
                 on_epoch_begin=lambda _e: hook("on_epoch_begin")(), on_epoch_end=epoch_end,
                 progress=self.progress, shuffle=s.shuffle, deterministic=s.deterministic, cursor=cursor,
-                epoch_so_far=epoch_so_far, checkpoint=save_checkpoint, checkpoint_every=self.checkpoint_every,
-                held_out=None if monitor is None else monitor.held,
+                epoch_so_far=epoch_so_far, chunk_words=unit_words, checkpoint=save_checkpoint,
+                checkpoint_every=self.checkpoint_every, held_out=None if monitor is None else monitor.held,
                 should_stop=None if monitor is None else lambda _e: monitor.stopped, backend=make_backend)
         finally:
             self.wv.vectors = self.wv.vectors  # an interrupted epoch moved the weights too
@@ -1103,7 +1107,8 @@ class Word2Vec:
         model._train(corpus, corpus_file, epochs=state["epochs"], start_alpha=state["start_alpha"],
                      end_alpha=state["end_alpha"], callbacks=model.callbacks, first_epoch=state["first_epoch"],
                      cursor=plan_mod.Cursor(epoch, units_done), epoch_so_far=state["epoch_so_far"],
-                     monitor_state=None if watched is None else (watched, arrays))
+                     monitor_state=None if watched is None else (watched, arrays),
+                     unit_words=state["unit_words"])
         return model
 
 
@@ -1260,8 +1265,8 @@ def _checked_training_state(path, meta: dict) -> dict:
     if version > checkpoint_mod.CHECKPOINT_VERSION:
         raise ValueError(f"{path} is a checkpoint of version {version}; this w2v reads versions up to "
                          f"{checkpoint_mod.CHECKPOINT_VERSION}: upgrade w2v")
-    need(is_int(state.get("epochs"), 1) and is_int(state.get("first_epoch")) and state.get("unit_words") ==
-         plan_mod.UNIT_WORDS, "epochs, first_epoch or unit size")
+    need(is_int(state.get("epochs"), 1) and is_int(state.get("first_epoch")) and is_int(state.get("unit_words"), 1),
+         "epochs, first_epoch or unit size")
     need(all(isinstance(state.get(k), (int, float)) and not isinstance(state.get(k), bool)
              for k in ("start_alpha", "end_alpha")), "learning rates")
     cursor = state.get("cursor")

@@ -21,7 +21,9 @@ row, as a distributed backend does). docs/reliability.md has the measured speed 
 What it costs: one replica of every trained matrix per thread (R times the model's weights,
 allocated for the time of a `train()` call and checked against the memory available first), one
 merge pass over the matrices per round, and staleness: a thread does not see the other threads'
-updates of the round (one unit, `plan.UNIT_WORDS` words) until the merge.
+updates of the round (one unit) until the merge, which is why deterministic training cuts an
+epoch into at least UNITS_PER_EPOCH units (`unit_words`: a hundredth of the corpus, from 1,000
+to the plan's 50,000 words).
 
 Stopping: as the threads backend's `run`, with rounds for units: a pause stops at a round's
 end; on Ctrl-C the round in hand finishes and is merged before KeyboardInterrupt is raised (a
@@ -36,9 +38,24 @@ import numpy as np
 from numba import njit
 
 from .. import kernels
+from ..plan import UNIT_WORDS
 from .threads import POLL_SECONDS, _launched
 
 MERGES = ("sum", "mean")
+# Deterministic training cuts an epoch into at least this many units (of at least MIN_UNIT_WORDS
+# words, and at most the plan's 50,000): a thread sees the other threads' updates only at a
+# round's end, and rounds that are a large part of an epoch cost quality. On 300k words (6
+# units of 50,000), co-occurrence agreement was 0.03-0.05 below Hogwild's; units of 3,000 words
+# (a hundredth) brought it within 0.004 (docs/reliability.md). Corpora of 5M words and more keep
+# 50,000, and so does a corpus store (its units are its blocks).
+UNITS_PER_EPOCH = 100
+MIN_UNIT_WORDS = 1_000
+
+
+def unit_words(n_words: int) -> int:
+    """Words per work unit for deterministic training on a corpus of n_words words. A function of
+    the corpus alone, not of the workers, so that a checkpoint resumes with any number of them."""
+    return int(min(UNIT_WORDS, max(MIN_UNIT_WORDS, n_words // UNITS_PER_EPOCH)))
 
 
 @njit(nogil=True, cache=True)
