@@ -778,10 +778,16 @@ class SpillDirs:
 
     def store(self, scan, vocab: Vocab, max_sentence_length: int) -> CorpusStore:
         """The store of a spilled scan, in vocab's ids."""
+        return self._private(lambda: _encoded_into(self.building, scan, vocab, max_sentence_length), vocab,
+                             max_sentence_length, {"iterable": True})
+
+    def _private(self, write, vocab: Vocab, max_sentence_length: int, spec: dict) -> CorpusStore:
+        """Finish the writer that write() fills in the building directory and install it as this
+        process' private store, removed with the store object (or at exit)."""
         try:
-            writer = _encoded_into(self.building, scan, vocab, max_sentence_length)
-            writer.finish(vocab, {"files": [], "max_sentence_length": max_sentence_length,
-                                  "spec": {"iterable": True}, "key": self.key, "pid": os.getpid()})
+            writer = write()
+            writer.finish(vocab, {"files": [], "max_sentence_length": max_sentence_length, "spec": spec,
+                                  "key": self.key, "pid": os.getpid()})
             final = self.cache_dir / self.key
             os.rename(self.building, final)
         except BaseException:
@@ -797,20 +803,13 @@ def private_store(cache_dir, corpus, vocab: Vocab) -> CorpusStore:
     read a store, not this process' RAM), removed when the store object is garbage collected or
     the process exits."""
     dirs = SpillDirs(cache_dir)
-    building = Path(dirs())
-    try:
+    building = dirs()
+
+    def write():
         writer = StoreWriter(building)
         writer.add(corpus.ids, np.diff(corpus.bounds))
-        writer.finish(vocab, {"files": [], "max_sentence_length": 0, "spec": {"in_memory": True},
-                              "key": dirs.key, "pid": os.getpid()})
-        final = dirs.cache_dir / dirs.key
-        os.rename(building, final)
-    except BaseException:
-        dirs.discard()
-        raise
-    found = CorpusStore(final)
-    weakref.finalize(found, shutil.rmtree, str(final), True)
-    return found
+        return writer
+    return dirs._private(write, vocab, 0, {"in_memory": True})
 
 
 def write_encoded(cache_dir, key: str, corpus, vocab: Vocab, header: dict) -> CorpusStore:

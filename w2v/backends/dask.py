@@ -450,32 +450,30 @@ class DaskBackend:
         k = 0
         since_full = 0
         per_round = self.units_per_slot * self.n_slots
-        try:
-            while k < len(units) and not (pause is not None and pause.is_set()):
-                if self.unbalanced and since_full == 0:
-                    self._rebalance()
-                batch = units[k:k + per_round]
-                if self.lr_scale != 1.0:
-                    batch = [u._replace(lr0=u.lr0 * self.lr_scale, lr1=u.lr1 * self.lr_scale) for u in batch]
-                shares = [batch[s::self.n_slots] for s in range(self.n_slots)]
-                since_full += 1
-                last = k + len(batch) >= len(units) or (pause is not None and pause.is_set())
-                full = last or since_full >= self.full_sync_every
-                sync = "all" if full else self.hot
-                unreported += self._round(shares, sync, poll)
-                k += len(batch)
-                if poll is not None:  # once a round at least, however short: progress, a checkpoint due
-                    poll()
-                if full:
-                    since_full = 0
-                    self._report(unreported, by_index, on_result)
-                    self.units_done = k
-            if unreported:  # paused between full syncs
-                self._round([[] for _ in range(self.n_slots)], "all", poll)
+        # on an exception the driver's weights are the last sync's, with units_done units in them
+        while k < len(units) and not (pause is not None and pause.is_set()):
+            if self.unbalanced and since_full == 0:
+                self._rebalance()
+            batch = units[k:k + per_round]
+            if self.lr_scale != 1.0:
+                batch = [u._replace(lr0=u.lr0 * self.lr_scale, lr1=u.lr1 * self.lr_scale) for u in batch]
+            shares = [batch[s::self.n_slots] for s in range(self.n_slots)]
+            since_full += 1
+            last = k + len(batch) >= len(units) or (pause is not None and pause.is_set())
+            full = last or since_full >= self.full_sync_every
+            sync = "all" if full else self.hot
+            unreported += self._round(shares, sync, poll)
+            k += len(batch)
+            if poll is not None:  # once a round at least, however short: progress, a checkpoint due
+                poll()
+            if full:
+                since_full = 0
                 self._report(unreported, by_index, on_result)
                 self.units_done = k
-        finally:
-            pass  # on an exception the driver's weights are the last sync's, with units_done units in them
+        if unreported:  # paused between full syncs
+            self._round([[] for _ in range(self.n_slots)], "all", poll)
+            self._report(unreported, by_index, on_result)
+            self.units_done = k
         return self.units_done
 
     def _report(self, unreported, by_index, on_result):
