@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import gzip
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +92,26 @@ def cooccurrence_agreement(wv, sentences, n_words: int = 300, skip: int = 30, wi
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-12
     iu = np.triu_indices(k, 1)
     return float(spearmanr((ppmi @ ppmi.T)[iu], (vecs @ vecs.T)[iu])[0])
+
+
+@pytest.fixture
+def ctrl_c_at_unit(monkeypatch, ctrl_c_handled):
+    """Send this process SIGINT (Ctrl-C) when the backend starts training unit number n (counted
+    over the whole run; units at learning rate 0, the held-out loss's, are not counted), and give
+    the main thread time to stop the others before that unit trains."""
+    def arm(n):
+        from w2v import kernels
+        real = kernels.train_chunk
+        calls = [0]
+
+        def chunk(*args):
+            if args[-3] > 0:  # lr0
+                calls[0] += 1
+                if calls[0] == n:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(0.3)
+            return real(*args)
+
+        monkeypatch.setattr(kernels, "train_chunk", chunk)
+        return calls
+    return arm

@@ -1,7 +1,6 @@
 """Checkpoints and resume: an interrupted run, resumed, ends exactly where the uninterrupted one does."""
 import json
 import os
-import signal
 import time
 
 import numpy as np
@@ -17,24 +16,6 @@ def _weights(model):
     return [model.wv.vectors, model.w_out_ns, model.w_out_hs]
 
 
-@pytest.fixture
-def ctrl_c_at_unit(monkeypatch, ctrl_c_handled):
-    """Send this process SIGINT (Ctrl-C) when the backend starts unit number n (counted over the
-    whole run), and give the main thread time to stop the others before that unit trains."""
-    def arm(n):
-        real = kernels.train_chunk
-        calls = [0]
-
-        def chunk(*args):
-            calls[0] += 1
-            if calls[0] == n:
-                os.kill(os.getpid(), signal.SIGINT)
-                time.sleep(0.3)
-            return real(*args)
-
-        monkeypatch.setattr(kernels, "train_chunk", chunk)
-        return calls
-    return arm
 
 
 @pytest.mark.parametrize("config", CONFIGS)

@@ -1,9 +1,6 @@
 """Per-epoch evaluation and early stopping (w2v.monitor): the question sample, the held-out text,
 its loss against the numpy reference, the stopping rule and the weights it keeps."""
 import json
-import os
-import signal
-import time
 
 import numpy as np
 import pytest
@@ -403,23 +400,6 @@ def test_unit_rows_leave_zero_rows_zero():
 
 
 # ---------------------------------------------------------------- checkpoints
-@pytest.fixture
-def ctrl_c_at_unit(monkeypatch, ctrl_c_handled):
-    """SIGINT when the n-th training unit (learning rate > 0) starts."""
-    def arm(n):
-        real = kernels.train_chunk
-        calls = [0]
-
-        def chunk(*args):
-            if args[-3] > 0:
-                calls[0] += 1
-                if calls[0] == n:
-                    os.kill(os.getpid(), signal.SIGINT)
-                    time.sleep(0.3)
-            return real(*args)
-
-        monkeypatch.setattr(kernels, "train_chunk", chunk)
-    return arm
 
 
 def test_resume_with_early_stopping_is_bit_identical(tmp_path, demo_file, ctrl_c_at_unit):
