@@ -282,7 +282,7 @@ class DaskBackend:
         # them out when a worker is free
         self.unbalanced = self.n_slots > len(addresses)
         self.counters = {"rounds": 0, "full_syncs": 0, "bytes_up": 0, "bytes_down": 0, "sync_seconds": 0.0,
-                         "compute_seconds": 0.0, "lost_replicas": 0, "retried_units": 0}
+                         "compute_seconds": 0.0, "lost_replicas": 0, "retried_rounds": 0, "retried_units": 0}
         self._epoch_mark = dict(self.counters)
         futures = [self._init(s) for s in range(self.n_slots)]
         for f in futures:
@@ -406,6 +406,7 @@ class DaskBackend:
                     if tries[s] > MAX_RETRIES:
                         raise RuntimeError(f"replica {s} failed {tries[s]} times in one round; last error: {exc!r}")
                     self._rebuild(s)
+                    self.counters["retried_rounds"] += 1  # one slot's task of the round (it may have no units)
                     self.counters["retried_units"] += len(shares[s])
                     futures[s] = self._submit(s, shares[s], sync)
                 elif exc is not None:
