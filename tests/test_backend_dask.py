@@ -53,41 +53,64 @@ def test_merge_divides_each_row_by_the_slots_that_changed_it():
     w = np.zeros((5, 2), dtype=np.float32)
     parts = [(np.array([0, 2]), np.array([[2, 2], [4, 0]], dtype=np.float32)),
              (np.array([2, 3]), np.array([[0, 4], [6, 6]], dtype=np.float32))]
-    rows, touched = merge_changes(w, parts)
+    rows, touched, change = merge_changes(w, parts)
     assert rows.tolist() == [0, 2, 3] and touched.tolist() == [1, 2, 1]
     # row 2: the mean of both slots' changes; rows 0 and 3: the one change, whole
     np.testing.assert_array_equal(w, [[2, 2], [0, 0], [2, 2], [6, 6], [0, 0]])
+    np.testing.assert_array_equal(change, [[2, 2], [2, 2], [6, 6]])
     w2 = np.zeros((5, 2), dtype=np.float32)
     merge_changes(w2, parts, "slots")
     np.testing.assert_array_equal(w2[[0, 2, 3]], [[1, 1], [2, 2], [3, 3]])
 
 
+@pytest.mark.parametrize("wire", [np.float32, np.float16])
 @pytest.mark.parametrize("combine", ["mean", "slots", "sum"])
-def test_compiled_merge_equals_the_numpy_reference(combine):
+def test_compiled_merge_equals_the_numpy_reference(combine, wire):
     rng = np.random.default_rng(3)
     w0 = rng.normal(size=(50, 7)).astype(np.float32)
-    parts = [(np.sort(rng.choice(50, size=n, replace=False)), rng.normal(size=(n, 7)).astype(np.float32))
+    parts = [(np.sort(rng.choice(50, size=n, replace=False)), rng.normal(size=(n, 7)).astype(wire))
              for n in (20, 35, 5)]
     w1, w2 = w0.copy(), w0.copy()
-    rows1, t1 = merge_changes(w1, parts, combine)
-    rows2, t2 = merge_changes_reference(w2, parts, combine)
+    rows1, t1, c1 = merge_changes(w1, parts, combine, wire)
+    rows2, t2, c2 = merge_changes_reference(w2, parts, combine, wire)
     np.testing.assert_array_equal(rows1, rows2)
     np.testing.assert_array_equal(t1, t2)
+    assert c1.dtype == c2.dtype == wire
+    np.testing.assert_array_equal(c1, c2)
     np.testing.assert_array_equal(w1, w2)
     with pytest.raises(ValueError, match="outside the matrix"):
         merge_changes(w1, [(np.array([50]), np.zeros((1, 7), np.float32))])
 
 
-def test_combine_keeps_the_newest_value_of_each_row():
-    old = [(np.array([1, 4]), np.array([[1.0], [4.0]], dtype=np.float32))]
-    new = [(np.array([4, 7]), np.array([[40.0], [70.0]], dtype=np.float32))]
-    rows, values = dask_backend._combine(old, new)[0]
-    assert rows.tolist() == [1, 4, 7] and values.ravel().tolist() == [1.0, 40.0, 70.0]
+def test_a_replica_that_adds_the_merged_change_holds_the_drivers_bits():
+    """The driver adds the merged change, rounded to the wire's float16, to its matrix; a replica
+    adds the same rounded change to the same values: both must hold the same bits, whichever
+    slot's change was merged in (one slot's own change is replaced by the merged one), and a
+    "set" step before it (a rebuild, the driver's own edit) applies first."""
+    import types
+    rng = np.random.default_rng(5)
+    driver = rng.normal(size=(30, 6)).astype(np.float32)
+    reps = []
+    for seed in (1, 2):
+        r = types.SimpleNamespace(w=[driver.copy()], base=[driver.copy()], wire=np.dtype(np.float16))
+        rows = np.sort(np.random.default_rng(seed).choice(30, size=12, replace=False))
+        r.w[0][rows] += np.random.default_rng(seed).normal(scale=1e-2, size=(12, 6)).astype(np.float32)
+        reps.append(r)
+    parts = [dask_backend._Replica.changes(r, "all")[0] for r in reps]
+    assert all(v.dtype == np.float16 for _, v in parts)
+    edited = np.array([3]), rng.normal(size=(1, 6)).astype(np.float32)
+    driver[edited[0]] = edited[1]
+    rows, _, change = merge_changes(driver, parts, "mean", np.float16)
+    for r in reps:
+        dask_backend._Replica.apply(r, dask_backend._combine([("set", [edited])], [("add", [(rows, change)])]))
+        np.testing.assert_array_equal(r.w[0], driver)
+        np.testing.assert_array_equal(r.base[0], driver)
 
 
 def test_replica_reports_only_changed_rows_of_the_sync_set():
     import types
-    rep = types.SimpleNamespace(w=[np.zeros((4, 2), np.float32)], base=[np.zeros((4, 2), np.float32)])
+    rep = types.SimpleNamespace(w=[np.zeros((4, 2), np.float32)], base=[np.zeros((4, 2), np.float32)],
+                                wire=np.dtype(np.float32))
     rep.w[0][1] = 3
     rep.w[0][3] = 5
     changes = dask_backend._Replica.changes
@@ -97,6 +120,10 @@ def test_replica_reports_only_changed_rows_of_the_sync_set():
     assert rows.tolist() == [1]
     (rows, _), = changes(rep, None)
     assert rows.tolist() == []
+    rep.wire = np.dtype(np.float16)
+    rep.w[0][2] = 1e6  # diverged: beyond float16
+    with pytest.raises(FloatingPointError, match="float16"):
+        changes(rep, "all")
 
 
 # ---------------------------------------------------------------- training on a cluster
@@ -106,7 +133,7 @@ def test_one_replica_trains_as_one_thread_in_process(client, corpus, tmp_path):
     change added twice would show."""
     ref = _train(corpus, tmp_path, workers=1)
     got = _train(corpus, tmp_path, workers=1, backend="dask", client=client,
-                 dask_options={"slots": 1, "round_words": 50_000})
+                 dask_options={"slots": 1, "round_words": 50_000, "wire": "float32"})
     np.testing.assert_allclose(got.wv.vectors, ref.wv.vectors, atol=2e-6)
     np.testing.assert_allclose(got.w_out_ns, ref.w_out_ns, atol=2e-6)
     assert [e["raw_words"] for e in got.epoch_stats] == [e["raw_words"] for e in ref.epoch_stats]
@@ -162,7 +189,7 @@ def test_rows_changed_between_epochs_reach_the_replicas(client, corpus, tmp_path
             model.w_out_ns[:10] = 0.0
     ref = _train(corpus, tmp_path, workers=1, callbacks=[Halve()])
     got = _train(corpus, tmp_path, workers=1, backend="dask", client=client, callbacks=[Halve()],
-                 dask_options={"slots": 1, "round_words": 50_000})
+                 dask_options={"slots": 1, "round_words": 50_000, "wire": "float32"})
     np.testing.assert_allclose(got.wv.vectors, ref.wv.vectors, atol=2e-6)
     np.testing.assert_allclose(got.w_out_ns, ref.w_out_ns, atol=2e-6)
 

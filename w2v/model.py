@@ -202,13 +202,14 @@ class Word2Vec:
         """backend="threads" (Hogwild threads in this process) or "dask": replicas on Dask workers
         (w2v.backends.dask), `workers` threads each; client: a dask.distributed.Client or a
         scheduler address, None for a LocalCluster of dask_workers processes started per train()
-        call; dask_options: DaskBackend's round_words, full_sync_every, slots."""
+        call; dask_options: DaskBackend's round_words, full_sync_every, slots, combine, lr_scale,
+        wire ("float16", the default, or "float32": the dtype of the changes sent each round)."""
         if backend not in self.BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(self.BACKENDS)}, got {backend!r}")
         if not (isinstance(dask_workers, (int, np.integer)) and not isinstance(dask_workers, bool)
                 and dask_workers >= 1):
             raise ValueError(f"dask_workers must be an integer >= 1, got {dask_workers!r}")
-        known = {"round_words", "full_sync_every", "slots", "dashboard", "combine", "lr_scale"}
+        known = {"round_words", "full_sync_every", "slots", "dashboard", "combine", "lr_scale", "wire"}
         unknown = set(dask_options or {}) - known
         if unknown:
             raise ValueError(f"unknown dask_options {sorted(unknown)}; known: {sorted(known)}")

@@ -85,8 +85,9 @@ class _Replica:
     """One slot's copy of the weights, the values last agreed on (`base`), and a threads
     backend over them."""
 
-    def __init__(self, gen, weights, tables, cfg, threads, store_path, hot_rows):
+    def __init__(self, gen, weights, tables, cfg, threads, store_path, hot_rows, wire="float16"):
         self.gen = gen
+        self.wire = np.dtype(wire)
         v = len(tables.keep_prob)
         spare = spare_rows(v, threads, cfg.softmax, hot_rows)
         self.w = []
@@ -99,28 +100,68 @@ class _Replica:
                                       max_units=threads, hot_rows=hot_rows)
 
     def apply(self, update):
-        for w, base, (rows, values) in zip(self.w, self.base, update):
-            if rows.shape[0]:
-                w[rows] = values
-                base[rows] = values
+        """Apply an update: a list of steps (kind, per matrix (rows, data)), in order. "set": the
+        rows become `data` (a rebuild, the driver's own edits); "add": the merged change `data`
+        (the wire's dtype) is added to base in float32, as the driver added it to its matrices,
+        and the replica's rows become base: every replica then holds the driver's values bit for
+        bit, its own reported change replaced by the merged one."""
+        for kind, mats in update:
+            for w, base, (rows, data) in zip(self.w, self.base, mats):
+                if not rows.shape[0]:
+                    continue
+                if kind == "set":
+                    w[rows] = data
+                    base[rows] = data
+                else:
+                    base[rows] += data.astype(np.float32, copy=False)
+                    w[rows] = base[rows]
 
     def changes(self, sync):
-        """Per matrix: (rows, R - base) of the rows in the sync set that changed."""
+        """Per matrix: (rows, R - base) of the rows in the sync set that changed, R - base in the
+        wire's dtype (float16 halves the bytes of a round; the rounding error, 2^-11 of a row's
+        change in a round, is far below the noise of SGD and of Hogwild)."""
         out = []
         for m, (w, base) in enumerate(zip(self.w, self.base)):
             if sync is None or not len(w):
-                rows = np.zeros(0, dtype=np.int64)
-            elif isinstance(sync, str):  # "all"
-                rows = np.flatnonzero((w != base).any(axis=1))
+                rows, delta = np.zeros(0, dtype=np.int64), np.zeros((0, w.shape[1]), dtype=np.float32)
             else:
-                cand = sync[m]
-                rows = cand[(w[cand] != base[cand]).any(axis=1)] if cand.shape[0] else cand
-            out.append((rows.astype(np.int64, copy=False), (w[rows] - base[rows]).astype(np.float32, copy=False)))
+                cand = np.arange(len(base), dtype=np.int64) if isinstance(sync, str) else sync[m].astype(np.int64)
+                rows = np.empty(cand.shape[0], dtype=np.int64)
+                delta = np.empty((cand.shape[0], w.shape[1]), dtype=np.float32)
+                n = _changed_rows(w, base, cand, rows, delta)
+                rows, delta = rows[:n].copy(), delta[:n]
+            with np.errstate(over="ignore"):
+                wired = delta.astype(self.wire)
+            if not np.isfinite(wired).all():
+                raise FloatingPointError(
+                    f"a replica's change does not fit the wire's {self.wire} (training diverged: lower alpha), "
+                    "or pass dask_options={'wire': 'float32'}")
+            out.append((rows, wired))
         return out
 
 
-def _init_slot(run_id, slot, gen, weights, tables, cfg, threads, store_path, hot_rows):
-    _REPLICAS[(run_id, slot)] = _Replica(gen, weights, tables, cfg, threads, store_path, hot_rows)
+@njit(nogil=True, cache=True)
+def _changed_rows(w, base, cand, rows, delta):
+    """The rows of `cand` where w differs from base, and w - base there, into rows/delta;
+    returns how many (one pass over the candidates, instead of numpy's compare, any, gather)."""
+    n = 0
+    for i in range(cand.shape[0]):
+        r = cand[i]
+        differs = False
+        for j in range(w.shape[1]):
+            if w[r, j] != base[r, j]:
+                differs = True
+                break
+        if differs:
+            rows[n] = r
+            for j in range(w.shape[1]):
+                delta[n, j] = w[r, j] - base[r, j]
+            n += 1
+    return n
+
+
+def _init_slot(run_id, slot, gen, weights, tables, cfg, threads, store_path, hot_rows, wire="float16"):
+    _REPLICAS[(run_id, slot)] = _Replica(gen, weights, tables, cfg, threads, store_path, hot_rows, wire)
     return slot
 
 
@@ -254,7 +295,7 @@ class DaskBackend:
     def __init__(self, corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, client, workers: int = 1,
                  slots: int | None = None, round_words: int = ROUND_WORDS, full_sync_every: int = FULL_SYNC_EVERY,
                  hot_rows: int = HOT_ROWS, max_units: int | None = None, combine: str = "mean",
-                 lr_scale: float | None = None):
+                 lr_scale: float | None = None, wire: str = "float16"):
         paths = getattr(corpus, "paths", None)
         if paths is None or getattr(corpus, "block_words", None) is None:
             raise ValueError("the Dask backend trains from a corpus store on disk (corpus_store='disk'), "
@@ -267,6 +308,9 @@ class DaskBackend:
         self.tables, self.cfg, self.threads, self.hot_rows = tables, cfg, max(1, int(workers)), hot_rows
         self.full_sync_every = int(full_sync_every)
         self.combine = combine
+        if wire not in ("float16", "float32"):
+            raise ValueError(f"wire must be 'float16' or 'float32', got {wire!r}")
+        self.wire = np.dtype(wire)
         self.units_per_slot = max(1, round(round_words / UNIT_WORDS))
         addresses = self._live_workers(wait=60.0)
         self.n_slots = int(slots) if slots else len(addresses)
@@ -305,7 +349,8 @@ class DaskBackend:
         [weights] = self.client.scatter([[np.ascontiguousarray(w) for w in self.w]], workers=[self.addr[slot]],
                                         hash=False, timeout=SEND_TIMEOUT)
         return self.client.submit(_init_slot, self.run_id, slot, self.gen[slot], weights, self.tables, self.cfg,
-                                  self.threads, self.store_path, self.hot_rows, workers=[self.addr[slot]],
+                                  self.threads, self.store_path, self.hot_rows, self.wire.name,
+                                  workers=[self.addr[slot]],
                                   allow_other_workers=False, pure=False)
 
     def _rebuild(self, slot):
@@ -363,7 +408,8 @@ class DaskBackend:
         shipped = {}
         for slots in groups.values():
             update = self.pending[slots[0]]
-            self.counters["bytes_down"] += len(slots) * sum(r.nbytes + v.nbytes for r, v in update)
+            self.counters["bytes_down"] += len(slots) * sum(r.nbytes + v.nbytes for _, mats in update
+                                                            for r, v in mats)
             try:
                 [future] = self.client.scatter([update], workers=sorted({self.addr[s] for s in slots}), hash=False,
                                                broadcast=True, timeout=SEND_TIMEOUT)
@@ -423,21 +469,22 @@ class DaskBackend:
         return [r for s in range(self.n_slots) for r in out[s][0]]
 
     def _merge(self, changes, full: bool):
-        """Add the slots' changes to the driver's weights (merge_changes) and queue the new rows
-        for every slot; at a full sync, the rows every slot changed become the hot rows."""
+        """Add the slots' changes to the driver's weights (merge_changes) and queue the merged
+        change, in the wire's dtype, for every slot (which adds it as the driver did); at a full
+        sync, the rows every slot changed become the hot rows."""
         update, hot = [], []
         for m, w in enumerate(self.w):
             parts = [c[m] for c in changes]
             self.counters["bytes_up"] += sum(r.nbytes + v.nbytes for r, v in parts)
-            rows, touched = merge_changes(w, parts, self.combine)
+            rows, touched, change = merge_changes(w, parts, self.combine, self.wire)
             self.synced[m][rows] = w[rows]
             hot.append(rows[touched == len(parts)])
-            update.append((rows, np.ascontiguousarray(w[rows])))
+            update.append((rows, change))
         if full:
             self.hot = hot
             self.counters["full_syncs"] += 1
         for s in range(self.n_slots):
-            self.pending[s] = _combine(self.pending[s], update)
+            self.pending[s] = _combine(self.pending[s], [("add", update)])
 
     # ------------------------------------------------------------ the backend interface
     def run(self, units, on_result, poll=None, pause=None) -> int:
@@ -492,7 +539,7 @@ class DaskBackend:
             update.append((rows, np.ascontiguousarray(w[rows])))
         if any(r.shape[0] for r, _ in update):
             for s in range(self.n_slots):
-                self.pending[s] = _combine(self.pending[s], update)
+                self.pending[s] = _combine(self.pending[s], [("set", update)])
 
     def epoch_extras(self) -> dict:
         """What this backend did since the last call (an epoch): rounds, syncs, bytes, retries."""
@@ -512,60 +559,63 @@ class DaskBackend:
 _COMBINE = {"mean": 0, "slots": 1, "sum": 2}
 
 
-def merge_changes(w, parts, combine: str = "mean"):
+def merge_changes(w, parts, combine: str = "mean", wire=np.float32):
     """Add to w, per row, the changes `parts` = [(rows, values)] of the slots (each part's rows
     unique): with "mean", each slot's change of a row divided by the number of slots that changed
     it; "slots": by the number of slots; "sum": not divided (Hogwild-like; diverges with many
-    slots). Added part by part in float32, as merge_changes_reference. Returns (rows changed,
-    sorted; how many slots changed each)."""
+    slots). The merged change of a row is summed part by part in float32, rounded to the `wire`
+    dtype, and added to w in float32: a replica that adds the same rounded change to the same
+    values gets the same bits. Returns (rows changed, sorted; how many slots changed each; their
+    merged change in the wire's dtype)."""
+    wire = np.dtype(wire)
     if not parts or not sum(r.shape[0] for r, _ in parts):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, w.shape[1]), dtype=wire)
     rows = np.concatenate([r for r, _ in parts]).astype(np.int64, copy=False)
     values = np.concatenate([v for _, v in parts]).astype(np.float32, copy=False)
     if rows.min() < 0 or rows.max() >= w.shape[0] or values.shape != (rows.shape[0], w.shape[1]):
         raise ValueError("a replica sent rows outside the matrix or values of another shape")
     touched = np.zeros(w.shape[0], dtype=np.int64)
-    _add_changes(w, rows, values, touched, _COMBINE[combine], len(parts))
+    for r, _ in parts:
+        touched[r] += 1
     changed = np.flatnonzero(touched)
-    return changed, touched[changed]
+    where = np.zeros(w.shape[0], dtype=np.int64)
+    where[changed] = np.arange(changed.shape[0])
+    change = np.zeros((changed.shape[0], w.shape[1]), dtype=np.float32)
+    _sum_changes(change, where, rows, values, touched, _COMBINE[combine], len(parts))
+    change = change.astype(wire, copy=False)
+    w[changed] += change.astype(np.float32, copy=False)
+    return changed, touched[changed], change
 
 
 @njit(nogil=True, cache=True)
-def _add_changes(w, rows, values, touched, mode, n_parts):
-    for i in range(rows.shape[0]):
-        touched[rows[i]] += 1
+def _sum_changes(change, where, rows, values, touched, mode, n_parts):
     for i in range(rows.shape[0]):
         r = rows[i]
         div = touched[r] if mode == 0 else (n_parts if mode == 1 else 1)
-        for j in range(w.shape[1]):
-            w[r, j] = np.float32(w[r, j] + np.float32(values[i, j] / div))
+        k = where[r]
+        for j in range(change.shape[1]):
+            change[k, j] = np.float32(change[k, j] + np.float32(values[i, j] / div))
 
 
-def merge_changes_reference(w, parts, combine: str = "mean"):
+def merge_changes_reference(w, parts, combine: str = "mean", wire=np.float32):
     """merge_changes in plain numpy (the test's reference)."""
     rows = np.unique(np.concatenate([r for r, _ in parts])) if parts else np.zeros(0, dtype=np.int64)
     touched = np.zeros(rows.shape[0], dtype=np.int64)
     for r, _ in parts:
         touched[np.searchsorted(rows, r)] += 1
+    change = np.zeros((rows.shape[0], w.shape[1]), dtype=np.float32)
     for r, v in parts:
-        div = {"mean": touched[np.searchsorted(rows, r)], "slots": np.full(r.shape[0], len(parts)),
+        at = np.searchsorted(rows, r)
+        div = {"mean": touched[at], "slots": np.full(r.shape[0], len(parts)),
                "sum": np.ones(r.shape[0], dtype=np.int64)}[combine]
-        w[r] += (v / div[:, None]).astype(np.float32)
-    return rows, touched
+        change[at] += (v.astype(np.float32) / div[:, None]).astype(np.float32)
+    change = change.astype(wire)
+    w[rows] += change.astype(np.float32)
+    return rows, touched, change
 
 
 def _combine(old, new):
-    """One update with the rows of both, the newer values winning."""
-    if old is None:
-        return new
-    out = []
-    for (r0, v0), (r1, v1) in zip(old, new):
-        if not r0.shape[0]:
-            out.append((r1, v1))
-            continue
-        keep = ~np.isin(r0, r1)
-        rows = np.concatenate([r0[keep], r1])
-        values = np.concatenate([v0[keep], v1])
-        order = np.argsort(rows, kind="stable")
-        out.append((rows[order], values[order]))
-    return out
+    """One update: the steps of `old`, then those of `new` (applied in order: a merged change is
+    added to the values a replica holds, so steps cannot be folded into one without changing
+    the bits)."""
+    return list(new) if old is None else list(old) + list(new)
