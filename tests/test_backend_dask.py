@@ -42,6 +42,14 @@ def corpus(tmp_path_factory, demo_sentences):
     return path
 
 
+@pytest.fixture(scope="module")
+def big_corpus(tmp_path_factory, demo_sentences):
+    """3 rounds an epoch with two slots of 50,000 words: a round queued behind another."""
+    path = tmp_path_factory.mktemp("dask-big") / "big.txt"
+    path.write_text("\n".join(" ".join(s) for s in demo_sentences) + "\n", encoding="utf-8")
+    return path
+
+
 def _train(corpus, tmp_path, **kw):
     opts = dict(SETTINGS, corpus_store="disk", cache_dir=tmp_path / "cache")
     opts.update(kw)
@@ -82,48 +90,96 @@ def test_compiled_merge_equals_the_numpy_reference(combine, wire):
         merge_changes(w1, [(np.array([50]), np.zeros((1, 7), np.float32))])
 
 
+def _replica(weights, wire=np.float16, pipelined=False):
+    """A replica's weight state, without a corpus or threads."""
+    return dask_backend._Replica.__new__(dask_backend._Replica)._hold([(w, 0) for w in weights], wire, pipelined)
+
+
 def test_a_replica_that_adds_the_merged_change_holds_the_drivers_bits():
     """The driver adds the merged change, rounded to the wire's float16, to its matrix; a replica
     adds the same rounded change to the same values: both must hold the same bits, whichever
     slot's change was merged in (one slot's own change is replaced by the merged one), and a
     "set" step before it (a rebuild, the driver's own edit) applies first."""
-    import types
     rng = np.random.default_rng(5)
     driver = rng.normal(size=(30, 6)).astype(np.float32)
     reps = []
     for seed in (1, 2):
-        r = types.SimpleNamespace(w=[driver.copy()], base=[driver.copy()], wire=np.dtype(np.float16))
+        r = _replica([driver])
         rows = np.sort(np.random.default_rng(seed).choice(30, size=12, replace=False))
         r.w[0][rows] += np.random.default_rng(seed).normal(scale=1e-2, size=(12, 6)).astype(np.float32)
         reps.append(r)
-    parts = [dask_backend._Replica.changes(r, "all")[0] for r in reps]
+    parts = [r.changes("all", 7)[0] for r in reps]
     assert all(v.dtype == np.float16 for _, v in parts)
     edited = np.array([3]), rng.normal(size=(1, 6)).astype(np.float32)
     driver[edited[0]] = edited[1]
     rows, _, change = merge_changes(driver, parts, "mean", np.float16)
     for r in reps:
-        dask_backend._Replica.apply(r, dask_backend._combine([("set", [edited])], [("add", [(rows, change)])]))
+        r.apply(dask_backend._combine([("set", [edited], None)], [("add", [(rows, change)], 7)]))
         np.testing.assert_array_equal(r.w[0], driver)
         np.testing.assert_array_equal(r.base[0], driver)
 
 
+@pytest.mark.parametrize("wire", [np.float32, np.float16])
+def test_pipelined_replicas_keep_their_newer_changes_and_settle_on_the_drivers_bits(wire):
+    """Pipelined, round r's merge reaches a replica after it has trained round r+1: it must
+    replace the replica's own round-r change by the merged one and keep round r+1's (no change
+    lost or counted twice), and once every report is merged the replica holds the driver's bits.
+    "Training" here adds known increments, so the replica's expected value is known."""
+    rng = np.random.default_rng(11)
+    n_rows, d, n_slots, n_rounds = 40, 5, 2, 6
+    driver = rng.normal(size=(n_rows, d)).astype(np.float32)
+    reps = [_replica([driver], wire=wire, pipelined=True) for _ in range(n_slots)]
+    local = [[] for _ in range(n_slots)]   # per slot, per round: its increment (dense)
+    merged_through = -1
+    pending = []                             # merges not yet applied by the replicas
+    for r in range(n_rounds + 2):
+        # each replica: apply the merges that reached it (two rounds behind), train, report
+        for s, rep in enumerate(reps):
+            if pending and pending[0][0] <= r - 2:
+                rep.apply([("add", [(pending[0][1], pending[0][2])], pending[0][0])])
+                if s == n_slots - 1:
+                    pending.pop(0)
+                    merged_through += 1
+        if r >= n_rounds:
+            continue
+        reports = []
+        for s, rep in enumerate(reps):
+            inc = np.zeros((n_rows, d), np.float32)
+            rows = rng.choice(n_rows, size=15, replace=False)
+            inc[rows] = rng.normal(scale=1e-2, size=(15, d))
+            rep.w[0] += inc
+            local[s].append(inc)
+            reports.append(rep.changes("all", r)[0])
+        rows, _, change = merge_changes(driver, reports, "mean", wire)
+        pending.append((r, rows, change))
+        # a replica = the driver's weights up to the merges it applied + its own unmerged rounds
+        for s, rep in enumerate(reps):
+            mean_applied = driver.copy()
+            for later in pending:
+                mean_applied[later[1]] -= later[2].astype(np.float32)
+            expected = mean_applied + sum(local[s][merged_through + 1:])
+            np.testing.assert_allclose(rep.w[0], expected, atol=5e-4 if wire == np.float16 else 1e-5)
+    for rep in reps:  # the last two merges, then settled
+        rep.apply([("add", [(rows_, ch)], r_) for r_, rows_, ch in pending])
+        np.testing.assert_array_equal(rep.w[0], driver)
+        np.testing.assert_array_equal(rep.base[0], driver)
+        assert not rep.own
+
+
 def test_replica_reports_only_changed_rows_of_the_sync_set():
-    import types
-    rep = types.SimpleNamespace(w=[np.zeros((4, 2), np.float32)], base=[np.zeros((4, 2), np.float32)],
-                                wire=np.dtype(np.float32))
+    rep = _replica([np.zeros((4, 2), np.float32)], wire=np.float32)
     rep.w[0][1] = 3
     rep.w[0][3] = 5
-    changes = dask_backend._Replica.changes
-    (rows, delta), = changes(rep, "all")
+    (rows, delta), = rep.changes("all")
     assert rows.tolist() == [1, 3] and delta.tolist() == [[3, 3], [5, 5]]
-    (rows, _), = changes(rep, [np.array([0, 1])])  # hot rows 0 and 1: only 1 changed
+    (rows, _), = rep.changes([np.array([0, 1])])  # hot rows 0 and 1: only 1 changed
     assert rows.tolist() == [1]
-    (rows, _), = changes(rep, None)
+    (rows, _), = rep.changes(None)
     assert rows.tolist() == []
     rep.wire = np.dtype(np.float16)
     rep.w[0][2] = 1e6  # diverged: beyond float16
     with pytest.raises(FloatingPointError, match="float16"):
-        changes(rep, "all")
+        rep.changes("all")
 
 
 # ---------------------------------------------------------------- training on a cluster
@@ -234,17 +290,31 @@ def killable(corpus, tmp_path_factory):
     """A cluster of its own (its workers get killed), and the run without a fault."""
     client, cluster = dask_backend.local_client(2)
     # two slots whatever the workers up when a run starts (a killed one may not be back yet)
-    opts = dict(workers=1, backend="dask", client=client, epochs=3, dask_options={"round_words": 50_000, "slots": 2})
+    # not pipelined: a sync before every round, so a rebuilt replica starts where the lost one did
+    opts = dict(workers=1, backend="dask", client=client, epochs=3,
+                dask_options={"round_words": 50_000, "slots": 2, "pipeline": False})
     clean = _train(corpus, tmp_path_factory.mktemp("clean"), **opts)
     yield client, opts, clean
     client.close()
     cluster.close()
 
 
+def _assert_close_runs(a, b):
+    """Two runs that differ only in when merges reached the replicas: the same loss within 1%,
+    and the 200 most frequent words pointing the same way (mean cosine > 0.9)."""
+    def loss(m):
+        return m.epoch_stats[-1]["loss"] / m.epoch_stats[-1]["predictions"]
+    assert abs(loss(a) - loss(b)) < 0.01 * loss(b), (loss(a), loss(b))
+    u = a.wv.vectors[:200] / np.linalg.norm(a.wv.vectors[:200], axis=1, keepdims=True)
+    v = b.wv.vectors[:200] / np.linalg.norm(b.wv.vectors[:200], axis=1, keepdims=True)
+    assert np.mean(np.sum(u * v, axis=1)) > 0.9
+
+
 def _check_nothing_lost(hit, clean):
     assert [e["raw_words"] for e in hit.epoch_stats] == [e["raw_words"] for e in clean.epoch_stats]
-    # one thread per replica, a sync every round: the rebuilt replica starts from exactly the
-    # weights the lost one started the round from, so the result equals the run without a fault
+    # one thread per replica, a sync before every round (not pipelined): the rebuilt replica
+    # starts from exactly the weights the lost one started the round from, so the result equals
+    # the run without a fault
     np.testing.assert_array_equal(hit.wv.vectors, clean.wv.vectors)
     np.testing.assert_array_equal(hit.w_out_ns, clean.w_out_ns)
 
@@ -269,6 +339,34 @@ def test_a_worker_killed_in_a_round_loses_nothing(killable, corpus, tmp_path):
     retried = sum(e["dask"]["retried_rounds"] for e in hit.epoch_stats)
     assert lost >= 1 and retried >= 1, (lost, retried)
     _check_nothing_lost(hit, clean)
+
+
+def test_a_worker_killed_in_a_pipelined_round_loses_no_unit(killable, big_corpus, tmp_path):
+    """Pipelined (the default), a slot's next round is already queued when its worker dies: the
+    round is retried on a replica rebuilt from the driver's weights and the queued one sent again
+    after it (the replica refuses rounds out of order). The rebuilt replica starts from fresher
+    weights than the lost one had, so the result is close to the run without a fault, not equal."""
+    import cloudpickle
+    client, _, _ = killable
+    path = big_corpus
+    opts = dict(workers=1, backend="dask", client=client, epochs=2, dask_options={"round_words": 50_000, "slots": 2})
+    clean = _train(path, tmp_path / "clean", **opts)
+    assert clean.epoch_stats[0]["dask"]["rounds"] >= 3
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    marker = tmp_path / "kill-due"
+    marker.touch()
+    client.register_plugin(_KillOnRound(marker, nth=2), name="w2v-test-kill")
+    try:
+        hit = _train(path, tmp_path / "hit", **opts)
+    finally:
+        client.unregister_worker_plugin("w2v-test-kill")
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert not marker.exists()
+    d = {k: sum(e["dask"][k] for e in hit.epoch_stats) for k in ("lost_replicas", "retried_rounds", "retried_units")}
+    assert d["lost_replicas"] >= 1 and d["retried_rounds"] >= 1 and d["retried_units"] >= 1, d
+    assert [e["raw_words"] for e in hit.epoch_stats] == [e["raw_words"] for e in clean.epoch_stats]
+
+    _assert_close_runs(hit, clean)
 
 
 def test_a_worker_killed_between_rounds_loses_nothing(killable, corpus, tmp_path):
@@ -345,11 +443,18 @@ def test_cli_trains_on_a_local_cluster(tmp_path, corpus):
     assert r.returncode == 2 and "-dask takes 'local' or a scheduler address" in r.stderr
 
 
-def test_checkpoints_pause_the_rounds_and_resume_ends_where_the_run_does(client, corpus, tmp_path):
-    """A checkpoint due every moment pauses the run after each round (a full sync first); the
-    checkpoints written mid-run resume, on the cluster, to the uninterrupted run's vectors."""
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_checkpoints_pause_the_rounds_and_resume_ends_where_the_run_does(client, big_corpus, tmp_path, pipeline):
+    """A checkpoint due every moment pauses the run after each round (a full sync first; pipelined,
+    after the round in flight too); the checkpoints written mid-run resume, on the cluster, to the
+    paused run's vectors. Not pipelined, that is also the uninterrupted run's: every round starts
+    from the synchronised weights either way. Pipelined, a pause drains the pipeline (the next
+    round starts from every merge instead of all but the last), so the paused run is close to the
+    uninterrupted one, not equal, and the resumed run pauses as often to end where it does."""
     import shutil
-    opts = dict(workers=1, backend="dask", client=client, epochs=2, dask_options={"round_words": 50_000})
+    corpus = big_corpus
+    dask_options = {"round_words": 50_000, "pipeline": pipeline}
+    opts = dict(workers=1, backend="dask", client=client, epochs=2, dask_options=dask_options)
     full = _train(corpus, tmp_path, **opts)
     ckpt, copy = tmp_path / "run.ckpt", tmp_path / "mid.ckpt"
 
@@ -361,12 +466,15 @@ def test_checkpoints_pause_the_rounds_and_resume_ends_where_the_run_does(client,
                     time.sleep(0.05)
                 shutil.copy(ckpt, copy)
     paused = _train(corpus, tmp_path, checkpoint=str(ckpt), checkpoint_every=1e-6, callbacks=[Keep()], **opts)
+    if pipeline:
+        _assert_close_runs(paused, full)
+        full = paused
     np.testing.assert_array_equal(paused.wv.vectors, full.wv.vectors)
     with np.load(copy) as z:
         cursor = json.loads(bytes(z["meta"]).decode())["training"]["cursor"]
     assert cursor[0] == 0 and cursor[1] >= 1  # mid epoch 1
     resumed = Word2Vec.resume(copy, corpus_file=str(corpus), backend="dask", client=client,
-                              dask_options={"round_words": 50_000}, cache_dir=tmp_path / "cache",
-                              corpus_store="disk")
+                              dask_options=dask_options, cache_dir=tmp_path / "cache",
+                              corpus_store="disk", checkpoint=str(tmp_path / "again.ckpt"), checkpoint_every=1e-6)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
     np.testing.assert_array_equal(resumed.w_out_ns, full.w_out_ns)

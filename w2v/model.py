@@ -209,7 +209,7 @@ class Word2Vec:
         if not (isinstance(dask_workers, (int, np.integer)) and not isinstance(dask_workers, bool)
                 and dask_workers >= 1):
             raise ValueError(f"dask_workers must be an integer >= 1, got {dask_workers!r}")
-        known = {"round_words", "full_sync_every", "slots", "dashboard", "combine", "lr_scale", "wire"}
+        known = {"round_words", "full_sync_every", "slots", "dashboard", "combine", "lr_scale", "wire", "pipeline"}
         unknown = set(dask_options or {}) - known
         if unknown:
             raise ValueError(f"unknown dask_options {sorted(unknown)}; known: {sorted(known)}")

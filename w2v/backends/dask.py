@@ -42,6 +42,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -82,53 +84,107 @@ def _store(paths: tuple):
 
 
 class _Replica:
-    """One slot's copy of the weights, the values last agreed on (`base`), and a threads
-    backend over them."""
+    """One slot's copy of the weights R, the values last agreed on (`base`: the driver's matrices
+    at the last merge this replica applied, bit for bit), and a threads backend over them.
 
-    def __init__(self, gen, weights, tables, cfg, threads, store_path, hot_rows, wire="float16"):
+    Not pipelined (a round's merge arrives before the next round trains): a report is R - base;
+    the merged change is added to base and R becomes base.
+
+    Pipelined (the next round trains while the driver merges this one): R keeps training after
+    its report, so a report is R - `reported` (base plus everything reported since), and when
+    round r's merged change M arrives, R and `reported` get M minus what this replica reported
+    for round r (`own`, kept until then): its own change replaced by the merged one, its newer
+    changes kept. R then drifts from base by float rounding; once every report is merged (the
+    end of a run) the merged rows are set back to base (`settle`), a local copy, no bytes."""
+
+    def __init__(self, gen, weights, tables, cfg, threads, store_path, hot_rows, wire="float16", pipelined=False):
         self.gen = gen
-        self.wire = np.dtype(wire)
-        v = len(tables.keep_prob)
-        spare = spare_rows(v, threads, cfg.softmax, hot_rows)
-        self.w = []
-        for w in weights:
-            r = allocate(len(w), w.shape[1], spare if len(w) else 0)
-            r[:] = w
-            self.w.append(r)
-        self.base = [np.array(w, dtype=np.float32, copy=True) for w in weights]
+        spare = spare_rows(len(tables.keep_prob), threads, cfg.softmax, hot_rows)
+        self._hold([(w, spare if len(w) else 0) for w in weights], wire, pipelined)
         self.backend = ThreadsBackend(_store(store_path), *self.w, tables, cfg, workers=threads,
                                       max_units=threads, hot_rows=hot_rows)
 
+    def _hold(self, weights, wire, pipelined):
+        """The weight state: R (with `spare` rows for the threads backend), base, and, pipelined,
+        what has been reported (a third copy), the unmerged reports, the rows merged since the
+        last settle. weights: [(matrix, spare rows)]."""
+        self.wire = np.dtype(wire)
+        self.pipelined = pipelined
+        self.w = []
+        for w, spare in weights:
+            r = allocate(len(w), w.shape[1], spare)
+            r[:] = w
+            self.w.append(r)
+        self.base = [np.array(w, dtype=np.float32, copy=True) for w, _ in weights]
+        self.reported = [b.copy() for b in self.base] if pipelined else self.base
+        self.own: dict = {}
+        self.dirty = [np.zeros(len(b), dtype=bool) for b in self.base] if pipelined else None
+        self.next_round = None
+        return self
+
+    def check_order(self, round_no):
+        """Pipelined rounds must run in order on a replica (Dask runs one worker's tasks in the
+        order they were submitted); a round run out of order would mix up `own`."""
+        if round_no is None:
+            return
+        if self.next_round is not None and round_no != self.next_round:
+            raise RuntimeError(f"round {round_no} ran before round {self.next_round} on this replica")
+        self.next_round = round_no + 1
+
     def apply(self, update):
-        """Apply an update: a list of steps (kind, per matrix (rows, data)), in order. "set": the
-        rows become `data` (a rebuild, the driver's own edits); "add": the merged change `data`
-        (the wire's dtype) is added to base in float32, as the driver added it to its matrices,
-        and the replica's rows become base: every replica then holds the driver's values bit for
-        bit, its own reported change replaced by the merged one."""
-        for kind, mats in update:
-            for w, base, (rows, data) in zip(self.w, self.base, mats):
+        """Apply an update: a list of steps (kind, per matrix (rows, data), round), in order.
+        "set": the rows become `data` (a rebuild, the driver's own edits); "add": round's merged
+        change `data` (the wire's dtype) is added to base in float32, as the driver added it to
+        its matrices, so base holds the driver's values bit for bit (class docstring for R)."""
+        added = False
+        for kind, mats, round_no in update:
+            own = self.own.pop(round_no, None) if kind == "add" and self.pipelined else None
+            if kind == "add" and self.pipelined and own is None:
+                raise RuntimeError(f"the merge of round {round_no} reached a replica that did not report it")
+            for m, (w, base, (rows, data)) in enumerate(zip(self.w, self.base, mats)):
                 if not rows.shape[0]:
                     continue
                 if kind == "set":
                     w[rows] = data
                     base[rows] = data
-                else:
+                    if self.pipelined:
+                        self.reported[m][rows] = data
+                elif not self.pipelined:
                     base[rows] += data.astype(np.float32, copy=False)
                     w[rows] = base[rows]
+                else:
+                    added = True
+                    merged = data.astype(np.float32)
+                    base[rows] += merged
+                    own_rows, own_change = own[m]
+                    merged[np.searchsorted(rows, own_rows)] -= own_change.astype(np.float32, copy=False)
+                    w[rows] += merged
+                    self.reported[m][rows] += merged
+                    self.dirty[m][rows] = True
+        if added and not self.own:
+            self.settle()
 
-    def changes(self, sync):
-        """Per matrix: (rows, R - base) of the rows in the sync set that changed, R - base in the
+    def settle(self):
+        for w, base, reported, dirty in zip(self.w, self.base, self.reported, self.dirty):
+            rows = np.flatnonzero(dirty)
+            w[rows] = base[rows]
+            reported[rows] = base[rows]
+            dirty[:] = False
+
+    def changes(self, sync, round_no=None):
+        """Per matrix: (rows, R - reported) of the rows in the sync set that changed, in the
         wire's dtype (float16 halves the bytes of a round; the rounding error, 2^-11 of a row's
-        change in a round, is far below the noise of SGD and of Hogwild)."""
+        change in a round, is far below the noise of SGD and of Hogwild; pipelined, what the
+        rounding left out stays in R - reported and goes with the next report)."""
         out = []
-        for m, (w, base) in enumerate(zip(self.w, self.base)):
+        for m, (w, reported) in enumerate(zip(self.w, self.reported)):
             if sync is None or not len(w):
                 rows, delta = np.zeros(0, dtype=np.int64), np.zeros((0, w.shape[1]), dtype=np.float32)
             else:
-                cand = np.arange(len(base), dtype=np.int64) if isinstance(sync, str) else sync[m].astype(np.int64)
+                cand = np.arange(len(reported), dtype=np.int64) if isinstance(sync, str) else sync[m].astype(np.int64)
                 rows = np.empty(cand.shape[0], dtype=np.int64)
                 delta = np.empty((cand.shape[0], w.shape[1]), dtype=np.float32)
-                n = _changed_rows(w, base, cand, rows, delta)
+                n = _changed_rows(w, reported, cand, rows, delta)
                 rows, delta = rows[:n].copy(), delta[:n]
             with np.errstate(over="ignore"):
                 wired = delta.astype(self.wire)
@@ -136,7 +192,11 @@ class _Replica:
                 raise FloatingPointError(
                     f"a replica's change does not fit the wire's {self.wire} (training diverged: lower alpha), "
                     "or pass dask_options={'wire': 'float32'}")
+            if self.pipelined and rows.shape[0]:
+                reported[rows] += wired.astype(np.float32, copy=False)
             out.append((rows, wired))
+        if self.pipelined:
+            self.own[round_no] = out
         return out
 
 
@@ -160,17 +220,19 @@ def _changed_rows(w, base, cand, rows, delta):
     return n
 
 
-def _init_slot(run_id, slot, gen, weights, tables, cfg, threads, store_path, hot_rows, wire="float16"):
-    _REPLICAS[(run_id, slot)] = _Replica(gen, weights, tables, cfg, threads, store_path, hot_rows, wire)
+def _init_slot(run_id, slot, gen, weights, tables, cfg, threads, store_path, hot_rows, wire="float16",
+               pipelined=False):
+    _REPLICAS[(run_id, slot)] = _Replica(gen, weights, tables, cfg, threads, store_path, hot_rows, wire, pipelined)
     return slot
 
 
-def _run_round(run_id, slot, gen, update, units, sync):
-    """Apply the last sync's rows, train `units`, report the changes of the sync set.
+def _run_round(run_id, slot, gen, update, units, sync, round_no=None):
+    """Apply the merges not applied yet, train `units`, report the changes of the sync set.
     Returns ([(unit index, result)], changes, seconds of training)."""
     rep = _REPLICAS.get((run_id, slot))
     if rep is None or rep.gen != gen:
         raise ReplicaLost(f"slot {slot} (generation {gen}) is not on this worker")
+    rep.check_order(round_no if rep.pipelined else None)
     if update is not None:
         rep.apply(update)
     results = []
@@ -178,7 +240,7 @@ def _run_round(run_id, slot, gen, update, units, sync):
     if units:
         rep.backend.run(units, lambda u, r: results.append((u.index, tuple(r))))
     seconds = time.perf_counter() - t0
-    return results, rep.changes(sync), seconds
+    return results, rep.changes(sync, round_no), seconds
 
 
 def _drop(run_id, slot=None, gen=None):
@@ -282,6 +344,15 @@ def connect(client):
     raise TypeError(f"client must be a dask.distributed.Client or a scheduler address, got {type(client).__name__}")
 
 
+class _Round(NamedTuple):
+    round_no: int
+    shares: list      # per slot: its units
+    sync: object      # "all", or per matrix the hot rows
+    full: bool
+    k: int            # units of the run sent up to the end of this round
+    futures: dict     # slot -> Future
+
+
 class DaskBackend:
     """Runs lists of work units on replicas held by Dask workers (module docstring).
 
@@ -295,7 +366,7 @@ class DaskBackend:
     def __init__(self, corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, client, workers: int = 1,
                  slots: int | None = None, round_words: int = ROUND_WORDS, full_sync_every: int = FULL_SYNC_EVERY,
                  hot_rows: int = HOT_ROWS, max_units: int | None = None, combine: str = "mean",
-                 lr_scale: float | None = None, wire: str = "float16"):
+                 lr_scale: float | None = None, wire: str = "float16", pipeline: bool = True):
         paths = getattr(corpus, "paths", None)
         if paths is None or getattr(corpus, "block_words", None) is None:
             raise ValueError("the Dask backend trains from a corpus store on disk (corpus_store='disk'), "
@@ -311,6 +382,10 @@ class DaskBackend:
         if wire not in ("float16", "float32"):
             raise ValueError(f"wire must be 'float16' or 'float32', got {wire!r}")
         self.wire = np.dtype(wire)
+        # two rounds in flight: only with a full sync every round (partial syncs need each
+        # round's merge before the next round reports)
+        self.pipelined = bool(pipeline) and self.full_sync_every == 1
+        self.round_no = 0
         self.units_per_slot = max(1, round(round_words / UNIT_WORDS))
         addresses = self._live_workers(wait=60.0)
         self.n_slots = int(slots) if slots else len(addresses)
@@ -349,7 +424,7 @@ class DaskBackend:
         [weights] = self.client.scatter([[np.ascontiguousarray(w) for w in self.w]], workers=[self.addr[slot]],
                                         hash=False, timeout=SEND_TIMEOUT)
         return self.client.submit(_init_slot, self.run_id, slot, self.gen[slot], weights, self.tables, self.cfg,
-                                  self.threads, self.store_path, self.hot_rows, self.wire.name,
+                                  self.threads, self.store_path, self.hot_rows, self.wire.name, self.pipelined,
                                   workers=[self.addr[slot]],
                                   allow_other_workers=False, pure=False)
 
@@ -408,7 +483,7 @@ class DaskBackend:
         shipped = {}
         for slots in groups.values():
             update = self.pending[slots[0]]
-            self.counters["bytes_down"] += len(slots) * sum(r.nbytes + v.nbytes for _, mats in update
+            self.counters["bytes_down"] += len(slots) * sum(r.nbytes + v.nbytes for _, mats, _ in update
                                                             for r, v in mats)
             try:
                 [future] = self.client.scatter([update], workers=sorted({self.addr[s] for s in slots}), hash=False,
@@ -424,16 +499,28 @@ class DaskBackend:
                 self.pending[s] = None
         return shipped
 
-    def _submit(self, slot, units, sync, update=None):
-        return self.client.submit(_run_round, self.run_id, slot, self.gen[slot], update, units, sync,
-                                  workers=[self.addr[slot]], allow_other_workers=True, pure=False)
+    def _submit(self, slot, units, sync, update=None, round_no=None):
+        # an earlier round first: two submits within Dask's fifo_timeout (100 ms) share a priority
+        # and may run in either order on the worker (the replica checks the order)
+        return self.client.submit(_run_round, self.run_id, slot, self.gen[slot], update, units, sync, round_no,
+                                  workers=[self.addr[slot]], allow_other_workers=True, pure=False,
+                                  priority=-(round_no or 0))
 
     # ------------------------------------------------------------ a round
-    def _round(self, shares, sync, poll):
-        """Train shares[slot] on each slot and sync; returns [(unit index, result)]."""
-        from distributed import wait as dask_wait
+    def _start_round(self, shares, sync, full, k):
+        """Ship the merges each slot has not had yet and send every slot its share of a round."""
         shipped = self._ship_pending()
-        futures = {s: self._submit(s, shares[s], sync, shipped.get(s)) for s in range(self.n_slots)}
+        self.round_no += 1
+        futures = {s: self._submit(s, shares[s], sync, shipped.get(s), self.round_no) for s in range(self.n_slots)}
+        return _Round(self.round_no, shares, sync, full, k, futures)
+
+    def _finish_round(self, rnd, later, poll):
+        """Wait for round `rnd`, retrying the share of a slot whose worker died on a replica
+        rebuilt from the driver's weights (which hold every merge before this round); the rounds
+        `later` already sent to that slot are sent again, without the merges the rebuilt replica
+        already holds. Then merge. Returns [(unit index, result)]."""
+        from distributed import wait as dask_wait
+        futures = dict(rnd.futures)
         tries = {s: 0 for s in range(self.n_slots)}
         out = {}
         while futures:
@@ -453,8 +540,11 @@ class DaskBackend:
                         raise RuntimeError(f"replica {s} failed {tries[s]} times in one round; last error: {exc!r}")
                     self._rebuild(s)
                     self.counters["retried_rounds"] += 1  # one slot's task of the round (it may have no units)
-                    self.counters["retried_units"] += len(shares[s])
-                    futures[s] = self._submit(s, shares[s], sync)
+                    self.counters["retried_units"] += len(rnd.shares[s])
+                    futures[s] = self._submit(s, rnd.shares[s], rnd.sync, None, rnd.round_no)
+                    for after in later:
+                        after.futures[s].cancel()
+                        after.futures[s] = self._submit(s, after.shares[s], after.sync, None, after.round_no)
                 elif exc is not None:
                     raise exc
                 else:
@@ -462,13 +552,13 @@ class DaskBackend:
             if futures and poll is not None:
                 poll()
         t0 = time.perf_counter()
-        self._merge([out[s][1] for s in range(self.n_slots)], full=isinstance(sync, str))
+        self._merge([out[s][1] for s in range(self.n_slots)], full=isinstance(rnd.sync, str), round_no=rnd.round_no)
         self.counters["sync_seconds"] += time.perf_counter() - t0
         self.counters["compute_seconds"] += max(out[s][2] for s in range(self.n_slots))
         self.counters["rounds"] += 1
         return [r for s in range(self.n_slots) for r in out[s][0]]
 
-    def _merge(self, changes, full: bool):
+    def _merge(self, changes, full: bool, round_no=None):
         """Add the slots' changes to the driver's weights (merge_changes) and queue the merged
         change, in the wire's dtype, for every slot (which adds it as the driver did); at a full
         sync, the rows every slot changed become the hot rows."""
@@ -483,14 +573,16 @@ class DaskBackend:
         if full:
             self.hot = hot
             self.counters["full_syncs"] += 1
+        step = [("add", update, round_no)]
         for s in range(self.n_slots):
-            self.pending[s] = _combine(self.pending[s], [("add", update)])
+            self.pending[s] = _combine(self.pending[s], step)
 
     # ------------------------------------------------------------ the backend interface
     def run(self, units, on_result, poll=None, pause=None) -> int:
         """Train `units` in rounds (module docstring); on_result(unit, result) is called, in unit
         order, once a full sync has put the unit's updates into the driver's weights. Returns the
-        number of units trained, units[:k] (k < len(units) only when paused); also in units_done."""
+        number of units trained, units[:k] (k < len(units) only when paused); also in units_done.
+        Pipelined, the next round is sent before this one is merged (two rounds in flight)."""
         self.units_done = 0
         self._take_outside_changes()
         by_index = {u.index: u for u in units}
@@ -498,28 +590,38 @@ class DaskBackend:
         k = 0
         since_full = 0
         per_round = self.units_per_slot * self.n_slots
+        depth = 2 if self.pipelined else 1
+        inflight = deque()
+
+        def paused():
+            return pause is not None and pause.is_set()
         # on an exception the driver's weights are the last sync's, with units_done units in them
-        while k < len(units) and not (pause is not None and pause.is_set()):
-            if self.unbalanced and since_full == 0:
-                self._rebalance()
-            batch = units[k:k + per_round]
-            if self.lr_scale != 1.0:
-                batch = [u._replace(lr0=u.lr0 * self.lr_scale, lr1=u.lr1 * self.lr_scale) for u in batch]
-            shares = [batch[s::self.n_slots] for s in range(self.n_slots)]
-            since_full += 1
-            last = k + len(batch) >= len(units) or (pause is not None and pause.is_set())
-            full = last or since_full >= self.full_sync_every
-            sync = "all" if full else self.hot
-            unreported += self._round(shares, sync, poll)
-            k += len(batch)
+        while True:
+            while len(inflight) < depth and k < len(units) and not paused():
+                if self.unbalanced and since_full == 0 and not inflight:
+                    self._rebalance()
+                batch = units[k:k + per_round]
+                if self.lr_scale != 1.0:
+                    batch = [u._replace(lr0=u.lr0 * self.lr_scale, lr1=u.lr1 * self.lr_scale) for u in batch]
+                shares = [batch[s::self.n_slots] for s in range(self.n_slots)]
+                since_full += 1
+                k += len(batch)
+                full = k >= len(units) or paused() or since_full >= self.full_sync_every
+                inflight.append(self._start_round(shares, "all" if full else self.hot, full, k))
+                if full:
+                    since_full = 0
+            if not inflight:
+                break
+            rnd = inflight.popleft()
+            unreported += self._finish_round(rnd, list(inflight), poll)
             if poll is not None:  # once a round at least, however short: progress, a checkpoint due
                 poll()
-            if full:
-                since_full = 0
+            if rnd.full:
                 self._report(unreported, by_index, on_result)
-                self.units_done = k
+                self.units_done = rnd.k
         if unreported:  # paused between full syncs
-            self._round([[] for _ in range(self.n_slots)], "all", poll)
+            rnd = self._start_round([[] for _ in range(self.n_slots)], "all", True, k)
+            unreported += self._finish_round(rnd, [], poll)
             self._report(unreported, by_index, on_result)
             self.units_done = k
         return self.units_done
@@ -538,8 +640,9 @@ class DaskBackend:
             self.synced[m][rows] = w[rows]
             update.append((rows, np.ascontiguousarray(w[rows])))
         if any(r.shape[0] for r, _ in update):
+            step = [("set", update, None)]
             for s in range(self.n_slots):
-                self.pending[s] = _combine(self.pending[s], [("set", update)])
+                self.pending[s] = _combine(self.pending[s], step)
 
     def epoch_extras(self) -> dict:
         """What this backend did since the last call (an epoch): rounds, syncs, bytes, retries."""
@@ -618,4 +721,4 @@ def _combine(old, new):
     """One update: the steps of `old`, then those of `new` (applied in order: a merged change is
     added to the values a replica holds, so steps cannot be folded into one without changing
     the bits)."""
-    return list(new) if old is None else list(old) + list(new)
+    return new if old is None else list(old) + list(new)  # `new` itself: slots that share it share one scatter
