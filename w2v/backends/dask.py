@@ -48,6 +48,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .. import half
 from ..plan import UNIT_WORDS
 from .threads import HOT_ROWS, ThreadsBackend, allocate, spare_rows
 
@@ -149,6 +150,14 @@ class _Replica:
                     base[rows] = data
                     if self.pipelined:
                         self.reported[m][rows] = data
+                elif data.dtype == np.float16:  # the default wire: one compiled pass
+                    added = True
+                    own_rows, own_change = own[m] if own is not None else (rows[:0], data[:0])
+                    done = _add_merged16(w, base, self.reported[m], self.dirty[m] if self.pipelined else base[:0, 0] > 0,
+                                         rows, data.view(np.uint16), own_rows, own_change.view(np.uint16),
+                                         half.F16_TO_F32, self.pipelined)
+                    if done != own_rows.shape[0]:
+                        raise RuntimeError("a replica's report holds rows its round's merge does not")
                 elif not self.pipelined:
                     base[rows] += data.astype(np.float32, copy=False)
                     w[rows] = base[rows]
@@ -161,7 +170,7 @@ class _Replica:
                     w[rows] += merged
                     self.reported[m][rows] += merged
                     self.dirty[m][rows] = True
-        if added and not self.own:
+        if added and self.pipelined and not self.own:
             self.settle()
 
     def settle(self):
@@ -183,6 +192,15 @@ class _Replica:
             else:
                 cand = np.arange(len(reported), dtype=np.int64) if isinstance(sync, str) else sync[m].astype(np.int64)
                 rows = np.empty(cand.shape[0], dtype=np.int64)
+                if self.wire == np.float16:  # the default: found, rounded and (pipelined) counted in one pass
+                    bits = np.empty((cand.shape[0], w.shape[1]), dtype=np.uint16)
+                    n = _changed_rows16(w, reported, cand, rows, bits, half.F16_TO_F32, self.pipelined)
+                    if n < 0:
+                        raise FloatingPointError(
+                            "a replica's change does not fit the wire's float16 (training diverged: lower alpha), "
+                            "or pass dask_options={'wire': 'float32'}")
+                    out.append((rows[:n].copy(), bits[:n].copy().view(np.float16)))
+                    continue
                 delta = np.empty((cand.shape[0], w.shape[1]), dtype=np.float32)
                 n = _changed_rows(w, reported, cand, rows, delta)
                 rows, delta = rows[:n].copy(), delta[:n]
@@ -198,6 +216,62 @@ class _Replica:
         if self.pipelined:
             self.own[round_no] = out
         return out
+
+
+@njit(nogil=True, cache=True)
+def _changed_rows16(w, reported, cand, rows, bits, f16_to_f32, pipelined):
+    """_changed_rows with the changes rounded to float16 bits as numpy rounds them; pipelined,
+    each rounded change is added to `reported` (what the rounding leaves out goes with the next
+    report). Returns how many rows, or -1 when a change does not fit in float16."""
+    scratch = np.empty(1, dtype=np.float32)
+    scratch_bits = scratch.view(np.uint32)
+    n = 0
+    for i in range(cand.shape[0]):
+        r = cand[i]
+        differs = False
+        for j in range(w.shape[1]):
+            if w[r, j] != reported[r, j]:
+                differs = True
+                break
+        if not differs:
+            continue
+        rows[n] = r
+        for j in range(w.shape[1]):
+            scratch[0] = w[r, j] - reported[r, j]
+            h = half.f16_bits(scratch_bits[0])
+            if h & half.INF_BITS == half.INF_BITS:
+                return -1
+            bits[n, j] = h
+            if pipelined:
+                reported[r, j] += f16_to_f32[h]
+        n += 1
+    return n
+
+
+@njit(nogil=True, cache=True)
+def _add_merged16(w, base, reported, dirty, rows, merged, own_rows, own, f16_to_f32, pipelined):
+    """Add a round's merged change (float16 bits, rows sorted) to base as the driver added it;
+    not pipelined, R becomes base; pipelined, R and reported get the merged change less this
+    replica's own report of the round (own_rows: sorted, a subset of rows). Returns how many of
+    own_rows were found (all, unless the report and the merge disagree)."""
+    k = 0
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        mine = k < own_rows.shape[0] and own_rows[k] == r
+        for j in range(w.shape[1]):
+            m = f16_to_f32[merged[i, j]]
+            base[r, j] += m
+            if pipelined:
+                c = m - f16_to_f32[own[k, j]] if mine else m
+                w[r, j] += c
+                reported[r, j] += c
+            else:
+                w[r, j] = base[r, j]
+        if pipelined:
+            dirty[r] = True
+        if mine:
+            k += 1
+    return k
 
 
 @njit(nogil=True, cache=True)
@@ -674,7 +748,8 @@ def merge_changes(w, parts, combine: str = "mean", wire=np.float32):
     if not parts or not sum(r.shape[0] for r, _ in parts):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, w.shape[1]), dtype=wire)
     rows = np.concatenate([r for r, _ in parts]).astype(np.int64, copy=False)
-    values = np.concatenate([v for _, v in parts]).astype(np.float32, copy=False)
+    f16 = wire == np.float16
+    values = np.concatenate([np.asarray(v, dtype=np.float16 if f16 else np.float32) for _, v in parts])
     if rows.min() < 0 or rows.max() >= w.shape[0] or values.shape != (rows.shape[0], w.shape[1]):
         raise ValueError("a replica sent rows outside the matrix or values of another shape")
     touched = np.zeros(w.shape[0], dtype=np.int64)
@@ -684,10 +759,42 @@ def merge_changes(w, parts, combine: str = "mean", wire=np.float32):
     where = np.zeros(w.shape[0], dtype=np.int64)
     where[changed] = np.arange(changed.shape[0])
     change = np.zeros((changed.shape[0], w.shape[1]), dtype=np.float32)
+    if f16:  # the default: summed, rounded and added in compiled code, as the numpy lines below do
+        bits = np.empty(change.shape, dtype=np.uint16)
+        if not _merge16(w, changed, where, rows, values.view(np.uint16), touched, _COMBINE[combine], len(parts),
+                        half.F16_TO_F32, change, bits):
+            raise FloatingPointError("a merged change does not fit the wire's float16 (training diverged)")
+        return changed, touched[changed], bits.view(np.float16)
     _sum_changes(change, where, rows, values, touched, _COMBINE[combine], len(parts))
     change = change.astype(wire, copy=False)
     w[changed] += change.astype(np.float32, copy=False)
     return changed, touched[changed], change
+
+
+@njit(nogil=True, cache=True)
+def _merge16(w, changed, where, rows, values, touched, mode, n_parts, f16_to_f32, change, bits):
+    """_sum_changes over float16 bits, then each row's sum rounded to float16 and added to w.
+    Returns False when a rounded sum does not fit in float16."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        div = touched[r] if mode == 0 else (n_parts if mode == 1 else 1)
+        k = where[r]
+        for j in range(change.shape[1]):
+            change[k, j] = np.float32(change[k, j] + np.float32(f16_to_f32[values[i, j]] / div))
+    scratch = np.empty(1, dtype=np.float32)
+    scratch_bits = scratch.view(np.uint32)
+    for k in range(changed.shape[0]):
+        for j in range(change.shape[1]):
+            scratch[0] = change[k, j]
+            h = half.f16_bits(scratch_bits[0])
+            if h & half.INF_BITS == half.INF_BITS:
+                return False  # before w is touched
+            bits[k, j] = h
+    for k in range(changed.shape[0]):
+        r = changed[k]
+        for j in range(change.shape[1]):
+            w[r, j] += f16_to_f32[bits[k, j]]
+    return True
 
 
 @njit(nogil=True, cache=True)
