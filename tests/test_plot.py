@@ -2,6 +2,7 @@
 map points against a numpy PCA), labels do not pile up, and the files are real PNGs."""
 from __future__ import annotations
 
+import os
 import struct
 import sys
 
@@ -362,15 +363,41 @@ def small_corpus(tmp_path_factory):
     return path
 
 
-def test_demo_saves_both_pictures_and_says_where(small_corpus, tmp_path):
+def test_demo_saves_both_pictures_and_says_where(small_corpus, tmp_path, monkeypatch):
     from w2v import demo
 
+    drawn = {}
+    save = plot.save_figure
+
+    def keep(fig, path, format=None):
+        drawn[os.path.basename(path)] = fig
+        return save(fig, path, format)
+
+    monkeypatch.setattr(plot, "save_figure", keep)
     lines = []
-    assert demo.run(output=str(tmp_path / "v.txt"), workers=1, epochs=2, out=lines.append,
+    assert demo.run(output=str(tmp_path / "v.txt"), workers=1, epochs=3, out=lines.append,
                     corpus=str(small_corpus)) == 0
     curves, word_map = tmp_path / demo.CURVES, tmp_path / demo.MAP
     assert png_size(curves) == plot.CURVES_SIZE and png_size(word_map) == plot.MAP_SIZE
-    assert lines[-1] == f"pictures: {curves} (loss by epoch), {word_map} (a map of " + lines[-1].split("map of ")[1]
+    assert lines[-1] == (f"pictures: {curves} (loss and scores by epoch), {word_map} (a map of "
+                         + lines[-1].split("map of ")[1])
+    # the demo trains with the monitor on: the curves have the held-out loss and the scores
+    loss_ax, eval_ax = drawn[demo.CURVES].axes
+    held_out = lines_by_label(loss_ax)["held-out loss"]
+    np.testing.assert_array_equal(held_out.get_xdata(), [1, 2, 3])
+    assert np.isfinite(held_out.get_ydata()).all()
+    scores = lines_by_label(eval_ax)
+    assert {"wordsim353", "simlex999"} <= set(scores)
+    assert all(np.isfinite(line.get_ydata()).all() for line in scores.values())
+    # ... and its lines print the numbers drawn, one epoch a line
+    printed = [line for line in lines if line.startswith("  epoch ")]
+    assert len(printed) == 3
+    for e, line in enumerate(printed):
+        assert f", held-out {held_out.get_ydata()[e]:.4f}; " in line
+        assert f"wordsim353 {scores['wordsim353'].get_ydata()[e]:.3f}" in line
+    # no early stopping: the lowest held-out loss is marked
+    (mark,) = markers(loss_ax)
+    assert mark.get_xdata()[0] == 1 + np.argmin(held_out.get_ydata())
 
 
 def test_demo_without_the_plot_extra_runs_and_says_how_to_get_the_pictures(small_corpus, tmp_path, monkeypatch):
@@ -383,6 +410,7 @@ def test_demo_without_the_plot_extra_runs_and_says_how_to_get_the_pictures(small
     assert (tmp_path / "v.txt").exists() and not (tmp_path / demo.CURVES).exists()
     hints = [line for line in lines if "w2v[plot]" in line]
     assert hints == [lines[-1]] and "pip install 'w2v[plot]'" in hints[0]
+    assert [line for line in lines if line.startswith("  epoch ")][0].startswith("  epoch 1: loss ")
 
 
 def test_kv_plot_map_keeps_groups_aligned_when_words_are_missing():
