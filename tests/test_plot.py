@@ -2,6 +2,7 @@
 map points against a numpy PCA), labels do not pile up, and the files are real PNGs."""
 from __future__ import annotations
 
+import os
 import struct
 import sys
 
@@ -16,12 +17,13 @@ from w2v.cli import main  # noqa: E402
 
 def synthetic_stats():
     """Five epochs as the evaluation branch records them: holdout_loss and eval scores, with
-    gaps (epoch 2 lacks simlex999; epoch 4 lacks a held-out loss)."""
+    gaps (epoch 2 lacks simlex999; epoch 4 lacks a held-out loss). The training loss falls to
+    the end; the held-out loss is lowest at epoch 3 (index 2) and rises after."""
     stats = []
     for e in range(5):
         s = {"raw_words": 1000, "effective_words": 800 + e, "loss": 3000.0 - 400.0 * e + 7.0 * e * e,
              "predictions": 1000 + 10 * e, "seconds": 1.5,
-             "holdout_loss": 3.2 - 0.3 * e + 0.05 * e * e,
+             "holdout_loss": 3.2 - 0.3 * e + 0.06 * e * e,
              "eval": {"analogy": 0.05 + 0.04 * e, "wordsim353": 0.3 + 0.03 * e, "simlex999": 0.1 + 0.01 * e}}
         if e == 1:
             del s["eval"]["simlex999"]
@@ -31,8 +33,21 @@ def synthetic_stats():
     return stats
 
 
+MARKERS = ("best epoch", "lowest held-out loss")
+
+
 def lines_by_label(ax):
-    return {line.get_label(): line for line in ax.get_lines()}
+    """The curves of an axes by label, without the epoch marker."""
+    return {line.get_label(): line for line in ax.get_lines() if not line.get_label().lstrip("_").startswith(MARKERS)}
+
+
+def markers(ax):
+    """The vertical lines that mark an epoch."""
+    return [line for line in ax.get_lines() if line.get_label().lstrip("_").startswith(MARKERS)]
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def png_size(path):
@@ -59,6 +74,47 @@ def test_the_curves_are_the_epoch_stats():
     for name, line in scores.items():
         np.testing.assert_array_equal(line.get_xdata(), epochs)
         np.testing.assert_allclose(line.get_ydata(), [s["eval"].get(name, np.nan) for s in stats])
+
+
+def test_early_stoppings_best_epoch_is_marked_on_every_panel():
+    stats = synthetic_stats()
+    for best in range(5):
+        fig = plot.plot_training(stats, best_epoch=best)
+        assert len(fig.axes) == 2
+        for k, ax in enumerate(fig.axes):
+            (line,) = markers(ax)
+            np.testing.assert_array_equal(line.get_xdata(), [best + 1, best + 1])  # epochs count from 1
+            np.testing.assert_array_equal(line.get_ydata(), [0, 1])  # the axes' full height
+            assert line.get_linestyle() == "--"
+            # named once, in the loss panel's legend
+            assert (f"best epoch {best + 1}" in legend_texts(ax)) == (k == 0)
+        assert set(lines_by_label(fig.axes[0])) == {"training loss", "held-out loss"}
+    for bad in (-1, 5, 2.0, True):
+        with pytest.raises(ValueError, match="best_epoch must be an index into the 5 epochs"):
+            plot.plot_training(stats, best_epoch=bad)
+
+
+def test_without_early_stopping_the_lowest_held_out_loss_is_marked():
+    stats = synthetic_stats()
+    series = plot.training_series(stats)
+    assert np.nanargmin(series.loss) == 4  # the training loss is lowest at the end, the held-out loss is not
+    fig = plot.plot_training(stats)
+    for k, ax in enumerate(fig.axes):
+        (line,) = markers(ax)
+        np.testing.assert_array_equal(line.get_xdata(), [3, 3])
+        assert line.get_linestyle() == ":"  # not early stopping's: no weights were kept
+        assert ("lowest held-out loss: epoch 3" in legend_texts(ax)) == (k == 0)
+    # a tie keeps the first, as early stopping on the held-out loss would
+    tied = [dict(s, holdout_loss=v) for s, v in zip(stats, [3.0, 2.0, 2.5, 2.0, 2.2])]
+    assert [m.get_xdata()[0] for m in markers(plot.plot_training(tied).axes[0])] == [2]
+    # a held-out loss at one epoch alone marks nothing; nor does a run without one
+    one = [dict(s) for s in stats]
+    for s in one[1:]:
+        s.pop("holdout_loss", None)
+    assert plot.epoch_marker(plot.training_series(one)) is None
+    assert [markers(ax) for ax in plot.plot_training(one).axes] == [[], []]
+    bare = [{k: s[k] for k in ("loss", "predictions")} for s in stats]
+    assert markers(plot.plot_training(bare).axes[0]) == []
 
 
 def test_curves_of_todays_epoch_stats_have_the_training_loss_alone():
@@ -224,6 +280,28 @@ def test_a_models_curves_are_its_epoch_stats(trained):
     np.testing.assert_allclose(line.get_ydata(), [e["loss"] / e["predictions"] for e in trained.epoch_stats])
 
 
+def test_a_models_best_epoch_is_marked_and_saved_with_it(monkeypatch, demo_sentences, tmp_path):
+    from w2v import monitor
+
+    held_out = iter([3.0, 2.0, 1.5, 1.7, 1.8, 1.9])
+
+    def scores(self, normed=None):  # scripted held-out losses: the best is epoch 3 (index 2)
+        return next(held_out), {}, {}
+
+    monkeypatch.setattr(monitor.Monitor, "scores", scores)
+    model = Word2Vec(demo_sentences[:3000], vector_size=8, min_count=2, workers=1, epochs=6, progress=False,
+                     early_stopping="holdout:2")
+    assert len(model.epoch_stats) == 5 and model.best_epoch == 2
+    model.save(tmp_path / "m.w2v")
+    for m in (model, Word2Vec.load(tmp_path / "m.w2v")):
+        (line,) = markers(m.plot_training().axes[0])
+        np.testing.assert_array_equal(line.get_xdata(), [3, 3])
+        assert line.get_label() == "best epoch 3"
+    # best_epoch= overrides the model's
+    (line,) = markers(model.plot_training(best_epoch=4).axes[0])
+    assert line.get_xdata()[0] == 5
+
+
 def test_cli_plot_curves_and_maps(model_file, trained, tmp_path, capsys):
     curves = tmp_path / "curves.png"
     assert main(["plot", str(model_file), "-o", str(curves)]) == 0
@@ -285,15 +363,41 @@ def small_corpus(tmp_path_factory):
     return path
 
 
-def test_demo_saves_both_pictures_and_says_where(small_corpus, tmp_path):
+def test_demo_saves_both_pictures_and_says_where(small_corpus, tmp_path, monkeypatch):
     from w2v import demo
 
+    drawn = {}
+    save = plot.save_figure
+
+    def keep(fig, path, format=None):
+        drawn[os.path.basename(path)] = fig
+        return save(fig, path, format)
+
+    monkeypatch.setattr(plot, "save_figure", keep)
     lines = []
-    assert demo.run(output=str(tmp_path / "v.txt"), workers=1, epochs=2, out=lines.append,
+    assert demo.run(output=str(tmp_path / "v.txt"), workers=1, epochs=3, out=lines.append,
                     corpus=str(small_corpus)) == 0
     curves, word_map = tmp_path / demo.CURVES, tmp_path / demo.MAP
     assert png_size(curves) == plot.CURVES_SIZE and png_size(word_map) == plot.MAP_SIZE
-    assert lines[-1] == f"pictures: {curves} (loss by epoch), {word_map} (a map of " + lines[-1].split("map of ")[1]
+    assert lines[-1] == (f"pictures: {curves} (loss and scores by epoch), {word_map} (a map of "
+                         + lines[-1].split("map of ")[1])
+    # the demo trains with the monitor on: the curves have the held-out loss and the scores
+    loss_ax, eval_ax = drawn[demo.CURVES].axes
+    held_out = lines_by_label(loss_ax)["held-out loss"]
+    np.testing.assert_array_equal(held_out.get_xdata(), [1, 2, 3])
+    assert np.isfinite(held_out.get_ydata()).all()
+    scores = lines_by_label(eval_ax)
+    assert {"wordsim353", "simlex999"} <= set(scores)
+    assert all(np.isfinite(line.get_ydata()).all() for line in scores.values())
+    # ... and its lines print the numbers drawn, one epoch a line
+    printed = [line for line in lines if line.startswith("  epoch ")]
+    assert len(printed) == 3
+    for e, line in enumerate(printed):
+        assert f", held-out {held_out.get_ydata()[e]:.4f}; " in line
+        assert f"wordsim353 {scores['wordsim353'].get_ydata()[e]:.3f}" in line
+    # no early stopping: the lowest held-out loss is marked
+    (mark,) = markers(loss_ax)
+    assert mark.get_xdata()[0] == 1 + np.argmin(held_out.get_ydata())
 
 
 def test_demo_without_the_plot_extra_runs_and_says_how_to_get_the_pictures(small_corpus, tmp_path, monkeypatch):
@@ -306,6 +410,7 @@ def test_demo_without_the_plot_extra_runs_and_says_how_to_get_the_pictures(small
     assert (tmp_path / "v.txt").exists() and not (tmp_path / demo.CURVES).exists()
     hints = [line for line in lines if "w2v[plot]" in line]
     assert hints == [lines[-1]] and "pip install 'w2v[plot]'" in hints[0]
+    assert [line for line in lines if line.startswith("  epoch ")][0].startswith("  epoch 1: loss ")
 
 
 def test_kv_plot_map_keeps_groups_aligned_when_words_are_missing():

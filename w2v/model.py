@@ -831,11 +831,12 @@ class Word2Vec:
 
     def plot_training(self, **kwargs):
         """The learning curves: a matplotlib Figure of the loss per prediction by epoch
-        (training, and held-out when recorded) and every evaluation score in epoch_stats.
-        Keywords (title, size, dpi) go to w2v.plot.plot_training. Needs matplotlib:
-        pip install 'w2v[plot]'."""
+        (training, and held-out when recorded) and every evaluation score in epoch_stats, with
+        best_epoch (early stopping's) marked, or else the lowest held-out loss. Keywords (title,
+        size, dpi) go to w2v.plot.plot_training. Needs matplotlib: pip install 'w2v[plot]'."""
         from . import plot
 
+        kwargs.setdefault("best_epoch", self.best_epoch)
         return plot.plot_training(self.epoch_stats, **kwargs)
 
     def reset_from(self, other_model):

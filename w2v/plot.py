@@ -5,8 +5,8 @@ a figure is drawn. Figures are `matplotlib.figure.Figure` objects on an Agg canv
 through pyplot: nothing opens a window or changes the user's pyplot backend, and a figure
 returned in a notebook still displays.
 
-What a figure draws is computed by plain numpy functions (`training_series`, `project`,
-`place_labels`), so tests compare a figure's lines and points with them.
+What a figure draws is computed by plain numpy functions (`training_series`, `epoch_marker`,
+`project`, `place_labels`), so tests compare a figure's lines and points with them.
 """
 from __future__ import annotations
 
@@ -94,12 +94,46 @@ def training_series(epoch_stats) -> Series:
     return Series(np.arange(1, n + 1), loss, None if np.isnan(holdout).all() else holdout, scores)
 
 
-def plot_training(epoch_stats, *, title=None, size=CURVES_SIZE, dpi=100):
+class Marker(NamedTuple):
+    """The epoch `plot_training` marks with a vertical line."""
+    epoch: int    # on the x axis: 1, 2, ... (epoch_stats index + 1)
+    label: str    # "best epoch N" (early stopping's) or "lowest held-out loss: epoch N"
+    kept: bool    # True: early stopping's best epoch; False: the held-out loss's lowest, no weights kept
+
+
+def epoch_marker(series: Series, best_epoch=None) -> Marker | None:
+    """The epoch the curves mark, or None.
+
+    best_epoch (an index into epoch_stats, as model.best_epoch: early stopping ran) is marked
+    "best epoch N". Without it, a run that recorded a held-out loss at two epochs or more has
+    its lowest marked "lowest held-out loss: epoch N" (the first of equal values: the epoch that
+    early stopping on the held-out loss would call best), so the picture says whether more
+    epochs still helped; the model then holds the last epoch's weights, not that epoch's, and
+    the label does not say "best". Nothing is marked for a run without either."""
+    n = len(series.epochs)
+    if best_epoch is not None:
+        if not (isinstance(best_epoch, (int, np.integer)) and not isinstance(best_epoch, bool)
+                and 0 <= best_epoch < n):
+            raise ValueError(f"best_epoch must be an index into the {n} epochs of epoch_stats, got {best_epoch!r}")
+        epoch = int(series.epochs[best_epoch])
+        return Marker(epoch, f"best epoch {epoch}", True)
+    if series.holdout_loss is None or np.count_nonzero(~np.isnan(series.holdout_loss)) < 2:
+        return None
+    epoch = int(series.epochs[np.nanargmin(series.holdout_loss)])
+    return Marker(epoch, f"lowest held-out loss: epoch {epoch}", False)
+
+
+def plot_training(epoch_stats, *, best_epoch=None, title=None, size=CURVES_SIZE, dpi=100):
     """A figure of the loss per prediction by epoch (training, and held-out when recorded)
-    and, in a second panel, every evaluation score by epoch. Returns a matplotlib Figure."""
+    and, in a second panel, every evaluation score by epoch. Returns a matplotlib Figure.
+
+    best_epoch: early stopping's best epoch, an index into epoch_stats (model.best_epoch);
+    a vertical line marks it, or the lowest held-out loss (`epoch_marker`), on every panel
+    (in the loss panel's legend)."""
     series = training_series(epoch_stats)
     if not len(series.epochs):
         raise ValueError("no trained epochs to plot: epoch_stats is empty")
+    marker = epoch_marker(series, best_epoch)
     from matplotlib.ticker import MaxNLocator
 
     fig = _figure(size, dpi, layout="constrained")
@@ -115,6 +149,10 @@ def plot_training(epoch_stats, *, title=None, size=CURVES_SIZE, dpi=100):
             axes[1].plot(series.epochs, values, marker="o", label=name)
         axes[1].set_ylabel("score")
         axes[1].set_title("evaluation")
+    if marker is not None:
+        for k, a in enumerate(axes):  # "_..." labels stay out of a legend
+            a.axvline(marker.epoch, color="0.3", linestyle="--" if marker.kept else ":", linewidth=1.2, zorder=1,
+                      label=marker.label if k == 0 else "_" + marker.label)
     for a in axes:
         a.set_xlabel("epoch")
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
