@@ -5,10 +5,13 @@
 
 Systems, same settings (vector_size 100, window 5, min_count 5, sample 1e-3, negative 5), the
 same corpus store (block shuffle), every seed:
-  single   one process, the threads backend, 2 threads (Hogwild)
-  dask     LocalCluster of 2 worker processes x 1 thread, replicas averaged every round
-           (DaskBackend's defaults: round_words, lr scaled by the replicas)
-  control  the same cluster, replicas averaged only at the end of each epoch
+  single     one process, the threads backend, 2 threads (Hogwild)
+  dask       LocalCluster of 2 worker processes x 1 thread, replicas averaged every round
+             (DaskBackend's defaults: round_words, lr scaled by the replicas, pipelined rounds,
+             float16 changes)
+  dask-sync  the same, not pipelined (each round waits for the last one's merge)
+  dask-f32   not pipelined, float32 changes (the defaults before 2026-11-29 (3))
+  control    the same cluster, replicas averaged only at the end of each epoch
 The cluster is started once, before the runs: its start-up is timed and reported apart.
 Quality by gensim's evaluators (bench_train.evaluate): analogy (30k words), WordSim-353, SimLex.
 
@@ -23,6 +26,9 @@ in t_m(N) = N x the measured merge time per replica. Star through the driver:
     T(N) = t_c + t_m(N) + N (b_up + b_down) 8 / B,        speed-up(N) = N t_c / T(N)
 and, as the lift, a reduce tree / all-reduce among the workers (each link carries about 2 b per
 round whatever N; the merge is shared): T(N) = t_c + t_m(1) + 2 (b_up + b_down) 8 / B.
+Pipelined rounds (the default) overlap the driver's part, D(N) = t_m(N) + N b 8 / B, with the next
+round's compute: T(N) = t_c + t_o + max(0, D(N) - t_c), t_o what a round took beyond its compute
+on this machine (not hidden).
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ DATA = REPO.parent / "shared" / "data"
 from bench_train import CONFIGS, decompressed, evaluate  # noqa: E402
 
 COMMON = dict(vector_size=100, window=5, min_count=5, sample=1e-3)
+VARIANTS = {"dask-sync": {"pipeline": False}, "dask-f32": {"pipeline": False, "wire": "float32"}}
 
 
 def train(system, config, corpus, seed, epochs, client, cache, extra=None):
@@ -53,6 +60,7 @@ def train(system, config, corpus, seed, epochs, client, cache, extra=None):
         kw.update(workers=2)
     else:
         opts = dict(extra or {})
+        opts.update(VARIANTS.get(system, {}))
         if system == "control":
             opts["round_words"] = 10 ** 12  # one round per epoch: averaged only at its end
         kw.update(workers=1, backend="dask", client=client, dask_options=opts)
@@ -73,11 +81,14 @@ def train(system, config, corpus, seed, epochs, client, cache, extra=None):
     return row
 
 
-def model_speedup(n, t_c, t_m, t_o, b, gbit, tree=False):
+def model_speedup(n, t_c, t_m, t_o, b, gbit, tree=False, pipelined=False):
     """n workers' speed-up over one: t_c compute, t_m merge per replica, t_o fixed overhead per round
-    (task round trips), b bytes per replica per round (up + down), gbit the link in Gb/s."""
+    (what a round took beyond its compute and merge on this machine), b bytes per replica per round
+    (up + down), gbit the link in Gb/s. Pipelined, the merge and the transfers of one round overlap
+    the next round's compute: only what exceeds it adds to the round."""
     link = gbit * 1e9 / 8
-    t = t_c + t_o + (t_m if tree else n * t_m) + (2 * b if tree else n * b) / link
+    driver = (t_m if tree else n * t_m) + (2 * b if tree else n * b) / link
+    t = t_c + t_o + (max(0.0, driver - t_c) if pipelined else driver)
     return n * t_c / t
 
 
@@ -87,9 +98,9 @@ def main():
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--corpus", default=str(DATA / "dev.txt.gz"))
-    ap.add_argument("--sweep", default="250000,1000000,4000000,1000000:4",
-                    help="round_words[:full_sync_every] values for the scaling sweep")
-    ap.add_argument("--systems", default="single,dask,control")
+    ap.add_argument("--sweep", default="250000,1000000,4000000,1000000:sync,4000000:sync",
+                    help="round_words[:sync] values for the scaling sweep (sync: not pipelined)")
+    ap.add_argument("--systems", default="single,dask,dask-sync,dask-f32,control")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -114,10 +125,10 @@ def main():
                       flush=True)
     sweep = []
     for spec in [x for x in args.sweep.split(",") if x]:
-        words, _, every = spec.partition(":")
+        words, _, mode = spec.partition(":")
         r = train("dask", "cbow-ns", corpus, 1, 1, client, cache,
-                  {"round_words": int(words), "full_sync_every": int(every or 1)})
-        r["round_words"], r["full_sync_every"] = int(words), int(every or 1)
+                  {"round_words": int(words), "pipeline": mode != "sync"})
+        r["round_words"], r["pipelined"] = int(words), mode != "sync"
         sweep.append(r)
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}), flush=True)
     client.close()
@@ -150,21 +161,24 @@ def main():
     if sweep:
         print()
         print("Sweep (CBOW-NS, 1 epoch, 2 replicas): per replica and round")
-        print("| round_words | full sync every | rounds | compute s | merge s | other s | MB up | MB down | "
+        print("| round_words | pipelined | rounds | compute s | merge s | other s | MB up | MB down | "
               "analogy (1 epoch) | loss |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         for r in sweep:
             n = r["rounds"]
-            other = max(0.0, (r["train_seconds"] - r["compute_seconds"] - r["sync_seconds"]) / n)
+            # not pipelined, the merge is on the round's path and modelled apart; pipelined, what
+            # is not hidden is all that remains beyond the compute
+            merge = 0.0 if r["pipelined"] else r["sync_seconds"]
+            other = max(0.0, (r["train_seconds"] - r["compute_seconds"] - merge) / n)
             r["overhead"] = other
-            print(f"| {r['round_words']:,} | {r['full_sync_every']} | {n} | {r['compute_seconds'] / n:.3f} | "
+            print(f"| {r['round_words']:,} | {'yes' if r['pipelined'] else 'no'} | {n} | {r['compute_seconds'] / n:.3f} | "
                   f"{r['sync_seconds'] / n / 2:.3f} | {other:.3f} | {r['bytes_up'] / n / 2 / 1e6:.1f} | "
                   f"{r['bytes_down'] / n / 2 / 1e6:.1f} | {r['analogy']:.3f} | {r['loss']:.3f} |")
         print()
         print("Scaling model (a MODEL from the sweep's measured compute time and bytes per round; this machine "
               "has 2 cores): speed-up over one worker")
         ns = [1, 2, 4, 8, 16, 32, 64]
-        print("| round_words:full_sync_every | network | topology | " + " | ".join(f"N={n}" for n in ns) + " |")
+        print("| round_words | pipelined | network | topology | " + " | ".join(f"N={n}" for n in ns) + " |")
         print("|---|---|---|" + "---|" * len(ns))
         for r in sweep:
             n_r = r["rounds"]
@@ -173,9 +187,10 @@ def main():
             b = (r["bytes_up"] + r["bytes_down"]) / n_r / 2  # bytes per replica per round
             for gbit in (10, 100):
                 for tree in (False, True):
-                    cells = " | ".join(f"{model_speedup(n, t_c, t_m, r['overhead'], b, gbit, tree):.1f}" for n in ns)
-                    print(f"| {r['round_words']:,}:{r['full_sync_every']} | {gbit} Gb/s | {'tree' if tree else 'star'} | "
-                          f"{cells} |")
+                    cells = " | ".join(f"{model_speedup(n, t_c, t_m, r['overhead'], b, gbit, tree, r['pipelined']):.1f}"
+                                       for n in ns)
+                    print(f"| {r['round_words']:,} | {'yes' if r['pipelined'] else 'no'} | {gbit} Gb/s | "
+                          f"{'tree' if tree else 'star'} | {cells} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"startup": startup, "rows": rows, "sweep": sweep}, indent=1))
 
