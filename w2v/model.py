@@ -838,7 +838,7 @@ class Word2Vec:
         import functools
 
         from .backends import dask as dask_backend
-        opts = {k: v for k, v in self.dask_options.items() if k != "dashboard"}
+        opts = {k: v for k, v in self.dask_options.items() if k not in ("dashboard", "range_bytes")}
         if self.client is None:
             opts.setdefault("slots", self.dask_workers)
         return functools.partial(dask_backend.DaskBackend, client=self._dask_client(), **opts)
