@@ -130,7 +130,7 @@ def test_memory_urls_on_an_in_process_cluster(one_file, tmp_path):
     fs.pipe(f"{root}/z/c.txt.gz", gzip.compress(data))
     ref = serial(one_file, tmp_path / "serial")
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, host="127.0.0.1") as cluster, \
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
                 Client(cluster) as c:
             got = on_dask(f"memory://{root}/c.txt", tmp_path / "cache", c, range_bytes=len(data) // 4)
             assert isinstance(got._corpus[1], ShardedStore)
