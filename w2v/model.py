@@ -559,8 +559,8 @@ class Word2Vec:
             raise ValueError("give exactly one of sentences (an iterable of token lists) or corpus_file (a path)")
         if self.backend != "dask":
             raise ValueError(f"the corpus {corpus_file} is a URL, which the Dask backend's workers read through "
-                             "fsspec: Word2Vec(..., backend='dask') (pip install 'w2v[dask]'; with no client, a "
-                             "LocalCluster on this machine reads it)")
+                             "fsspec: train with backend='dask' (w2v train -dask local|ADDRESS; pip install "
+                             "'w2v[dask]'); with no client, a LocalCluster on this machine reads it")
         return None, True
 
     def _sharded_store(self, corpus_file, vocab: Vocab | None):
