@@ -74,7 +74,9 @@ def file_and_cuts(draw, max_cuts=5):
     return data, draw(st.lists(point, max_size=max_cuts))
 
 
-HYPO = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomized (as test_fuzz_loaders): the same examples on every run, no database in the tree
+HYPO = settings(max_examples=150, deadline=None, database=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @HYPO
