@@ -35,6 +35,10 @@ def corpus_fingerprint(corpus, corpus_file=None) -> dict:
         h.update(np.ascontiguousarray(corpus.bounds).data)
         out = {"n_words": corpus.n_words, "n_sentences": corpus.n_sentences, "hash": h.hexdigest()}
     if corpus_file is not None:
+        from . import shards
+        if shards.is_url(corpus_file):  # [url, size, version]: read by Dask workers through fsspec
+            out["files"] = [shards.file_fingerprint(f) for f in shards.list_files(corpus_file)]
+            return out
         from .corpus import corpus_files
         out["files"] = [[str(Path(f).resolve()), os.stat(f).st_size, os.stat(f).st_mtime_ns]
                         for f in corpus_files(corpus_file)]

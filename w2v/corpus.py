@@ -51,9 +51,10 @@ class _Decompressed(io.RawIOBase):
     after the last one that is not a stream is an error, where bz2.BZ2File ignores it: a damaged
     later stream would end the corpus there without a word. gzip already refuses such bytes."""
 
-    def __init__(self, path, what):
+    def __init__(self, path, what, raw=None):
+        # raw: the compressed bytes already open (an fsspec URL's file), else the path is opened
         self.path, self.what, self.text_bytes = path, what, 0
-        self.raw = open(path, "rb")
+        self.raw = open(path, "rb") if raw is None else raw
         self.gz = gzip.GzipFile(fileobj=self.raw, mode="rb") if path.endswith(".gz") else None
         self.bz, self.pending, self.started = bz2.BZ2Decompressor(), b"", False
 

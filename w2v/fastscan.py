@@ -39,6 +39,7 @@ from numba import njit
 
 from . import corpus as corpus_mod
 from .corpus import MAX_SENTENCE_LENGTH, open_binary
+from .shards import Shard, open_shard, text_bytes_hint
 
 BLOCK_BYTES = 8 << 20
 # with a spill_dir: ids and line counts held before they are written out (4 MB and 2 MB), and
@@ -575,7 +576,7 @@ class _Reader(threading.Thread):
         pos = 0
         for path in self.paths:
             carry = np.zeros(0, dtype=np.uint8)
-            with open_binary(path) as f:
+            with (open_shard(path) if isinstance(path, Shard) else open_binary(path)) as f:
                 while True:
                     buf = self._take()
                     nc = carry.shape[0]
@@ -643,6 +644,8 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
                progress=None) -> FileScan:
     """Count and encode the text files `paths` (plain, .gz or .bz2), in that order.
 
+    A path may be a `shards.Shard`: an fsspec URL, or the lines starting in a byte range of a plain
+    file (the pass over consecutive ranges of a file is the pass over the file).
     Equal to `vocab.scan` of `corpus.iter_file_sentences` over each path; block_bytes (the read
     size) and workers (counting threads, default: the cores this process may use) change
     nothing but the speed. With spill_dir, the corpus is written there as it is read (memory
@@ -656,7 +659,7 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
     block_bytes = max(1, int(block_bytes))
     workers = default_workers() if workers is None else max(1, int(workers))
     counters = [_Counter() for _ in range(workers)]
-    paths = [os.fspath(p) for p in paths]
+    paths = [p if isinstance(p, Shard) else os.fspath(p) for p in paths]
     out = _Output(_ids_hint(paths), spill_dir)
     reader = _Reader(paths, block_bytes)
     reader.start()
@@ -685,13 +688,18 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
     return _finish(counters, out, max_sentence_length, pool_size=workers)
 
 
+def _plain_bytes(p) -> int:
+    if isinstance(p, Shard):
+        return text_bytes_hint(p)
+    return 0 if p.endswith(corpus_mod.COMPRESSED_SUFFIXES) else os.path.getsize(p)
+
+
 def _ids_hint(paths) -> int:
     """Room to reserve for the ids: a plain file of S bytes has at most (S + 1) // 2 tokens.
 
     Capped at a quarter of the memory in bytes, so that the reservation is never refused by the
     kernel's overcommit heuristic; beyond it the buffer grows by doubling."""
-    bound = sum((os.path.getsize(p) + 1) // 2 for p in paths
-                if not p.endswith(corpus_mod.COMPRESSED_SUFFIXES))
+    bound = sum((_plain_bytes(p) + 1) // 2 for p in paths)
     try:
         memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):

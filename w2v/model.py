@@ -34,7 +34,7 @@ import numpy as np
 from . import checkpoint as checkpoint_mod
 from . import corpus as corpus_mod
 from . import monitor as monitor_mod
-from . import huffman, kernels, sampling, trainer
+from . import huffman, kernels, sampling, shards, trainer
 from . import plan as plan_mod
 from . import store as store_mod
 from .backends import rounds, threads
@@ -203,16 +203,24 @@ class Word2Vec:
         (w2v.backends.dask), `workers` threads each; client: a dask.distributed.Client or a
         scheduler address, None for a LocalCluster of dask_workers processes started per train()
         call; dask_options: DaskBackend's round_words, full_sync_every, slots, combine, lr_scale,
-        wire ("float16", the default, or "float32": the dtype of the changes sent each round)."""
+        wire ("float16", the default, or "float32": the dtype of the changes sent each round),
+        pipeline (True: a round trains while the last one merges); range_bytes: the largest byte
+        range of a corpus file that the first pass on the workers reads as one shard
+        (shards.RANGE_BYTES)."""
         if backend not in self.BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(self.BACKENDS)}, got {backend!r}")
         if not (isinstance(dask_workers, (int, np.integer)) and not isinstance(dask_workers, bool)
                 and dask_workers >= 1):
             raise ValueError(f"dask_workers must be an integer >= 1, got {dask_workers!r}")
-        known = {"round_words", "full_sync_every", "slots", "dashboard", "combine", "lr_scale", "wire", "pipeline"}
+        known = {"round_words", "full_sync_every", "slots", "dashboard", "combine", "lr_scale", "wire", "pipeline",
+                 "range_bytes"}
         unknown = set(dask_options or {}) - known
         if unknown:
             raise ValueError(f"unknown dask_options {sorted(unknown)}; known: {sorted(known)}")
+        range_bytes = (dask_options or {}).get("range_bytes")
+        if range_bytes is not None and not (isinstance(range_bytes, (int, np.integer))
+                                            and not isinstance(range_bytes, bool) and range_bytes >= 1):
+            raise ValueError(f"dask_options range_bytes must be an integer >= 1, got {range_bytes!r}")
         self.backend, self.client, self.dask_workers = backend, client, int(dask_workers)
         self.dask_options = dict(dask_options or {})
 
@@ -246,6 +254,8 @@ class Word2Vec:
     def _source_key(corpus_iterable, corpus_file):
         """What tells, without reading it, that a corpus still has the content it had when this
         key was taken; None where nothing does."""
+        if corpus_file is not None and shards.is_url(corpus_file):
+            return ("url", [shards.file_fingerprint(f) for f in shards.list_files(corpus_file)])
         if corpus_file is not None:
             # size and mtime change with the content; inode and device with a file replaced by a
             # rename. Not seen: a rewrite to the same size within one mtime tick
@@ -294,7 +304,12 @@ class Word2Vec:
                 raise ValueError("update=True adds the words of a corpus; vocab_file= is not read with it")
             return self._update_vocab(corpus_iterable, corpus_file, keep_raw_vocab, trim_rule)
         s = self.settings
-        source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
+        source, restartable = self._resolve(corpus_iterable, corpus_file)
+        if source is None and (vocab_file is not None or s.max_vocab_size is not None or trim_rule is not None
+                               or keep_raw_vocab):
+            raise ValueError(f"the corpus URL {corpus_file} is counted on the Dask workers, which give the "
+                             "vocabulary of min_count and max_final_vocab only: vocab_file=, max_vocab_size, "
+                             "trim_rule and keep_raw_vocab read the corpus in this process (copy it to a file)")
         key = self._source_key(corpus_iterable, corpus_file)  # stamped before reading
         # the store caches a vocabulary counted by min_count / max_final_vocab alone, and keeps no
         # word it dropped: a trim_rule or a raw vocabulary to keep read the file in RAM instead
@@ -383,6 +398,9 @@ class Word2Vec:
         """build_vocab(update=True): count a new corpus, grow the vocabulary, encode the corpus
         in the grown vocabulary (train() with no corpus, or with this one, trains on it)."""
         self._need_vocab_to_update()
+        if corpus_file is not None and shards.is_url(corpus_file):
+            raise ValueError(f"build_vocab(update=True) reads the corpus in this process: the corpus URL "
+                             f"{corpus_file} is read by Dask workers for a new vocabulary only (copy it to a file)")
         source, restartable = corpus_mod.resolve(corpus_iterable, corpus_file)
         key = self._source_key(corpus_iterable, corpus_file)
         result, dirs = self._scan(source)
@@ -508,7 +526,7 @@ class Word2Vec:
         s = self.settings
         cache = self._cache()
         counted = {"min_count": s.min_count, "max_final_vocab": s.max_final_vocab}
-        if self.backend == "dask" and len(corpus_mod.corpus_files(corpus_file)) > 1:
+        if self.backend == "dask" and (shards.is_url(corpus_file) or shards.sharded(corpus_file, self._range_bytes())):
             return self._sharded_store(corpus_file, vocab)
         if vocab is not None:
             digest = store_mod.vocab_digest(vocab)
@@ -532,10 +550,26 @@ class Word2Vec:
         finally:
             bar.close()
 
+    def _range_bytes(self) -> int:
+        return int(self.dask_options.get("range_bytes") or shards.RANGE_BYTES)
+
+    def _resolve(self, corpus_iterable, corpus_file):
+        """corpus.resolve, or (None, True) for a corpus URL (with the Dask backend: its workers read
+        it through fsspec; this process never does)."""
+        if corpus_file is None or not shards.is_url(corpus_file):
+            return corpus_mod.resolve(corpus_iterable, corpus_file)
+        if corpus_iterable is not None:
+            raise ValueError("give exactly one of sentences (an iterable of token lists) or corpus_file (a path)")
+        if self.backend != "dask":
+            raise ValueError(f"the corpus {corpus_file} is a URL, which the Dask backend's workers read through "
+                             "fsspec: train with backend='dask' (w2v train -dask local|ADDRESS; pip install "
+                             "'w2v[dask]'); with no client, a LocalCluster on this machine reads it")
+        return None, True
+
     def _sharded_store(self, corpus_file, vocab: Vocab | None):
-        """The Dask backend's first pass over a corpus directory: the files are the shards, counted
-        and encoded on the workers (backends.dask.first_pass); the vocabulary is counted from them
-        unless given."""
+        """The Dask backend's first pass over a corpus directory, a URL, or a file larger than one
+        byte range: the shards (files, byte ranges of them cut at newlines) are counted and encoded
+        on the workers (backends.dask.first_pass); the vocabulary is counted from them unless given."""
         from .backends import dask as dask_backend
         s = self.settings
 
@@ -545,8 +579,9 @@ class Word2Vec:
             return Vocab.from_counts(zip(words, counts.tolist()), min_count=s.min_count,
                                      max_final_vocab=s.max_final_vocab)
         threads = max(1, s.workers)
-        _, found = dask_backend.first_pass(self._dask_client(), corpus_mod.corpus_files(corpus_file), self._cache(),
-                                           corpus_mod.MAX_SENTENCE_LENGTH, make, threads=threads)
+        _, found = dask_backend.first_pass(self._dask_client(), corpus_file, self._cache(),
+                                           corpus_mod.MAX_SENTENCE_LENGTH, make, threads=threads,
+                                           range_bytes=self._range_bytes())
         return found
 
     def _set_vocab(self, vocab: Vocab):
@@ -634,7 +669,7 @@ class Word2Vec:
                 raise ValueError("give the corpus to train on: corpus_iterable or corpus_file "
                                  "(this model has no corpus read by build_vocab)")
             return self._corpus[1], (self.corpus_count, self.corpus_total_words)
-        source, _ = corpus_mod.resolve(corpus_iterable, corpus_file)
+        source, _ = self._resolve(corpus_iterable, corpus_file)
         key = self._source_key(corpus_iterable, corpus_file)
         if self._corpus is not None and self._same_source(self._corpus[0], key):
             return self._corpus[1], (self.corpus_count, self.corpus_total_words)
@@ -806,7 +841,7 @@ class Word2Vec:
         import functools
 
         from .backends import dask as dask_backend
-        opts = {k: v for k, v in self.dask_options.items() if k != "dashboard"}
+        opts = {k: v for k, v in self.dask_options.items() if k not in ("dashboard", "range_bytes")}
         if self.client is None:
             opts.setdefault("slots", self.dask_workers)
         return functools.partial(dask_backend.DaskBackend, client=self._dask_client(), **opts)

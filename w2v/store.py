@@ -50,7 +50,7 @@ import numpy as np
 from numba import njit
 
 from . import corpus as corpus_mod
-from . import fastscan
+from . import fastscan, shards
 from .errors import DamagedFileError
 from .fastscan import _FNV_OFFSET, _FNV_PRIME
 from .formats import atomic_output, save_npz
@@ -703,11 +703,34 @@ def build_from_files(cache_dir, corpus_file, max_sentence_length: int, spec: dic
     ids go to disk as they are read. make_vocab(words, counts) -> Vocab decides the vocabulary
     from the pass's first-seen words and counts. scan_options: fastscan.scan_files's block_bytes,
     workers."""
-    cache_dir = Path(cache_dir)
     files = files_fingerprint(corpus_file)
     # a FIFO or a device: its size and mtime say nothing of what it will yield (and a writer moves
     # the mtime), so its store is never looked up in the cache nor left there: private, as an iterable's
     one_pass = not all(stat.S_ISREG(os.stat(f[0]).st_mode) for f in files)
+
+    def unchanged():
+        if not one_pass and files != files_fingerprint(corpus_file):
+            raise ValueError(f"the corpus {corpus_file} changed while it was being read: run again")
+    return _build(cache_dir, [f[0] for f in files], files, unchanged, one_pass, max_sentence_length, spec,
+                  make_vocab, progress, logger, scan_options)
+
+
+def build_from_shard(cache_dir, shard, fingerprint: list, max_sentence_length: int, spec: dict, make_vocab, *,
+                     progress=None, logger=None, **scan_options) -> CorpusStore:
+    """The store of one shard of a corpus (`shards.Shard`: a file, a URL, the lines of a byte range
+    of a file) under cache_dir, as build_from_files: keyed by `fingerprint` (shards.plan's, taken
+    by the driver), which the file must still match before and after the pass."""
+    shard = shards.Shard(*shard)
+    shards.check_unchanged(shard, fingerprint)
+    return _build(cache_dir, [shard], [list(fingerprint)], lambda: shards.check_unchanged(shard, fingerprint),
+                  False, max_sentence_length, spec, make_vocab, progress, logger, scan_options)
+
+
+def _build(cache_dir, sources, files, unchanged, one_pass, max_sentence_length, spec, make_vocab, progress,
+           logger, scan_options) -> CorpusStore:
+    """build_from_files / build_from_shard: `sources` read by fastscan, `files` their key material,
+    unchanged() raises if they changed while read."""
+    cache_dir = Path(cache_dir)
     key = f"iterable-{os.getpid()}-{os.urandom(6).hex()}" if one_pass else \
         store_key(files, max_sentence_length, spec)
     found = None if one_pass else open_cached(cache_dir, key, logger)
@@ -715,13 +738,11 @@ def build_from_files(cache_dir, corpus_file, max_sentence_length: int, spec: dic
         return found
     building = _building_dir(cache_dir, key)
     try:
-        paths = [f[0] for f in files]
-        scan = fastscan.scan_files(paths, max_sentence_length, spill_dir=building, progress=progress,
+        scan = fastscan.scan_files(sources, max_sentence_length, spill_dir=building, progress=progress,
                                    **scan_options)
         vocab = make_vocab(scan.words, scan.counts)
         writer = _encoded_into(building, scan, vocab, max_sentence_length)
-        if not one_pass and files != files_fingerprint(corpus_file):
-            raise ValueError(f"the corpus {corpus_file} changed while it was being read: run again")
+        unchanged()
         writer.finish(vocab, {"files": files, "max_sentence_length": max_sentence_length, "spec": spec,
                               "key": key})
         if one_pass:

@@ -323,24 +323,28 @@ def _drop(run_id, slot=None, gen=None):
             del _REPLICAS[key]
 
 
-def _count_shard(path, max_sentence_length, threads):
-    """The words and counts of one shard (a file), by the compiled first pass; its ids are
-    spilled to a temporary directory and dropped (the encoding pass reads the shard again)."""
+def _count_shard(shard, fingerprint, max_sentence_length, threads):
+    """The words and counts of one shard (`shards.Shard`: a file, a URL, a byte range of a file), by
+    the compiled first pass; its ids are spilled to a temporary directory and dropped (the encoding
+    pass reads the shard again). fingerprint: the driver's, which the file must still match."""
     import tempfile
 
-    from .. import fastscan
+    from .. import fastscan, shards
+    shard = shards.Shard(*shard)
+    shards.check_unchanged(shard, fingerprint)
     with tempfile.TemporaryDirectory(prefix="w2v-count-") as d:
-        scan = fastscan.scan_files([path], max_sentence_length, spill_dir=d, workers=threads)
+        scan = fastscan.scan_files([shard], max_sentence_length, spill_dir=d, workers=threads)
     keep = [i for i, w in enumerate(scan.words) if w is not None]
     return [scan.words[i] for i in keep], np.asarray(scan.counts)[keep]
 
 
-def _encode_shard(path, max_sentence_length, cache_dir, vocab, digest, threads):
+def _encode_shard(shard, fingerprint, max_sentence_length, cache_dir, vocab, digest, threads):
     """The shard's corpus store in `vocab`'s ids, under cache_dir (found there when a run has
-    built it already); None when the shard has no word of the vocabulary."""
+    built it already: keyed by the shard's fingerprint and the vocabulary); None when the shard
+    has no word of the vocabulary."""
     from .. import store as store_mod
     try:
-        part = store_mod.build_from_files(cache_dir, path, max_sentence_length, {"vocab": digest},
+        part = store_mod.build_from_shard(cache_dir, shard, fingerprint, max_sentence_length, {"vocab": digest},
                                           lambda words, counts: vocab, workers=threads)
     except ValueError as e:
         if "no words of the vocabulary" in str(e):
@@ -349,15 +353,25 @@ def _encode_shard(path, max_sentence_length, cache_dir, vocab, digest, threads):
     return str(part.path)
 
 
-def first_pass(client, files, cache_dir, max_sentence_length, make_vocab, threads: int = 1):
-    """The vocabulary and corpus store of a corpus of several files, read on the Dask workers:
-    each worker counts its shards (map), the driver adds the counts and makes the vocabulary once
-    (reduce), each worker encodes its shards into a part of the store under cache_dir (storage
-    every worker and the driver read). The tasks are pure: Dask reruns one whose worker dies.
-    Returns (vocab, store.ShardedStore)."""
+def first_pass(client, files, cache_dir, max_sentence_length, make_vocab, threads: int = 1, *,
+               range_bytes: int | None = None):
+    """The vocabulary and corpus store of a corpus read on the Dask workers.
+
+    files: a corpus path or URL (a file or a directory), or a list of its files (paths every
+    worker reads, or fsspec URLs). The shards (`shards.plan`) are the files, each plain file's
+    bytes cut at newlines into ranges of at most range_bytes (default shards.RANGE_BYTES), their
+    number a multiple of the workers, at most shards.RANGES_PER_WORKER per worker; a .gz/.bz2 file
+    cannot be cut and stays one shard. Each worker counts its shards (map), the driver adds the
+    counts and makes the vocabulary once (reduce), each worker encodes its shards into a part of
+    the store under cache_dir (storage every worker and the driver read). The result equals one
+    pass over the files in order. The tasks are pure: Dask reruns one whose worker dies.
+    Returns (vocab, store.CorpusStore of one part or store.ShardedStore)."""
+    from .. import shards
     from .. import store as store_mod
-    files = [str(f) for f in files]
-    counted = client.map(_count_shard, files, max_sentence_length=max_sentence_length, threads=threads,
+    planned = shards.plan(files, max(1, len(client.nthreads())), range_bytes or shards.RANGE_BYTES)
+    parts_of = [tuple(s) for s, _ in planned]  # plain tuples: what Dask ships
+    prints = [fp for _, fp in planned]
+    counted = client.map(_count_shard, parts_of, prints, max_sentence_length=max_sentence_length, threads=threads,
                          pure=False)
     merged: dict = {}
     for f in counted:  # in shard order: the same totals as one pass over the files in order
@@ -368,8 +382,8 @@ def first_pass(client, files, cache_dir, max_sentence_length, make_vocab, thread
     vocab = make_vocab(list(merged), np.fromiter(merged.values(), np.int64, len(merged)))
     digest = store_mod.vocab_digest(vocab)
     [shared] = client.scatter([vocab], broadcast=True, hash=False)
-    parts = client.map(_encode_shard, files, max_sentence_length=max_sentence_length, cache_dir=str(cache_dir),
-                       vocab=shared, digest=digest, threads=threads, pure=False)
+    parts = client.map(_encode_shard, parts_of, prints, max_sentence_length=max_sentence_length,
+                       cache_dir=str(cache_dir), vocab=shared, digest=digest, threads=threads, pure=False)
     paths = [p for p in client.gather(parts) if p is not None]
     if not paths:
         raise ValueError("the corpus has no words of the vocabulary")
