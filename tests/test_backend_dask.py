@@ -478,3 +478,21 @@ def test_checkpoints_pause_the_rounds_and_resume_ends_where_the_run_does(client,
                               corpus_store="disk", checkpoint=str(tmp_path / "again.ckpt"), checkpoint_every=1e-6)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
     np.testing.assert_array_equal(resumed.w_out_ns, full.w_out_ns)
+
+
+def test_the_embedded_cluster_serves_no_dashboard_unless_asked():
+    """LocalCluster(dashboard_address=None) still served Dask's dashboard on :8787; the embedded
+    cluster's scheduler answers on a free localhost port with no dashboard page."""
+    import urllib.error
+    import urllib.request
+    c, cluster = dask_backend.local_client(1)
+    try:
+        server = cluster.scheduler.http_server
+        assert server.port != 8787
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/status", timeout=10)
+        assert e.value.code == 404
+        assert all(addr.startswith("tcp://127.0.0.1:") for addr in c.scheduler_info()["workers"])
+    finally:
+        c.close()
+        cluster.close()

@@ -412,9 +412,12 @@ def local_client(n_workers: int, dashboard: bool = False):
     except ImportError as e:
         raise ImportError("the Dask backend needs Dask: pip install 'w2v[dask]'") from e
     import dask
+    # dashboard_address=None still serves the dashboard on :8787 (Dask's default); the scheduler's
+    # HTTP server (health, metrics) always starts: on a free localhost port, dashboard off unless asked
     with dask.config.set({"distributed.scheduler.work-stealing": False}):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=":0" if dashboard else None, silence_logs=logging.ERROR)
+                               dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": bool(dashboard)},
+                               silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
