@@ -196,17 +196,17 @@ def test_one_replica_trains_as_one_thread_in_process(client, corpus, tmp_path):
     assert got.epoch_stats[0]["dask"]["rounds"] >= 2
 
 
-@pytest.mark.parametrize("sg,hs,negative", [(0, 0, 4), (1, 1, 0)])
-def test_two_replicas_learn_as_well_as_threads(client, corpus, tmp_path, sg, hs, negative):
+@pytest.mark.parametrize("sg,hs,negative,pipeline", [(0, 0, 4, False), (1, 1, 0, False), (0, 0, 4, True)])
+def test_two_replicas_learn_as_well_as_threads(client, corpus, tmp_path, sg, hs, negative, pipeline):
     """Two replicas averaged every round reach the single-process training loss (3% at most above),
     every word of the corpus read once per epoch; without the learning-rate scaling the
     averaging halves the steps of the frequent rows and the loss stays well above."""
     kw = dict(sg=sg, hs=hs, negative=negative, epochs=3)
     ref = _train(corpus, tmp_path, workers=2, **kw)
     got = _train(corpus, tmp_path, workers=1, backend="dask", client=client,
-                 dask_options={"round_words": 50_000}, **kw)
+                 dask_options={"round_words": 50_000, "pipeline": pipeline}, **kw)
     halved = _train(corpus, tmp_path, workers=1, backend="dask", client=client,
-                    dask_options={"round_words": 50_000, "lr_scale": 1.0}, **kw)
+                    dask_options={"round_words": 50_000, "lr_scale": 1.0, "pipeline": pipeline}, **kw)
 
     def loss(m):
         return m.epoch_stats[-1]["loss"] / m.epoch_stats[-1]["predictions"]
@@ -217,10 +217,13 @@ def test_two_replicas_learn_as_well_as_threads(client, corpus, tmp_path, sg, hs,
     assert d["full_syncs"] == d["rounds"] >= 2 and d["bytes_up"] > 0 and d["lost_replicas"] == 0
 
 
-def test_two_replicas_of_one_thread_are_deterministic(client, corpus, tmp_path):
-    a = _train(corpus, tmp_path, workers=1, backend="dask", client=client, dask_options={"round_words": 50_000})
-    b = _train(corpus, tmp_path, workers=1, backend="dask", client=client, dask_options={"round_words": 50_000})
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_two_replicas_of_one_thread_are_deterministic(client, big_corpus, tmp_path, pipeline):
+    opts = dict(workers=1, backend="dask", client=client, dask_options={"round_words": 50_000, "pipeline": pipeline})
+    a = _train(big_corpus, tmp_path, **opts)
+    b = _train(big_corpus, tmp_path, **opts)
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    np.testing.assert_array_equal(a.w_out_ns, b.w_out_ns)
 
 
 def test_a_corpus_in_memory_goes_to_a_private_store(client, demo_sentences, tmp_path):
@@ -290,7 +293,8 @@ def killable(corpus, tmp_path_factory):
     """A cluster of its own (its workers get killed), and the run without a fault."""
     client, cluster = dask_backend.local_client(2)
     # two slots whatever the workers up when a run starts (a killed one may not be back yet)
-    # not pipelined: a sync before every round, so a rebuilt replica starts where the lost one did
+    # not pipelined (the default, said here): a sync before every round, so a rebuilt replica
+    # starts where the lost one did
     opts = dict(workers=1, backend="dask", client=client, epochs=3,
                 dask_options={"round_words": 50_000, "slots": 2, "pipeline": False})
     clean = _train(corpus, tmp_path_factory.mktemp("clean"), **opts)
@@ -342,14 +346,15 @@ def test_a_worker_killed_in_a_round_loses_nothing(killable, corpus, tmp_path):
 
 
 def test_a_worker_killed_in_a_pipelined_round_loses_no_unit(killable, big_corpus, tmp_path):
-    """Pipelined (the default), a slot's next round is already queued when its worker dies: the
+    """Pipelined, a slot's next round is already queued when its worker dies: the
     round is retried on a replica rebuilt from the driver's weights and the queued one sent again
     after it (the replica refuses rounds out of order). The rebuilt replica starts from fresher
     weights than the lost one had, so the result is close to the run without a fault, not equal."""
     import cloudpickle
     client, _, _ = killable
     path = big_corpus
-    opts = dict(workers=1, backend="dask", client=client, epochs=2, dask_options={"round_words": 50_000, "slots": 2})
+    opts = dict(workers=1, backend="dask", client=client, epochs=2,
+                dask_options={"round_words": 50_000, "slots": 2, "pipeline": True})
     clean = _train(path, tmp_path / "clean", **opts)
     assert clean.epoch_stats[0]["dask"]["rounds"] >= 3
     cloudpickle.register_pickle_by_value(sys.modules[__name__])

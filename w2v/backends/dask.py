@@ -457,7 +457,7 @@ class DaskBackend:
     def __init__(self, corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, client, workers: int = 1,
                  slots: int | None = None, round_words: int = ROUND_WORDS, full_sync_every: int = FULL_SYNC_EVERY,
                  hot_rows: int = HOT_ROWS, max_units: int | None = None, combine: str = "mean",
-                 lr_scale: float | None = None, wire: str = "float16", pipeline: bool = True):
+                 lr_scale: float | None = None, wire: str = "float16", pipeline: bool = False):
         paths = getattr(corpus, "paths", None)
         if paths is None or getattr(corpus, "block_words", None) is None:
             raise ValueError("the Dask backend trains from a corpus store on disk (corpus_store='disk'), "
