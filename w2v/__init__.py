@@ -1,4 +1,5 @@
 """w2v: word2vec embeddings (skip-gram, CBOW; negative sampling, hierarchical and full softmax)."""
+from . import _numba_cache  # noqa: F401  (first: compiled kernels cached outside the package)
 from .corpus import BrownCorpus, LineSentence, PathLineSentences, Text8Corpus
 from .model import Word2Vec
 from .vectors import KeyedVectors
