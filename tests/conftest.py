@@ -115,3 +115,12 @@ def ctrl_c_at_unit(monkeypatch, ctrl_c_handled):
         monkeypatch.setattr(kernels, "train_chunk", chunk)
         return calls
     return arm
+
+
+def dask_client(n_workers):
+    """A fixture's body: a Client of an embedded LocalCluster of n_workers, closed after."""
+    from w2v.backends import dask as dask_backend
+    c, cluster = dask_backend.local_client(n_workers)
+    yield c
+    c.close()
+    cluster.close()

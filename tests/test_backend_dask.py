@@ -21,6 +21,8 @@ from distributed.diagnostics.plugin import WorkerPlugin  # noqa: E402
 
 from w2v import Word2Vec  # noqa: E402
 from w2v.backends import dask as dask_backend  # noqa: E402
+
+from conftest import dask_client  # noqa: E402
 from w2v.backends.dask import merge_changes, merge_changes_reference  # noqa: E402
 from w2v.callbacks import CallbackAny2Vec  # noqa: E402
 
@@ -29,10 +31,7 @@ SETTINGS = dict(vector_size=24, window=3, min_count=3, negative=4, epochs=2, see
 
 @pytest.fixture(scope="module")
 def client():
-    c, cluster = dask_backend.local_client(2)
-    yield c
-    c.close()
-    cluster.close()
+    yield from dask_client(2)
 
 
 @pytest.fixture(scope="module")

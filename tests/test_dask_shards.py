@@ -16,6 +16,8 @@ pytest.importorskip("dask.distributed")
 
 from w2v import Word2Vec, shards  # noqa: E402
 from w2v.backends import dask as dask_backend  # noqa: E402
+
+from conftest import dask_client  # noqa: E402
 from w2v.store import CorpusStore, ShardedStore  # noqa: E402
 
 SETTINGS = dict(vector_size=16, window=3, min_count=3, negative=3, epochs=1, seed=5, progress=False, workers=1)
@@ -23,10 +25,7 @@ SETTINGS = dict(vector_size=16, window=3, min_count=3, negative=3, epochs=1, see
 
 @pytest.fixture(scope="module")
 def client():
-    c, cluster = dask_backend.local_client(2)
-    yield c
-    c.close()
-    cluster.close()
+    yield from dask_client(2)
 
 
 def nasty_text(demo_sentences) -> bytes:

@@ -219,6 +219,14 @@ class _Replica:
 
 
 @njit(nogil=True, cache=True)
+def _row_differs(w, base, r):
+    for j in range(w.shape[1]):
+        if w[r, j] != base[r, j]:
+            return True
+    return False
+
+
+@njit(nogil=True, cache=True)
 def _changed_rows16(w, reported, cand, rows, bits, f16_to_f32, pipelined):
     """_changed_rows with the changes rounded to float16 bits as numpy rounds them; pipelined,
     each rounded change is added to `reported` (what the rounding leaves out goes with the next
@@ -228,12 +236,7 @@ def _changed_rows16(w, reported, cand, rows, bits, f16_to_f32, pipelined):
     n = 0
     for i in range(cand.shape[0]):
         r = cand[i]
-        differs = False
-        for j in range(w.shape[1]):
-            if w[r, j] != reported[r, j]:
-                differs = True
-                break
-        if not differs:
+        if not _row_differs(w, reported, r):
             continue
         rows[n] = r
         for j in range(w.shape[1]):
@@ -281,12 +284,7 @@ def _changed_rows(w, base, cand, rows, delta):
     n = 0
     for i in range(cand.shape[0]):
         r = cand[i]
-        differs = False
-        for j in range(w.shape[1]):
-            if w[r, j] != base[r, j]:
-                differs = True
-                break
-        if differs:
+        if _row_differs(w, base, r):
             rows[n] = r
             for j in range(w.shape[1]):
                 delta[n, j] = w[r, j] - base[r, j]
