@@ -103,7 +103,16 @@ def main():
                     help="round_words[:pipe] values for the scaling sweep (pipe: pipelined)")
     ap.add_argument("--systems", default="single,dask,dask-f32,dask-pipe,control")
     ap.add_argument("--json")
+    ap.add_argument("--tables-from", help="print the tables of a run saved with --json, run nothing")
     args = ap.parse_args()
+    if args.tables_from:
+        saved = json.loads(Path(args.tables_from).read_text())
+        rows = saved["rows"]
+        configs = list(dict.fromkeys(r["config"] for r in rows))
+        systems = list(dict.fromkeys(r["system"] for r in rows))
+        epochs = round(statistics.mean(r["rounds"] / r["rounds_per_epoch"] for r in rows if "rounds" in r))
+        print_tables(rows, saved["sweep"], configs, systems, epochs)
+        return
 
     from w2v.backends import dask as dask_backend
     tmp = Path(tempfile.mkdtemp(prefix="w2v-bench-dist-"))
@@ -134,29 +143,37 @@ def main():
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}), flush=True)
     client.close()
     cluster.close()
+    print_tables(rows, sweep, args.configs.split(","), args.systems.split(","), args.epochs)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"startup": startup, "rows": rows, "sweep": sweep}, indent=1))
 
+
+def print_tables(rows, sweep, configs, systems, epochs):
     print()
-    print("| config | system | wall s (mean) | words/s | vs single | loss | analogy | WS-353 | SimLex | "
+    # "vs single": the median over seeds of the ratio to the single-process run of the same seed,
+    # which ran just before it (robust to other jobs' load coming and going); "best": the
+    # fastest seed's wall time
+    print("| config | system | wall s (mean) | best s | words/s | vs single | loss | analogy | WS-353 | SimLex | "
           "rounds/epoch | MB per round (up+down) | MB per epoch |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for config in args.configs.split(","):
-        base = None
-        for system in args.systems.split(","):
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for config in configs:
+        for system in systems:
             rs = [r for r in rows if r["config"] == config and r["system"] == system]
             if not rs:
                 continue
             mean = {k: statistics.mean(r[k] for r in rs) for k in ("wall", "words", "loss", "analogy", "ws353",
                                                                      "simlex")}
             wps = mean["words"] / mean["wall"]
-            base = wps if system == "single" else base
+            single = {r["seed"]: r["wall"] for r in rows if r["config"] == config and r["system"] == "single"}
+            paired = [single[r["seed"]] / r["wall"] for r in rs if r["seed"] in single]
             extra = "| | |"
             if "rounds" in rs[0]:
                 per_round = statistics.mean((r["bytes_up"] + r["bytes_down"]) / r["rounds"] for r in rs) / 1e6
-                per_epoch = statistics.mean((r["bytes_up"] + r["bytes_down"]) / args.epochs for r in rs) / 1e6
+                per_epoch = statistics.mean((r["bytes_up"] + r["bytes_down"]) / epochs for r in rs) / 1e6
                 extra = f"{rs[0]['rounds_per_epoch']:.0f} | {per_round:.1f} | {per_epoch:.0f} |"
-            ratio = f"{wps / base:.2f}x" if base else ""
+            ratio = f"{statistics.median(paired):.2f}x" if paired else ""
             sd = {k: statistics.pstdev(r[k] for r in rs) for k in ("analogy", "ws353")}
-            print(f"| {config} | {system} | {mean['wall']:.1f} | {wps / 1e6:.2f}M | {ratio} | {mean['loss']:.3f} | "
+            print(f"| {config} | {system} | {mean['wall']:.1f} | {min(r['wall'] for r in rs):.1f} | {wps / 1e6:.2f}M | {ratio} | {mean['loss']:.3f} | "
                   f"{mean['analogy']:.3f} ±{sd['analogy']:.3f} | {mean['ws353']:.3f} ±{sd['ws353']:.3f} | "
                   f"{mean['simlex']:.3f} | {extra}")
     if sweep:
@@ -192,8 +209,6 @@ def main():
                                        for n in ns)
                     print(f"| {r['round_words']:,} | {'yes' if r['pipelined'] else 'no'} | {gbit} Gb/s | "
                           f"{'tree' if tree else 'star'} | {cells} |")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"startup": startup, "rows": rows, "sweep": sweep}, indent=1))
 
 
 if __name__ == "__main__":
