@@ -298,3 +298,18 @@ def test_damaged_native_metadata_is_a_damaged_file_error(tmp_path):
         (tmp_path / "cut.npz").write_bytes(data[:cut])
         with pytest.raises(DamagedFileError, match="cut.npz"):
             KeyedVectors.load(tmp_path / "cut.npz")
+
+
+def test_values_beyond_float32_or_nan_load_as_gensim_does_but_with_a_warning(tmp_path, caplog):
+    import logging
+    path = tmp_path / "v.txt"
+    path.write_text("3 3\na 1 2 3\nb 1e300 0 0\nc nan 1 2\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="w2v.formats"):
+        keys, vectors = formats.read_word2vec_format(path)
+    assert keys == ["a", "b", "c"] and np.isinf(vectors[1, 0]) and np.isnan(vectors[2, 0])
+    assert "2 word vectors hold a NaN or an infinity" in caplog.text and "'b', line 3" in caplog.text
+    caplog.clear()
+    path.write_text("2 2\na 1 2\nb 3 4\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="w2v.formats"):
+        formats.read_word2vec_format(path)
+    assert "NaN" not in caplog.text

@@ -693,8 +693,21 @@ def read_word2vec_format(path, binary=None, limit=None, unicode_errors="strict",
                                  f"binary={actual == 'binary'} reads it)") from None
             raise
     rows_read = len(keys)
+    _warn_not_finite(keys, vectors, path, header=not no_header)
     keys, vectors = _drop_duplicates(keys, vectors, path)
     return (keys, vectors, rows_read) if return_rows else (keys, vectors)
+
+
+def _warn_not_finite(keys, vectors, path, header=True):
+    """Rows with a NaN or an infinity (a text value beyond the float type, 1e300 in float32, or
+    written as nan/inf) load, as gensim loads them, but never silently: every similarity with
+    such a word is NaN."""
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1)) if vectors.size else np.zeros(0, dtype=np.int64)
+    if bad.shape[0]:
+        first = int(bad[0])
+        logger.warning("%s: %d word vectors hold a NaN or an infinity (the first: %r, line %d; a text value "
+                       "beyond %s's range reads as infinity): their similarities will be NaN",
+                       path, bad.shape[0], keys[first], first + (2 if header else 1), vectors.dtype)
 
 
 # ---------------------------------------------------------------- word2vec format: writing
