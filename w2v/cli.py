@@ -278,8 +278,6 @@ def cmd_train(args):
     watch = _checked_monitor(args)
     if args.phrases:
         _refuse_one_pass_input("-train", args.train, f"-phrases {args.phrases}")
-    if args.max_vocab_size is not None and not args.read_vocab:
-        _refuse_one_pass_input("-train", args.train, "-max-vocab-size (which re-reads it when counting prunes)")
     corpus = dict(corpus_file=args.train)
     if args.phrases:
         from .phrases import phrased_corpus
@@ -311,8 +309,7 @@ def cmd_train(args):
             try:
                 model.build_vocab(**corpus, vocab_file=args.read_vocab)
             except ValueError as e:
-                if args.max_vocab_size is None or not str(e).startswith(
-                        ("empty corpus", "empty vocabulary", "max_vocab_size=")):
+                if args.max_vocab_size is None or not str(e).startswith("max_vocab_size="):
                     raise
                 raise CLIError(f"-max-vocab-size {args.max_vocab_size} is too small for this corpus: counting "
                                f"pruned every word that -min-count {args.min_count} would keep; raise "
