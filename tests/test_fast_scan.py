@@ -330,10 +330,10 @@ def test_pruning_with_the_corpus_spilled_to_disk_equals_it_in_ram(tmp_path, monk
         disk = check_pruned(path, tokens, 40, workers, block_bytes=4096, spill_dir=spill_dir)
         assert ram.pruned and disk.words == ram.words and disk.counts.tolist() == ram.counts.tolist()
         ids = np.fromfile(disk.spill.ids_path, dtype=np.int32)
-        vocab_ids = np.empty_like(ids)
-        from w2v.fastscan import _remap_ranges
-        _remap_ranges(ids, disk.spill.ranges, disk.spill.maps, disk.spill.map_offsets)
+        fastscan._remap_ranges(ids, disk.spill.ranges, disk.spill.id_map)
         assert np.array_equal(ids, ram.ids)
+        # sparse: bits for every id given, a value for those of kept words only
+        id_map = disk.spill.id_map
+        assert id_map.bits.shape[0] == (id_map.offsets[-1] + 63) // 64 and id_map.values.shape[0] < id_map.offsets[-1]
         # what the tables forgot was set aside on disk, and removed once given back
         assert sorted(p.name for p in spill_dir.iterdir()) == ["spill-ids.i32", "spill-lines.i64"]
-        del vocab_ids

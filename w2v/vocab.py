@@ -162,7 +162,7 @@ class _IterableSpill:
         # first-seen ids are the ids: one range, the identity map
         spill = Spill(*fastscan.spill_paths(self.dir), self.n_ids, self.n_lines,
                       np.array([[0, max(self.n_ids, 1), 0]], dtype=np.int64),
-                      np.arange(n_words, dtype=np.int32), np.zeros(1, dtype=np.int64))
+                      fastscan.dense_map(np.arange(n_words), [0, n_words]))
         return counts, spill
 
 
