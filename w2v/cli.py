@@ -84,7 +84,9 @@ def _add_train(sub):
     _flag(p, "-deterministic", "--deterministic", type=int, default=0, choices=(0, 1),
           help="1: the same vectors every run with several -threads (the same seed and -threads), at a cost in "
                "speed and one copy of the weights per thread; 0: Hogwild (default)")
-    _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size")
+    _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size",
+          help="the most words counting holds at once: beyond it, it forgets the rarest (word2vec.c's rule); "
+               "read from -train, the words kept have their exact counts (default: no limit)")
     _flag(p, "-phrases", "--phrases", type=int, default=0, metavar="N",
           help="join frequent word pairs first: N passes of w2v phrases (thresholds 200, then 100)")
     _flag(p, "-save-model", "--save-model", dest="save_model", metavar="FILE",
