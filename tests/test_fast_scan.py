@@ -198,6 +198,22 @@ def test_random_byte_soup_equals_python_pass(tmp_path):
         assert_same(fast, slow)
 
 
+def test_long_random_byte_soup_read_8_bytes_at_a_time_equals_python_pass(tmp_path):
+    """Large blocks: the pass skips 8 bytes at a time through tokens, from every alignment, and
+    must stop at each whitespace byte, and only there (control bytes, invalid UTF-8 and
+    multi-byte characters inside tokens)."""
+    rng = np.random.default_rng(19)
+    letters = [b"abcdefghijklmnopqrstuvwxyz"[k:k + 1] for k in range(26)]
+    pieces = letters * 8 + FRAGMENTS
+    path = tmp_path / "long-soup.bin"
+    for _ in range(20):
+        picks = rng.integers(0, len(pieces), int(rng.integers(0, 4000)))
+        path.write_bytes(b"".join(pieces[k] for k in picks))
+        slow = python_pass([path], 5)
+        for block in (1 << 16, int(rng.integers(16, 100))):
+            assert_same(vocab.scan_files([path], 5, block_bytes=block, workers=int(rng.integers(1, 4))), slow)
+
+
 def test_a_file_that_cannot_be_read_raises(tmp_path):
     bad = write(tmp_path / "bad.gz", b"this is not gzip data\n")
     from w2v.errors import DamagedFileError

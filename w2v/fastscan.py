@@ -158,6 +158,35 @@ def _key(buf, i, j):
     return key
 
 
+_BELOW_SPACE = np.uint64(0x2121212121212121)
+_HIGH_BITS = np.uint64(0x8080808080808080)
+_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+_BYTE_INDEX = np.uint64(0x0001020304050607)
+
+
+def wide(buf):
+    """The whole 8-byte words of buf as uint64 (little-endian: byte k of a word is buf[8a + k])."""
+    return buf[:buf.shape[0] & ~7].view(np.uint64)
+
+
+@njit(nogil=True, cache=True)
+def _load64(buf64, p):
+    """The 8 bytes from byte p (p + 16 <= 8 * buf64.shape[0]), byte p lowest."""
+    a = p >> 3
+    s = np.uint64((p & 7) * 8)
+    lo = buf64[a]
+    if s == 0:
+        return lo
+    return (lo >> s) | ((buf64[a + 1] << np.uint64(1)) << (np.uint64(63) - s))
+
+
+@njit(nogil=True, cache=True)
+def _first_flag(flags):
+    """The index of the lowest byte of flags (only high bits set, not 0) that is set."""
+    lowest = flags & (~flags + np.uint64(1))
+    return np.int64(((lowest >> np.uint64(7)) * _BYTE_INDEX) >> np.uint64(56))
+
+
 @njit(nogil=True, cache=True, inline="always")
 def _home_slot(key, length, shift):
     h = (key ^ np.uint64(length)) * _FIBONACCI
@@ -202,11 +231,12 @@ def _find(slots, shift, key, length, meta, word_bytes, src, src_off):
 
 
 @njit(nogil=True, cache=True)
-def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, state, ids_out,
+def count_tokens(buf, buf64, start, end, pos_base, syntax, slots, meta, word_bytes, state, ids_out,
                  line_counts):
     """Count and encode the tokens of buf[start:end] into one worker's hash table.
 
-    buf: uint8 bytes, cut so that no token or multi-byte character crosses `start` or `end`.
+    buf: uint8 bytes, cut so that no token or multi-byte character crosses `start` or `end`;
+    buf64: its whole 8-byte words, as uint64 (`wide`).
     slots: the table (see `_find`); meta: int64 (W, 6) per row: key, offset and length of its
     bytes in word_bytes (uint8), stream offset of its first occurrence (pos_base + index in
     buf: first-seen order across workers), count and id (both kept in slots until
@@ -219,6 +249,7 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
     byte_class = syntax.byte_class
     n_words, n_bytes, n_ids, n_lines, line_tokens = state[0], state[1], state[2], state[3], state[4]
     n_given, limit = state[5], state[6]
+    n_wide = buf64.shape[0] * 8
     shift = np.uint64(64 - _table_bits(slots))
     status = DONE
     i = start
@@ -241,8 +272,17 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
             if k:
                 i += k
                 continue
+        # the token's end: 8 bytes at a time while they are in the buffer, skipping those with no
+        # byte <= 0x20 or >= 0x80 (only these can be whitespace); any such byte is looked up
         j = i + 1
         while j < end:
+            if j + 8 <= end and j + 16 <= n_wide:
+                x = _load64(buf64, j)
+                flags = ((x - _BELOW_SPACE) | x) & _HIGH_BITS
+                if flags == 0:
+                    j += 8
+                    continue
+                j += _first_flag(flags)
             c = byte_class[buf[j]]
             if c >= SPACE:
                 break
@@ -250,7 +290,10 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
                 break
             j += 1
         length = j - i
-        key = _key(buf, i, j)
+        if length <= SHORT and i + 16 <= n_wide:
+            key = _load64(buf64, i) & (_ALL_BITS >> np.uint64(64 - 8 * length))
+        else:
+            key = _key(buf, i, j)
         slot, w = _find(slots, shift, key, length, meta, word_bytes, buf, i)
         if w < 0:
             if n_words >= limit:
@@ -588,8 +631,9 @@ class _Counter:
                 self.ids = np.empty(need, dtype=np.int32)
             ids_out = self.ids
         self.state[2:5] = 0
+        buf64 = wide(buf)
         while True:
-            start, status = count_tokens(buf, start, end, pos_base, SYNTAX, self.slots, self.meta,
+            start, status = count_tokens(buf, buf64, start, end, pos_base, SYNTAX, self.slots, self.meta,
                                          self.word_bytes, self.state, ids_out, self.lines)
             if status == DONE:
                 self.peak_words = max(self.peak_words, self.n_words)
