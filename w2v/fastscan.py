@@ -18,7 +18,9 @@ corpus in those ids, sentence bounds), at several times the speed:
   to the next block, so no token or multi-byte character is ever cut), and the block is split
   at ASCII whitespace into one piece per worker. Each worker thread counts its pieces into its
   own hash table with a nogil numba function; the tables are merged at the end and words are
-  numbered by the stream offset of their first occurrence, which is first-seen order.
+  numbered by the stream offset of their first occurrence, which is first-seen order. Within a
+  token the function reads 8 bytes at a time, looking up only bytes <= 0x20 or >= 0x80 (the
+  only ones that can start whitespace).
 - A worker records token counts per line segment (a piece's lines, its first and last ones
   maybe partial); segments are joined into lines, and lines are split into sentences of at most
   `max_sentence_length` tokens at the end, so long lines may span blocks and pieces.
