@@ -60,11 +60,13 @@ def test_c_defaults(monkeypatch, tmp_path, demo_file):
     (["-train", "{corpus}", "-output", "{tmp}/no/such/dir/out.txt"], "does not exist"),
     (["-train", "{corpus}", "-seed", "-1"], "-seed: seed must be an integer >= 0, got -1"),
     (["-train", "{corpus}", "-threads", "0"], "-threads: workers must be >= 1"),
-    (["-train", "{corpus}", "-max-vocab-size", "10"], "-max-vocab-size 10 is too small for this corpus"),
+    (["-train", "{tmp}/pruned.txt", "-max-vocab-size", "2"], "-max-vocab-size 2 is too small for this corpus"),
 ])
 def test_bad_input_one_line_exit_2_no_output(tmp_path, demo_file, capsys, args, msg):
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "rare.txt").write_text("all words unique here\n")
+    # "x" would pass min_count 5, but the tables of 1 word each forget it among the unique words
+    (tmp_path / "pruned.txt").write_text("x " * 5 + " ".join(f"u{i}" for i in range(1000)) + "\n")
     args = [a.format(tmp=tmp_path, corpus=demo_file) for a in args]
     if "-output" not in args:
         args += ["-output", str(tmp_path / "out.txt")]
@@ -74,6 +76,17 @@ def test_bad_input_one_line_exit_2_no_output(tmp_path, demo_file, capsys, args, 
     assert err.startswith("w2v: error: ") and msg in err and "Traceback" not in err
     assert err.count("\n") == 1
     assert set(tmp_path.iterdir()) == before  # nothing written, no temp file left
+
+
+def test_a_tiny_max_vocab_size_gives_a_small_vocabulary_with_exact_counts(tmp_path, demo_file):
+    from collections import Counter
+    vocab = tmp_path / "vocab.txt"
+    assert main(["train", "-train", str(demo_file), "-output", str(tmp_path / "out.txt"), "-size", "8", "-iter", "1",
+                 "-max-vocab-size", "10", "-min-count", "1", "-save-vocab", str(vocab)]) == 0
+    kept = [line.split() for line in vocab.read_text().splitlines()]
+    true = Counter(demo_file.read_text(encoding="utf-8").split())
+    assert 1 <= len(kept) <= 10 and len(true) > 10_000
+    assert all(int(c) == true[w] for w, c in kept)
 
 
 def test_unwritable_output(tmp_path, demo_file, capsys):
@@ -109,10 +122,9 @@ def _w2v(args, cwd, timeout=120):
 
 @pytest.mark.parametrize("argv", [
     ["train", "-train", "{fifo}", "-output", "{tmp}/o.txt", "-phrases", "1"],
-    ["train", "-train", "{fifo}", "-output", "{tmp}/o.txt", "-max-vocab-size", "1000"],
     ["phrases", "-train", "{fifo}", "-output", "{tmp}/o.txt"],
     ["train", "-train", "{fifo}", "-output", "{tmp}/o.txt", "-seed", "-1"],
-], ids=["train-phrases", "train-max-vocab-size", "phrases", "bad-seed"])
+], ids=["train-phrases", "phrases", "bad-seed"])
 def test_one_pass_inputs_and_bad_settings_are_refused_before_reading(tmp_path, argv):
     """A FIFO that nobody writes blocks whoever opens it: each command must refuse without
     opening it (two passes over a FIFO hang; a bad setting must not wait for the corpus)."""
@@ -127,6 +139,29 @@ def test_one_pass_inputs_and_bad_settings_are_refused_before_reading(tmp_path, a
     assert line.count("\n") == 0 and line.startswith("w2v: error: ")
     assert ("-seed" in line) if "-seed" in argv else ("not a regular file" in line and str(fifo) in line)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.fifo"]
+
+
+def test_max_vocab_size_reads_a_fifo_once(tmp_path):
+    """The compiled pass prunes and encodes in one pass: -max-vocab-size trains from a FIFO."""
+    import threading
+    from collections import Counter
+    fifo = tmp_path / "corpus.fifo"
+    os.mkfifo(fifo)
+    text = "".join(f"the w{i % 7} x{i % 300} y{i}\n" for i in range(3000))
+
+    def feed():
+        with open(fifo, "w") as f:
+            f.write(text)
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    done = _w2v(["train", "-train", str(fifo), "-output", str(tmp_path / "o.txt"), "-size", "8", "-iter", "1",
+                 "-min-count", "1", "-max-vocab-size", "50", "-save-vocab", str(tmp_path / "v.txt")], tmp_path)
+    writer.join(5)
+    assert done.returncode == 0, done.stderr
+    kept = dict(line.split() for line in (tmp_path / "v.txt").read_text().splitlines())
+    true = Counter(text.split())
+    assert {"the", "w0", "w6"} <= set(kept) and len(kept) <= 50
+    assert all(int(c) == true[w] for w, c in kept.items())
 
 
 def test_matrices_that_cannot_fit_raise_a_clear_memory_error_before_allocating(monkeypatch, demo_sentences):

@@ -170,10 +170,12 @@ def test_scan_dispatches_files_to_the_compiled_pass(monkeypatch):
     fast = vocab.scan(source)
     assert len(calls) == 1 and calls[0][1] == 7
     assert_same(fast, python_pass([DEMO], max_sentence_length=7))
-    # iterables, and pruning (whose outcome depends on the order of arrival), stay in Python
+    # iterables stay in Python; pruning is compiled too, and loses no occurrence of a kept word
     vocab.scan(iter(source))
+    assert len(calls) == 1
     pruned = vocab.scan(source, max_vocab_size=1000)
-    assert len(calls) == 1 and pruned.pruned
+    assert len(calls) == 2 and calls[1][1] == 7 and pruned.pruned and not pruned.partial
+    assert vocab.scan(iter(source), max_vocab_size=1000).partial  # the Python pass, as word2vec.c
 
 
 FRAGMENTS = [b"a", b"b", b"ab", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b" ", b"\n",
@@ -196,6 +198,22 @@ def test_random_byte_soup_equals_python_pass(tmp_path):
         assert_same(fast, slow)
 
 
+def test_long_random_byte_soup_read_8_bytes_at_a_time_equals_python_pass(tmp_path):
+    """Large blocks: the pass skips 8 bytes at a time through tokens, from every alignment, and
+    must stop at each whitespace byte, and only there (control bytes, invalid UTF-8 and
+    multi-byte characters inside tokens)."""
+    rng = np.random.default_rng(19)
+    letters = [b"abcdefghijklmnopqrstuvwxyz"[k:k + 1] for k in range(26)]
+    pieces = letters * 8 + FRAGMENTS
+    path = tmp_path / "long-soup.bin"
+    for _ in range(20):
+        picks = rng.integers(0, len(pieces), int(rng.integers(0, 4000)))
+        path.write_bytes(b"".join(pieces[k] for k in picks))
+        slow = python_pass([path], 5)
+        for block in (1 << 16, int(rng.integers(16, 100))):
+            assert_same(vocab.scan_files([path], 5, block_bytes=block, workers=int(rng.integers(1, 4))), slow)
+
+
 def test_a_file_that_cannot_be_read_raises(tmp_path):
     bad = write(tmp_path / "bad.gz", b"this is not gzip data\n")
     from w2v.errors import DamagedFileError
@@ -211,3 +229,127 @@ def test_parallel_threads_are_used_for_large_blocks(tmp_path):
         f"{i % 1000} x{i % 7}\n".encode() for i in range(100_000)))
     slow = python_pass([path])
     assert_same(vocab.scan_files([path], block_bytes=fastscan.PARALLEL_MIN_BYTES * 2, workers=2), slow)
+
+
+# ---------------------------------------------------------------- pruning (max_vocab_size)
+from collections import Counter  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def one_table(tokens, limit):
+    """word2vec.c's rule on one table, in plain Python: the words it holds at the end. A new word
+    that finds it full makes it forget the words counted at most min_reduce times, min_reduce
+    rising by one after each prune, until there is room."""
+    table, min_reduce = {}, 1
+    for t in tokens:
+        if t not in table:
+            while len(table) >= limit:
+                table = {w: c for w, c in table.items() if c > min_reduce}
+                min_reduce += 1
+            table[t] = 0
+        table[t] += 1
+    return set(table)
+
+
+def zipf_text(seed, n_types, n_tokens, exponent, newline_p):
+    """Tokens drawn from a Zipf law over n_types words (some of them not ASCII), lines of
+    random length."""
+    rng = np.random.default_rng(seed)
+    types = [f"w{k}" if k % 5 else f"é{k}" for k in range(n_types)]
+    p = 1.0 / np.arange(1, n_types + 1) ** exponent
+    picks = rng.choice(n_types, n_tokens, p=p / p.sum())
+    ends = rng.random(n_tokens) < newline_p
+    tokens = [types[k] for k in picks]
+    text = "".join(t + ("\n" if e else " ") for t, e in zip(tokens, ends))
+    return tokens, text
+
+
+def check_pruned(path, tokens, max_vocab_size, workers, block_bytes, spill_dir=None):
+    fast = fastscan.scan_files([path], workers=workers, block_bytes=block_bytes, max_vocab_size=max_vocab_size,
+                               spill_dir=spill_dir)
+    true = Counter(tokens)
+    kept = dict(zip(fast.words, fast.counts.tolist()))
+    assert len(kept) == len(fast.words) <= max_vocab_size and fast.peak_words <= max_vocab_size
+    assert all(c == true[w] for w, c in kept.items())  # exact counts, forgotten ones given back
+    assert all(w in kept for w, c in true.items() if c > fast.max_forgotten)
+    if spill_dir is None:
+        # every token of a kept word is encoded; the others are -1, in their sentences
+        assert [fast.words[i] if i >= 0 else None for i in fast.ids] == [t if t in kept else None for t in tokens]
+        assert fast.bounds.tolist() == python_pass([path]).bounds.tolist()
+    if workers == 1:
+        assert set(kept) == one_table(tokens, max_vocab_size)
+    if not fast.pruned:
+        assert len(true) <= max_vocab_size
+    return fast
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), n_types=st.integers(1, 60), n_tokens=st.integers(0, 400),
+       exponent=st.sampled_from([0.6, 1.0, 1.3]), newline_p=st.sampled_from([0.0, 0.1, 0.5]),
+       max_vocab_size=st.integers(1, 12), workers=st.integers(1, 3), block_bytes=st.sampled_from([1, 5, 64, 1 << 16]))
+def test_pruning_keeps_exact_counts_and_every_frequent_word(tmp_path, seed, n_types, n_tokens, exponent, newline_p,
+                                                            max_vocab_size, workers, block_bytes):
+    tokens, text = zipf_text(seed, n_types, n_tokens, exponent, newline_p)
+    path = write(tmp_path / "zipf.txt", text.encode())
+    check_pruned(path, tokens, max_vocab_size, workers, block_bytes)
+
+
+def test_pruning_follows_word2vec_c_s_rule_on_one_table(tmp_path):
+    # room for 2 words: c finds {a: 2, b: 1} and b goes (threshold 1); d finds {a: 3, c: 1} and c
+    # goes (2); e finds {a: 3, d: 3} and both go (3)
+    tokens = "a a b c a d d d e".split()
+    path = write(tmp_path / "t.txt", " ".join(tokens).encode())
+    fast = check_pruned(path, tokens, 2, workers=1, block_bytes=64)
+    assert fast.words == ["e"] and fast.counts.tolist() == [1] and fast.pruned
+    assert one_table(tokens, 2) == {"e"}
+    assert fast.max_forgotten == 1 + 2 + 3
+    # with a threshold that did not rise, e would find {a: 3, d: 3} full for ever
+    tokens = "a a a b b b c".split()
+    path = write(tmp_path / "t.txt", " ".join(tokens).encode())
+    fast = check_pruned(path, tokens, 2, workers=1, block_bytes=64)
+    assert fast.words == ["c"] and fast.max_forgotten == 3  # thresholds 1 and 2 forgot nothing
+
+
+def test_a_forgotten_word_comes_back_with_its_earlier_count_and_tokens(tmp_path):
+    tokens = "x y x z x y x".split()  # y is forgotten at the first prune, then seen again at the end
+    path = write(tmp_path / "t.txt", " ".join(tokens).encode())
+    fast = check_pruned(path, tokens, 2, workers=1, block_bytes=64)
+    assert dict(zip(fast.words, fast.counts.tolist())) == {"x": 4, "y": 2}
+
+
+def test_nothing_pruned_equals_the_serial_pass(tmp_path):
+    path = write(tmp_path / "t.txt", b"a b c\nb c d\r\n\xff e\n")
+    slow = python_pass([path])
+    for workers in (1, 2, 3):
+        got = vocab.scan_files([path], block_bytes=3, workers=workers, max_vocab_size=1000)
+        assert_same(got, slow)
+
+
+def test_forgotten_invalid_utf8_rejoins_the_word_it_decodes_to(tmp_path):
+    # a\xffb is forgotten, a\xfeb kept: both are "a\ufffdb", one word of count 2 and both tokens
+    path = write(tmp_path / "bad.txt", b"a\xffb x a\xfeb\n")
+    fast = fastscan.scan_files([path], workers=1, block_bytes=64, max_vocab_size=1)
+    assert fast.words == ["a\ufffdb"] and fast.counts.tolist() == [2] and fast.ids.tolist() == [0, -1, 0]
+
+
+def test_pruning_with_the_corpus_spilled_to_disk_equals_it_in_ram(tmp_path, monkeypatch):
+    monkeypatch.setattr(fastscan, "SPILL_IDS", 5)
+    monkeypatch.setattr(fastscan, "SPILL_LINES", 2)
+    tokens, text = zipf_text(3, 300, 20_000, 1.0, 0.1)
+    path = write(tmp_path / "zipf.txt", text.encode())
+    for workers in (1, 2):
+        ram = check_pruned(path, tokens, 40, workers, block_bytes=4096)
+        spill_dir = tmp_path / f"spill{workers}"
+        spill_dir.mkdir()
+        disk = check_pruned(path, tokens, 40, workers, block_bytes=4096, spill_dir=spill_dir)
+        assert ram.pruned and disk.words == ram.words and disk.counts.tolist() == ram.counts.tolist()
+        ids = np.fromfile(disk.spill.ids_path, dtype=np.int32)
+        fastscan._remap_ranges(ids, disk.spill.ranges, disk.spill.id_map)
+        assert np.array_equal(ids, ram.ids)
+        # sparse: bits for every id given, a value for those of kept words only
+        id_map = disk.spill.id_map
+        assert id_map.bits.shape[0] == (id_map.offsets[-1] + 63) // 64 and id_map.values.shape[0] < id_map.offsets[-1]
+        # what the tables forgot was set aside on disk, and removed once given back
+        assert sorted(p.name for p in spill_dir.iterdir()) == ["spill-ids.i32", "spill-lines.i64"]

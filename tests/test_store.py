@@ -368,3 +368,34 @@ def test_the_cache_commands_touch_only_w2v_s_own_directories(tmp_path, demo_file
     assert store.clear(cache)[0] == 1 and not st.path.exists()
     assert sorted(p.name for p in cache.iterdir()) == sorted(
         ["Documents", "iterable-notes", "0123", "abc.building-1-2", "a" * 24 + "x", "file.txt"])
+
+
+def test_max_vocab_size_builds_the_store_in_one_pruned_pass(tmp_path, demo_file, monkeypatch):
+    """The compiled pass prunes, so a corpus file with max_vocab_size trains from the disk store;
+    its vocabulary has the pruned pass's words with their exact counts, and the setting is part
+    of the store's key."""
+    from collections import Counter
+    monkeypatch.setattr(store, "BLOCK_WORDS", 500)
+    true = Counter(demo_file.read_text(encoding="utf-8").split())
+    cache = tmp_path / "cache"
+    kw = dict(vector_size=8, min_count=3, workers=2, epochs=1, progress=False, corpus_store="disk", cache_dir=cache)
+    model = Word2Vec(corpus_file=demo_file, max_vocab_size=2000, **kw)
+    on_disk = model._corpus[1]
+    assert isinstance(on_disk, store.CorpusStore) and len(true) > 10_000
+    assert 100 < len(model.wv) <= 2000 and all(true[w] == c for w, c in zip(model.vocab.index_to_key,
+                                                                            model.vocab.counts.tolist()))
+    # the store holds every token of the kept words, in their sentences (the same pass in RAM,
+    # reading blocks of the same size: which words are kept depends on it)
+    found = vocab.scan_files([demo_file], block_bytes=fastscan.SPILL_BLOCK_BYTES, max_vocab_size=2000)
+    assert found.pruned
+    voc = Vocab.from_counts(zip(found.words, found.counts.tolist()), min_count=3)
+    assert voc.index_to_key == model.vocab.index_to_key
+    got, want = on_disk.to_memory(), vocab.encode(found, voc)
+    assert np.array_equal(got.ids, want.ids) and np.array_equal(got.bounds, want.bounds)
+    assert got.n_words == int(model.vocab.counts.sum())
+    assert len(store.list_stores(cache)) == 1
+    Word2Vec(corpus_file=demo_file, max_vocab_size=3000, **kw)
+    Word2Vec(corpus_file=demo_file, **kw)
+    assert len(store.list_stores(cache)) == 3
+    Word2Vec(corpus_file=demo_file, max_vocab_size=2000, **kw)  # found in the cache
+    assert len(store.list_stores(cache)) == 3

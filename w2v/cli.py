@@ -84,7 +84,9 @@ def _add_train(sub):
     _flag(p, "-deterministic", "--deterministic", type=int, default=0, choices=(0, 1),
           help="1: the same vectors every run with several -threads (the same seed and -threads), at a cost in "
                "speed and one copy of the weights per thread; 0: Hogwild (default)")
-    _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size")
+    _flag(p, "-max-vocab-size", "--max-vocab-size", type=int, default=None, dest="max_vocab_size",
+          help="the most words counting holds at once: beyond it, it forgets the rarest (word2vec.c's rule); "
+               "read from -train, the words kept have their exact counts (default: no limit)")
     _flag(p, "-phrases", "--phrases", type=int, default=0, metavar="N",
           help="join frequent word pairs first: N passes of w2v phrases (thresholds 200, then 100)")
     _flag(p, "-save-model", "--save-model", dest="save_model", metavar="FILE",
@@ -278,8 +280,6 @@ def cmd_train(args):
     watch = _checked_monitor(args)
     if args.phrases:
         _refuse_one_pass_input("-train", args.train, f"-phrases {args.phrases}")
-    if args.max_vocab_size is not None and not args.read_vocab:
-        _refuse_one_pass_input("-train", args.train, "-max-vocab-size (which re-reads it when counting prunes)")
     corpus = dict(corpus_file=args.train)
     if args.phrases:
         from .phrases import phrased_corpus
@@ -311,8 +311,7 @@ def cmd_train(args):
             try:
                 model.build_vocab(**corpus, vocab_file=args.read_vocab)
             except ValueError as e:
-                if args.max_vocab_size is None or not str(e).startswith(
-                        ("empty corpus", "empty vocabulary", "max_vocab_size=")):
+                if args.max_vocab_size is None or not str(e).startswith("max_vocab_size="):
                     raise
                 raise CLIError(f"-max-vocab-size {args.max_vocab_size} is too small for this corpus: counting "
                                f"pruned every word that -min-count {args.min_count} would keep; raise "

@@ -18,13 +18,30 @@ corpus in those ids, sentence bounds), at several times the speed:
   to the next block, so no token or multi-byte character is ever cut), and the block is split
   at ASCII whitespace into one piece per worker. Each worker thread counts its pieces into its
   own hash table with a nogil numba function; the tables are merged at the end and words are
-  numbered by the stream offset of their first occurrence, which is first-seen order.
+  numbered by the stream offset of their first occurrence, which is first-seen order. Within a
+  token the function reads 8 bytes at a time, looking up only bytes <= 0x20 or >= 0x80 (the
+  only ones that can start whitespace).
 - A worker records token counts per line segment (a piece's lines, its first and last ones
   maybe partial); segments are joined into lines, and lines are split into sentences of at most
   `max_sentence_length` tokens at the end, so long lines may span blocks and pieces.
 
-This module does not prune (`max_vocab_size`): `vocab.scan` keeps the serial Python pass for it,
-because pruning depends on the order in which words arrive.
+Pruning (max_vocab_size): the workers' tables hold at most max_vocab_size words together (each
+worker an equal share). A new word that finds its worker's table full first makes it forget the
+words counted at most min_reduce times there, min_reduce starting at 1 and rising by one after
+each prune, until there is room: word2vec.c's ReduceVocab, in each table on its own. Unlike
+word2vec.c, what a table forgets is not lost: each forgotten word's bytes, count and id are set
+aside (to spill_dir when there is one, so that memory stays bounded), and at the end a word that
+some table still holds gets them back. So:
+
+- every word of the result has its exact count in the corpus, and all its tokens are encoded;
+- a word is missing (its tokens are id -1, out of vocabulary) only if no table held it at the
+  end, which needs every prune that forgot it to have found it counted at most min_reduce times
+  in that table since it last came in: a word counted more than `FileScan.max_forgotten` (the
+  sum of the thresholds of the prunes that forgot something) times is always kept.
+
+Which rare words are kept depends on the order in which each table sees its words, so on the
+number of workers and the block size: a serial pass (`vocab.scan_iterable`, word2vec.c)
+may keep others. Without pruning the result is the serial pass's, whatever the workers.
 """
 from __future__ import annotations
 
@@ -52,7 +69,10 @@ SPILL_BLOCK_BYTES = 1 << 20
 PARALLEL_MIN_BYTES = 1 << 16
 
 TOKEN, LEAD, SPACE, NEWLINE = 0, 1, 2, 3          # byte classes: >= SPACE ends a token
-DONE, GROW_WORDS, GROW_BYTES, GROW_LINES = 0, 1, 2, 3
+DONE, GROW_WORDS, GROW_BYTES, GROW_LINES, PRUNE, TOO_MANY_IDS = 0, 1, 2, 3, 4, 5
+NO_LIMIT = 1 << 62
+# a worker's ids are int32: with pruning, words that come back after being forgotten take new ids
+MAX_IDS = (1 << 31) - 1
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -128,6 +148,49 @@ def _table_bits(slots):
 
 
 @njit(nogil=True, cache=True, inline="always")
+def _key(buf, i, j):
+    """The table key of the word buf[i:j] (see `_find`)."""
+    if j - i <= SHORT:
+        key = np.uint64(0)
+        for m in range(j - 1, i - 1, -1):
+            key = (key << np.uint64(8)) | np.uint64(buf[m])
+        return key
+    key = _FNV_OFFSET
+    for m in range(i, j):
+        key = (key ^ np.uint64(buf[m])) * _FNV_PRIME
+    return key
+
+
+_BELOW_SPACE = np.uint64(0x2121212121212121)
+_HIGH_BITS = np.uint64(0x8080808080808080)
+_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+_BYTE_INDEX = np.uint64(0x0001020304050607)
+
+
+def wide(buf):
+    """The whole 8-byte words of buf as uint64 (little-endian: byte k of a word is buf[8a + k])."""
+    return buf[:buf.shape[0] & ~7].view(np.uint64)
+
+
+@njit(nogil=True, cache=True)
+def _load64(buf64, p):
+    """The 8 bytes from byte p (p + 16 <= 8 * buf64.shape[0]), byte p lowest."""
+    a = p >> 3
+    s = np.uint64((p & 7) * 8)
+    lo = buf64[a]
+    if s == 0:
+        return lo
+    return (lo >> s) | ((buf64[a + 1] << np.uint64(1)) << (np.uint64(63) - s))
+
+
+@njit(nogil=True, cache=True)
+def _first_flag(flags):
+    """The index of the lowest byte of flags (only high bits set, not 0) that is set."""
+    lowest = flags & (~flags + np.uint64(1))
+    return np.int64(((lowest >> np.uint64(7)) * _BYTE_INDEX) >> np.uint64(56))
+
+
+@njit(nogil=True, cache=True, inline="always")
 def _home_slot(key, length, shift):
     h = (key ^ np.uint64(length)) * _FIBONACCI
     h ^= h >> np.uint64(29)
@@ -141,9 +204,11 @@ def _find(slots, shift, key, length, meta, word_bytes, src, src_off):
     (the empty slot where it goes, -1).
 
     slots: int64 (2^k, 4) open addressing with linear probing: [key, length << 32 | row + 1,
-    count, unused], column 1 is 0 when empty; the count sits beside the key so that counting a
-    token touches one cache line. key: the word's bytes packed little-endian if it has at most
-    SHORT bytes, else a hash of them (then the bytes are compared too).
+    count, id], column 1 is 0 when empty; the count and the id the tokens are written as sit
+    beside the key so that counting a token touches one cache line. The id is the row unless
+    the table was pruned (`_prune`), which moves rows but keeps ids. key: the word's bytes
+    packed little-endian if it has at most SHORT bytes, else a hash of them (then the bytes are
+    compared too).
     """
     mask = slots.shape[0] - 1
     slot = _home_slot(key, length, shift)
@@ -169,20 +234,25 @@ def _find(slots, shift, key, length, meta, word_bytes, src, src_off):
 
 
 @njit(nogil=True, cache=True)
-def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, state, ids_out,
+def count_tokens(buf, buf64, start, end, pos_base, syntax, slots, meta, word_bytes, state, ids_out,
                  line_counts):
     """Count and encode the tokens of buf[start:end] into one worker's hash table.
 
-    buf: uint8 bytes, cut so that no token or multi-byte character crosses `start` or `end`.
-    slots: the table (see `_find`); meta: int64 (W, 5) per word: key, offset and length of its
+    buf: uint8 bytes, cut so that no token or multi-byte character crosses `start` or `end`;
+    buf64: its whole 8-byte words, as uint64 (`wide`).
+    slots: the table (see `_find`); meta: int64 (W, 6) per row: key, offset and length of its
     bytes in word_bytes (uint8), stream offset of its first occurrence (pos_base + index in
-    buf: first-seen order across workers), count (kept in slots until `_counts_to_meta`).
-    state: int64 [n_words, n_word_bytes, n_ids, n_lines, tokens in the open line].
-    ids_out: int32 the tokens' rows of meta; line_counts: int64 tokens per line ended by \n.
-    Returns (where it stopped, DONE or what must grow before calling again from there).
+    buf: first-seen order across workers), count and id (both kept in slots until
+    `_counts_to_meta`). state: int64 [n_words, n_word_bytes, n_ids, n_lines, tokens in the open
+    line, ids given (n_words unless pruned), most words the table may hold].
+    ids_out: int32 the tokens' ids; line_counts: int64 tokens per line ended by \n.
+    Returns (where it stopped, DONE or what must happen before calling again from there: grow
+    an array, or PRUNE the table, which is full).
     """
     byte_class = syntax.byte_class
     n_words, n_bytes, n_ids, n_lines, line_tokens = state[0], state[1], state[2], state[3], state[4]
+    n_given, limit = state[5], state[6]
+    n_wide = buf64.shape[0] * 8
     shift = np.uint64(64 - _table_bits(slots))
     status = DONE
     i = start
@@ -205,8 +275,17 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
             if k:
                 i += k
                 continue
+        # the token's end: 8 bytes at a time while they are in the buffer, skipping those with no
+        # byte <= 0x20 or >= 0x80 (only these can be whitespace); any such byte is looked up
         j = i + 1
         while j < end:
+            if j + 8 <= end and j + 16 <= n_wide:
+                x = _load64(buf64, j)
+                flags = ((x - _BELOW_SPACE) | x) & _HIGH_BITS
+                if flags == 0:
+                    j += 8
+                    continue
+                j += _first_flag(flags)
             c = byte_class[buf[j]]
             if c >= SPACE:
                 break
@@ -214,21 +293,23 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
                 break
             j += 1
         length = j - i
-        if length <= SHORT:
-            key = np.uint64(0)
-            for m in range(j - 1, i - 1, -1):
-                key = (key << np.uint64(8)) | np.uint64(buf[m])
+        if length <= SHORT and i + 16 <= n_wide:
+            key = _load64(buf64, i) & (_ALL_BITS >> np.uint64(64 - 8 * length))
         else:
-            key = _FNV_OFFSET
-            for m in range(i, j):
-                key = (key ^ np.uint64(buf[m])) * _FNV_PRIME
+            key = _key(buf, i, j)
         slot, w = _find(slots, shift, key, length, meta, word_bytes, buf, i)
         if w < 0:
+            if n_words >= limit:
+                status = PRUNE
+                break
             if n_words == meta.shape[0] or 2 * (n_words + 1) > slots.shape[0]:
                 status = GROW_WORDS
                 break
             if n_bytes + length > word_bytes.shape[0]:
                 status = GROW_BYTES
+                break
+            if n_given == MAX_IDS:
+                status = TOO_MANY_IDS
                 break
             for m in range(length):
                 word_bytes[n_bytes + m] = buf[i + m]
@@ -241,15 +322,65 @@ def count_tokens(buf, start, end, pos_base, syntax, slots, meta, word_bytes, sta
             slots[slot, 0] = np.int64(key)
             slots[slot, 1] = (length << 32) | (w + 1)
             slots[slot, 2] = 0
+            slots[slot, 3] = n_given
             n_words += 1
             n_bytes += length
+            n_given += 1
         slots[slot, 2] += 1
-        ids_out[n_ids] = w
+        ids_out[n_ids] = slots[slot, 3]
         n_ids += 1
         line_tokens += 1
         i = j
     state[0], state[1], state[2], state[3], state[4] = n_words, n_bytes, n_ids, n_lines, line_tokens
+    state[5] = n_given
     return i, status
+
+
+@njit(nogil=True, cache=True)
+def _prune(slots, meta, word_bytes, state, min_reduce, dropped, dropped_bytes):
+    """Forget the words of a table counted at most min_reduce times (word2vec.c's ReduceVocab).
+
+    The kept rows move up in order (their bytes too), keeping their ids; the table is rebuilt.
+    Each forgotten word is written to dropped (int32 (n_words, 3): id, count, length; its bytes
+    follow the previous ones' in dropped_bytes, uint8 (n_word_bytes,)), so that the end of the
+    pass can give its count and tokens back to the word if a table still holds it then.
+    Returns (words forgotten, their bytes).
+    """
+    _counts_to_meta(slots, meta)
+    n_words = state[0]
+    kept, kept_bytes, n_dropped, n_dropped_bytes = 0, 0, 0, 0
+    for w in range(n_words):
+        off, length = meta[w, 1], meta[w, 2]
+        if meta[w, 4] <= min_reduce:
+            dropped[n_dropped, 0] = meta[w, 5]
+            dropped[n_dropped, 1] = meta[w, 4]
+            dropped[n_dropped, 2] = length
+            for m in range(length):
+                dropped_bytes[n_dropped_bytes + m] = word_bytes[off + m]
+            n_dropped += 1
+            n_dropped_bytes += length
+        else:
+            for m in range(length):  # kept_bytes <= off: copying forward never overwrites unread bytes
+                word_bytes[kept_bytes + m] = word_bytes[off + m]
+            for col in range(meta.shape[1]):
+                meta[kept, col] = meta[w, col]
+            meta[kept, 1] = kept_bytes
+            kept += 1
+            kept_bytes += length
+    slots[:] = 0
+    shift = np.uint64(64 - _table_bits(slots))
+    mask = slots.shape[0] - 1
+    for w in range(kept):
+        length = meta[w, 2]
+        slot = _home_slot(np.uint64(meta[w, 0]), length, shift)
+        while slots[slot, 1] != _EMPTY:
+            slot = (slot + 1) & mask
+        slots[slot, 0] = meta[w, 0]
+        slots[slot, 1] = (length << 32) | (w + 1)
+        slots[slot, 2] = meta[w, 4]
+        slots[slot, 3] = meta[w, 5]
+    state[0], state[1] = kept, kept_bytes
+    return n_dropped, n_dropped_bytes
 
 
 @njit(nogil=True, cache=True)
@@ -273,7 +404,24 @@ def _counts_to_meta(slots, meta):
     for s in range(slots.shape[0]):
         info = slots[s, 1]
         if info != _EMPTY:
-            meta[(info & 0xFFFFFFFF) - 1, 4] = slots[s, 2]
+            w = (info & 0xFFFFFFFF) - 1
+            meta[w, 4] = slots[s, 2]
+            meta[w, 5] = slots[s, 3]
+
+
+@njit(nogil=True, cache=True)
+def _find_dropped(slots, meta, word_bytes, dropped, dropped_bytes):
+    """int64 the merged table's row of the word of each record of `dropped` (see `_prune`), -1
+    for a word no table held at the end."""
+    shift = np.uint64(64 - _table_bits(slots))
+    rows = np.empty(dropped.shape[0], dtype=np.int64)
+    off = 0
+    for r in range(dropped.shape[0]):
+        length = np.int64(dropped[r, 2])
+        key = _key(dropped_bytes, off, off + length)
+        rows[r] = _find(slots, shift, key, length, meta, word_bytes, dropped_bytes, off)[1]
+        off += length
+    return rows
 
 
 @njit(nogil=True, cache=True)
@@ -326,13 +474,77 @@ def _joined_words(meta, word_bytes, order):
     return out
 
 
+class IdMap(NamedTuple):
+    """The workers' ids -> first-seen word ids (-1: a forgotten word, out of vocabulary).
+
+    Id i of worker w is the global id offsets[w] + i. Dense (bits empty): its word is values[g].
+    Sparse (after pruning, where most ids are of words forgotten for good): bit g of bits says
+    whether global id g has a word, which is then values[rank[g >> 6] + the set bits below g in
+    its 64-bit word]: 0.19 bytes per id instead of 4, whatever the number of prunes.
+    """
+    values: np.ndarray   # int32
+    offsets: np.ndarray  # int64 (workers + 1,)
+    bits: np.ndarray     # uint64 (ceil(ids / 64),), empty when dense
+    rank: np.ndarray     # int64, values before each word of bits
+
+
+def dense_map(values, offsets) -> IdMap:
+    return IdMap(np.asarray(values, dtype=np.int32), np.asarray(offsets, dtype=np.int64),
+                 np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+
+
 @njit(nogil=True, cache=True)
-def _remap_ranges(ids, ranges, maps, map_offsets):
-    """In place: ids[start:end] <- maps[map_offsets[worker] + ids] for each (start, end, worker)."""
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+# not inline="always": numba's IR inlining made the remap 5x slower than LLVM's own inlining
+@njit(nogil=True, cache=True)
+def _sparse_id(values, bits, rank, g):
+    word = bits[g >> 6]
+    bit = np.uint64(1) << np.uint64(g & 63)
+    if word & bit == 0:
+        return -1
+    return values[rank[g >> 6] + _popcount(word & (bit - np.uint64(1)))]
+
+
+@njit(nogil=True, cache=True)
+def _set_bits(bits, local_ids, offset):
+    for i in local_ids:
+        g = offset + i
+        bits[g >> 6] |= np.uint64(1) << np.uint64(g & 63)
+
+
+@njit(nogil=True, cache=True)
+def _bit_rank(bits):
+    """int64 the set bits before each word of bits."""
+    rank = np.empty(bits.shape[0], dtype=np.int64)
+    total = 0
+    for k in range(bits.shape[0]):
+        rank[k] = total
+        total += _popcount(bits[k])
+    return rank
+
+
+def _remap_ranges(ids, ranges, id_map):
+    """In place: ids[start:end] <- their first-seen word ids (`IdMap`) for each (start, end, worker)."""
+    _remap_arrays(ids, ranges, *id_map)
+
+
+@njit(nogil=True, cache=True)
+def _remap_arrays(ids, ranges, values, offsets, bits, rank):
+    dense = bits.shape[0] == 0
     for r in range(ranges.shape[0]):
-        base = map_offsets[ranges[r, 2]]
-        for t in range(ranges[r, 0], ranges[r, 1]):
-            ids[t] = maps[base + ids[t]]
+        base = offsets[ranges[r, 2]]
+        if dense:
+            for t in range(ranges[r, 0], ranges[r, 1]):
+                ids[t] = values[base + ids[t]]
+        else:
+            for t in range(ranges[r, 0], ranges[r, 1]):
+                ids[t] = _sparse_id(values, bits, rank, base + ids[t])
 
 
 @njit(nogil=True, cache=True)
@@ -384,19 +596,33 @@ def _grown(a, n):
 
 
 class _Counter:
-    """One worker's hash table of words, grown as needed, and its output for one piece."""
+    """One worker's hash table of words, grown as needed, and its output for one piece.
 
-    def __init__(self):
+    limit: the most words the table may hold; a new word that finds it full first makes the
+    table forget its rarest words (`prune`). What it forgot goes to `dropped`."""
+
+    def __init__(self, limit=NO_LIMIT, dropped_path=None):
         self.slots = np.zeros((1 << 14, 4), dtype=np.int64)
-        self.meta = np.zeros((1 << 13, 5), dtype=np.int64)
+        self.meta = np.zeros((1 << 13, 6), dtype=np.int64)
         self.word_bytes = np.zeros(1 << 16, dtype=np.uint8)
-        self.state = np.zeros(5, dtype=np.int64)
+        self.state = np.zeros(7, dtype=np.int64)
+        self.state[6] = limit
         self.ids = np.zeros(1 << 10, dtype=np.int32)
         self.lines = np.zeros(1 << 10, dtype=np.int64)
+        self.min_reduce = 1
+        self.prunes = 0
+        self.forgotten_max = 0  # the most occurrences of one word that its prunes may have forgotten
+        self.peak_words = 0
+        self.dropped = _Dropped(dropped_path)
 
     @property
     def n_words(self):
         return int(self.state[0])
+
+    @property
+    def n_given(self):
+        """Ids given so far: the tokens' ids are below this."""
+        return int(self.state[5])
 
     def count(self, buf, start, end, pos_base, ids_out=None):
         """Count buf[start:end]; afterwards its tokens are ids_out[:state[2]] (by default
@@ -407,13 +633,17 @@ class _Counter:
             if self.ids.shape[0] < need:
                 self.ids = np.empty(need, dtype=np.int32)
             ids_out = self.ids
-        self.state[2:] = 0
+        self.state[2:5] = 0
+        buf64 = wide(buf)
         while True:
-            start, status = count_tokens(buf, start, end, pos_base, SYNTAX, self.slots, self.meta,
+            start, status = count_tokens(buf, buf64, start, end, pos_base, SYNTAX, self.slots, self.meta,
                                          self.word_bytes, self.state, ids_out, self.lines)
             if status == DONE:
+                self.peak_words = max(self.peak_words, self.n_words)
                 return
-            if status == GROW_WORDS:
+            if status == PRUNE:
+                self.prune()
+            elif status == GROW_WORDS:
                 n = self.n_words
                 if n == self.meta.shape[0]:
                     self.meta = _grown(self.meta, n + 1)
@@ -421,12 +651,80 @@ class _Counter:
                     self.slots = _rehash(self.slots, 2 * self.slots.shape[0])
             elif status == GROW_BYTES:
                 self.word_bytes = _grown(self.word_bytes, int(self.state[1]) + (end - start))
+            elif status == TOO_MANY_IDS:
+                raise ValueError(f"max_vocab_size: one counting thread gave {MAX_IDS} ids (words that were "
+                                 "forgotten and came back take new ones); raise max_vocab_size")
             else:
                 self.lines = _grown(self.lines, self.lines.shape[0] + 1)
+
+    def prune(self):
+        """Make room for a word: forget the words counted at most min_reduce times, min_reduce
+        rising by one after each prune (word2vec.c's rule), until the table has room."""
+        self.peak_words = max(self.peak_words, self.n_words)
+        while self.n_words >= self.state[6]:
+            dropped = np.empty((self.n_words, 3), dtype=np.int32)
+            dropped_bytes = np.empty(int(self.state[1]), dtype=np.uint8)
+            k, kb = _prune(self.slots, self.meta, self.word_bytes, self.state, self.min_reduce, dropped,
+                           dropped_bytes)
+            if k:
+                self.forgotten_max += self.min_reduce
+                self.dropped.add(dropped[:k], dropped_bytes[:kb])
+            self.prunes += 1
+            self.min_reduce += 1
 
     def segments(self):
         n = int(self.state[3])
         return self.lines[:n], int(self.state[4])
+
+
+class _Dropped:
+    """The words a worker's table forgot, as `_prune` wrote them: in RAM, or appended to the files
+    path.i32 (records) and path.u8 (bytes) so that memory stays bounded."""
+
+    def __init__(self, path=None):
+        self.path = path
+        self.parts = []
+        self.files = None
+        self.n = 0
+
+    def add(self, records, data):
+        self.n += records.shape[0]
+        if self.path is None:
+            self.parts.append((records.copy(), data.copy()))
+            return
+        if self.files is None:
+            self.files = open(self.path + ".i32", "wb"), open(self.path + ".u8", "wb")
+        self.files[0].write(np.ascontiguousarray(records).data)
+        self.files[1].write(data.data)
+
+    def read(self, records=1 << 20):
+        """(records, bytes) in the order added, a bounded number at a time."""
+        if self.path is None:
+            yield from self.parts
+            return
+        if self.files is None:
+            return
+        for f in self.files:
+            f.flush()
+        with open(self.path + ".i32", "rb") as f_rec, open(self.path + ".u8", "rb") as f_bytes:
+            while True:
+                rec = np.fromfile(f_rec, dtype=np.int32, count=3 * records).reshape(-1, 3)
+                if not rec.shape[0]:
+                    return
+                yield rec, np.fromfile(f_bytes, dtype=np.uint8, count=int(rec[:, 2].sum(dtype=np.int64)))
+
+    def close(self, remove=True):
+        self.parts = []
+        if self.files is not None:
+            for f in self.files:
+                f.close()
+            self.files = None
+            if remove:
+                for ext in (".i32", ".u8"):
+                    try:
+                        os.remove(self.path + ext)
+                    except FileNotFoundError:
+                        pass
 
 
 def _room(a, used, needed):
@@ -612,24 +910,26 @@ class _Stopped(Exception):
 
 class Spill(NamedTuple):
     """The corpus of a pass with a spill_dir, on disk in counters' local ids: token t (counted by
-    the worker of the range (start, end, worker) of `ranges` holding t) has first-seen id
-    maps[map_offsets[worker] + local id]. lines_path holds int64 tokens per line."""
+    the worker of the range (start, end, worker) of `ranges` holding t) has the first-seen id
+    that id_map gives its local id (`_remap_ranges`). lines_path holds int64 tokens per line."""
     ids_path: str
     lines_path: str
     n_ids: int
     n_lines: int
     ranges: np.ndarray      # int64 (R, 3), in stream order, covering 0..n_ids
-    maps: np.ndarray        # int32
-    map_offsets: np.ndarray  # int64
+    id_map: IdMap
 
 
 class FileScan(NamedTuple):
-    """What the pass found, in first-seen ids (vocab.Scan's fields, without pruning)."""
+    """What the pass found, in first-seen ids (vocab.Scan's fields)."""
     words: list          # id -> word (str)
     counts: np.ndarray   # int64 (V,)
-    ids: np.ndarray      # int32 (N,) the corpus (None when spilled)
+    ids: np.ndarray      # int32 (N,) the corpus, -1 for a forgotten word (None when spilled)
     bounds: np.ndarray   # int64 (S + 1,) sentence bounds (None when spilled)
     spill: Spill | None = None
+    pruned: bool = False      # whether a table forgot words (max_vocab_size)
+    max_forgotten: int = 0    # a word counted more often than this is never forgotten
+    peak_words: int = 0       # the most words the tables held together
 
 
 def default_workers() -> int:
@@ -641,7 +941,7 @@ def default_workers() -> int:
 
 def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
                block_bytes: int | None = None, workers: int | None = None, spill_dir=None,
-               progress=None) -> FileScan:
+               progress=None, max_vocab_size: int | None = None) -> FileScan:
     """Count and encode the text files `paths` (plain, .gz or .bz2), in that order.
 
     A path may be a `shards.Shard`: an fsspec URL, or the lines starting in a byte range of a plain
@@ -651,6 +951,9 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
     nothing but the speed. With spill_dir, the corpus is written there as it is read (memory
     bounded by the vocabulary, not the corpus) and returned as `FileScan.spill`, for
     `store.encode_spill`. progress(bytes_read) is called after each block.
+
+    max_vocab_size: the most words the counting tables hold together (module docstring,
+    "Pruning"); then the result depends on block_bytes and workers too.
     """
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
@@ -658,7 +961,15 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
         block_bytes = BLOCK_BYTES if spill_dir is None else SPILL_BLOCK_BYTES
     block_bytes = max(1, int(block_bytes))
     workers = default_workers() if workers is None else max(1, int(workers))
-    counters = [_Counter() for _ in range(workers)]
+    if max_vocab_size is None:
+        counters = [_Counter() for _ in range(workers)]
+    else:
+        if max_vocab_size < 1:
+            raise ValueError(f"max_vocab_size must be >= 1, got {max_vocab_size}")
+        workers = min(workers, max_vocab_size)  # every table holds a word at least
+        counters = [_Counter(max_vocab_size // workers + (k < max_vocab_size % workers),
+                             None if spill_dir is None else os.path.join(spill_dir, f"dropped-{k}"))
+                    for k in range(workers)]
     paths = [p if isinstance(p, Shard) else os.fspath(p) for p in paths]
     out = _Output(_ids_hint(paths), spill_dir)
     reader = _Reader(paths, block_bytes)
@@ -685,7 +996,11 @@ def scan_files(paths, max_sentence_length: int = MAX_SENTENCE_LENGTH, *,
         out.close()
         if pool is not None:
             pool.shutdown()
-    return _finish(counters, out, max_sentence_length, pool_size=workers)
+    try:
+        return _finish(counters, out, max_sentence_length, pool_size=workers)
+    finally:
+        for c in counters:
+            c.dropped.close()
 
 
 def _plain_bytes(p) -> int:
@@ -740,17 +1055,31 @@ def _finish(counters, out, max_sentence_length, pool_size):
     meta = np.zeros((max(total_words, 1), 5), dtype=np.int64)
     word_bytes = np.zeros(max(total_bytes, 1), dtype=np.uint8)
     state = np.zeros(2, dtype=np.int64)
-    local_maps = []
-    for c in counters:
+    pruned = any(c.prunes for c in counters)
+    offsets = np.cumsum([0] + [c.n_given for c in counters]).astype(np.int64)
+    # per worker, its ids that have a word, as local id << 32 | merged row: its table's words,
+    # then (pruned) the forgotten records of words a table held at the end, which get their
+    # counts back. 8 bytes for each, and only for these: most ids given are of words forgotten
+    has_word = [[] for _ in counters]
+    for k, c in enumerate(counters):
         local_to_merged = np.empty(c.n_words, dtype=np.int64)
         _counts_to_meta(c.slots, c.meta)
         _merge_into(slots, meta, word_bytes, state, c.meta, c.word_bytes, c.n_words, local_to_merged)
-        local_maps.append(local_to_merged)
+        has_word[k].append((c.meta[:c.n_words, 5] << 32) | local_to_merged)
         c.slots = c.meta = c.word_bytes = c.ids = c.lines = None  # merged: free before the next one
+    for k, c in enumerate(counters):
+        for dropped, dropped_bytes in c.dropped.read():
+            rows = _find_dropped(slots, meta, word_bytes, dropped, dropped_bytes)
+            found = rows >= 0
+            np.add.at(meta[:, 4], rows[found], dropped[found, 1])
+            has_word[k].append((dropped[found, 0].astype(np.int64) << 32) | rows[found])
     n_words = int(state[0])
     order = np.argsort(meta[:n_words, 3], kind="stable")  # first-seen order
     text = _joined_words(meta, word_bytes, order).tobytes().decode("utf-8", errors="replace")
     decoded = text.split("\n") if n_words else []
+    if pruned:
+        _restore_dropped_by_text(counters, has_word, slots, meta, word_bytes, decoded, order)
+    del slots
     index = dict(zip(decoded, range(n_words)))
     rank = np.empty(n_words, dtype=np.int64)
     if len(index) == n_words:
@@ -765,28 +1094,67 @@ def _finish(counters, out, max_sentence_length, pool_size):
         counts = np.zeros(len(index), dtype=np.int64)
         np.add.at(counts, rank, meta[:n_words, 4])
     words = list(index)
-    maps = np.concatenate([rank[m] for m in local_maps]).astype(np.int32) if local_maps else \
-        np.zeros(0, np.int32)
-    map_offsets = np.cumsum([0] + [m.shape[0] for m in local_maps]).astype(np.int64)
+    id_map = _id_map(has_word, offsets, rank, sparse=pruned)
     ranges = np.array(out.ranges, dtype=np.int64).reshape(-1, 3)
+    pruning = dict(pruned=pruned, max_forgotten=sum(c.forgotten_max for c in counters),
+                   peak_words=sum(c.peak_words for c in counters))
     if out.spill_dir is not None:
-        spill = Spill(*spill_paths(out.spill_dir), out.ids_before, out.lines_before, ranges, maps, map_offsets)
-        return FileScan(words, counts, None, None, spill)
+        spill = Spill(*spill_paths(out.spill_dir), out.ids_before, out.lines_before, ranges, id_map)
+        return FileScan(words, counts, None, None, spill, **pruning)
     ids = out.take_ids()
-    _remap_parallel(ids, ranges, maps, map_offsets, pool_size)
+    _remap_parallel(ids, ranges, id_map, pool_size)
     bounds = _sentence_bounds(out.lines[:out.n_lines], max_sentence_length)
-    return FileScan(words, counts, ids, bounds)
+    return FileScan(words, counts, ids, bounds, **pruning)
 
 
-def _remap_parallel(ids, ranges, maps, map_offsets, n_threads):
+def _id_map(has_word, offsets, rank, sparse) -> IdMap:
+    """The IdMap of the workers' ids that have a word (has_word: per worker, arrays of local id
+    << 32 | merged row); rank: merged row -> first-seen id. Without pruning every id has a word,
+    its row: dense."""
+    if not sparse:
+        return dense_map(np.concatenate([rank[p & 0xFFFFFFFF] for parts in has_word for p in parts] or
+                                        [np.zeros(0, np.int64)]), offsets)
+    n = int(offsets[-1])
+    bits = np.zeros((n + 63) >> 6, dtype=np.uint64)
+    values = []
+    for k in range(len(has_word)):
+        keys = np.concatenate(has_word[k]) if has_word[k] else np.zeros(0, np.int64)
+        has_word[k] = None
+        keys.sort()
+        _set_bits(bits, keys >> 32, offsets[k])
+        values.append(rank[keys & 0xFFFFFFFF].astype(np.int32))
+    return IdMap(np.concatenate(values), offsets, bits, _bit_rank(bits))
+
+
+def _restore_dropped_by_text(counters, has_word, slots, meta, word_bytes, decoded, order):
+    """The forgotten records whose bytes differ from every kept word's but decode to a kept word
+    (only possible for text with U+FFFD, from invalid UTF-8 or written): their counts go back to
+    that word, their ids to has_word (see `_finish`)."""
+    row_of = {w: order[k] for k, w in enumerate(decoded) if "\ufffd" in w}
+    if not row_of:
+        return
+    for k, c in enumerate(counters):
+        for dropped, dropped_bytes in c.dropped.read():
+            ends = np.cumsum(dropped[:, 2], dtype=np.int64)
+            starts = ends - dropped[:, 2]
+            high = np.add.reduceat((dropped_bytes >= 0x80).astype(np.int64), starts) if starts.shape[0] else starts
+            unmatched = _find_dropped(slots, meta, word_bytes, dropped, dropped_bytes) < 0
+            for r in np.flatnonzero(unmatched & (high > 0)):
+                row = row_of.get(dropped_bytes[starts[r]:ends[r]].tobytes().decode("utf-8", errors="replace"))
+                if row is not None:
+                    meta[row, 4] += dropped[r, 1]
+                    has_word[k].append(np.array([(int(dropped[r, 0]) << 32) | int(row)], dtype=np.int64))
+
+
+def _remap_parallel(ids, ranges, id_map, n_threads):
     if n_threads < 2 or ids.shape[0] < PARALLEL_MIN_BYTES or ranges.shape[0] < 2:
-        _remap_ranges(ids, ranges, maps, map_offsets)
+        _remap_ranges(ids, ranges, id_map)
         return
     # contiguous groups of ranges holding about equal numbers of tokens
     ends = np.cumsum(ranges[:, 1] - ranges[:, 0])
     splits = np.searchsorted(ends, ends[-1] * np.arange(1, n_threads) / n_threads)
     groups = np.split(ranges, splits)
-    threads = [threading.Thread(target=_remap_ranges, args=(ids, g, maps, map_offsets))
+    threads = [threading.Thread(target=_remap_ranges, args=(ids, g, id_map))
                for g in groups if g.shape[0]]
     for t in threads:
         t.start()

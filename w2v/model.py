@@ -311,9 +311,10 @@ class Word2Vec:
                              "vocabulary of min_count and max_final_vocab only: vocab_file=, max_vocab_size, "
                              "trim_rule and keep_raw_vocab read the corpus in this process (copy it to a file)")
         key = self._source_key(corpus_iterable, corpus_file)  # stamped before reading
-        # the store caches a vocabulary counted by min_count / max_final_vocab alone, and keeps no
-        # word it dropped: a trim_rule or a raw vocabulary to keep read the file in RAM instead
-        if corpus_file is not None and vocab_file is None and s.max_vocab_size is None \
+        # the store caches a vocabulary counted by min_count / max_final_vocab / max_vocab_size
+        # alone, and keeps no word it dropped: a trim_rule or a raw vocabulary to keep read the file
+        # in RAM instead (and so does max_vocab_size on Dask, whose shards are counted unpruned)
+        if corpus_file is not None and vocab_file is None and (s.max_vocab_size is None or self.backend != "dask") \
                 and trim_rule is None and not keep_raw_vocab and self._on_disk(corpus_file):
             corpus = self._store_of_file(corpus_file)
             vocab = corpus.vocab
@@ -340,16 +341,16 @@ class Word2Vec:
                 if not result.pruned:
                     raise
                 raise ValueError(f"max_vocab_size={s.max_vocab_size} is too small for this corpus: no word "
-                                 f"kept a count of min_count={s.min_count} while counting forgot the counts of "
-                                 f"rare words to stay within it; raise max_vocab_size (or lower min_count)"
+                                 f"that counting kept (it forgot rare words to stay within it) has a count of "
+                                 f"min_count={s.min_count}; raise max_vocab_size (or lower min_count)"
                                  ) from None
         except BaseException:
             if dirs is not None:
                 dirs.discard()
             raise
-        if result.pruned and restartable:
-            # counts were forgotten while counting; encode again so early occurrences of kept
-            # words are trained on (the counts stay word2vec.c's pruned ones)
+        if result.partial and restartable:
+            # the Python pass forgot occurrences while counting; encode again so early occurrences
+            # of kept words are trained on (the counts stay word2vec.c's pruned ones)
             result = scan(source)
         n_sentences, n_tokens = _scanned_size(result)
         corpus = self._encode(result, dirs, vocab)
@@ -407,7 +408,7 @@ class Word2Vec:
         try:
             pairs = [(w, c) for w, c in zip(result.words, result.counts.tolist()) if w is not None and c > 0]
             found = self._new_words(pairs, trim_rule)
-            if result.pruned and restartable:
+            if result.partial and restartable:
                 result = scan(source)
             n_sentences, n_tokens = _scanned_size(result)
             self._grow_vocab(pairs, found)
@@ -486,7 +487,7 @@ class Word2Vec:
     def _scan(self, source):
         """scan() of a corpus iterable; one that is not a file goes to a private store on disk as it
         is read, from its first token with corpus_store="disk", from AUTO_ITERABLE_TOKENS with
-        "auto" (not with max_vocab_size: pruning keeps the pass in RAM). Returns (Scan, the
+        "auto" (not with max_vocab_size: the Python pass prunes in RAM). Returns (Scan, the
         store.SpillDirs it may have written to, or None)."""
         s = self.settings
         dask = self.backend == "dask"
@@ -526,6 +527,8 @@ class Word2Vec:
         s = self.settings
         cache = self._cache()
         counted = {"min_count": s.min_count, "max_final_vocab": s.max_final_vocab}
+        if s.max_vocab_size is not None:  # absent otherwise: the keys of stores built before it stay
+            counted["max_vocab_size"] = s.max_vocab_size
         if self.backend == "dask" and (shards.is_url(corpus_file) or shards.sharded(corpus_file, self._range_bytes())):
             return self._sharded_store(corpus_file, vocab)
         if vocab is not None:
@@ -546,7 +549,7 @@ class Word2Vec:
         bar = trainer.PassProgress(store_mod.text_bytes(corpus_file), self.progress)
         try:
             return store_mod.build_from_files(cache, corpus_file, corpus_mod.MAX_SENTENCE_LENGTH, spec, make,
-                                              progress=bar.update, logger=logger)
+                                              progress=bar.update, logger=logger, max_vocab_size=s.max_vocab_size)
         finally:
             bar.close()
 

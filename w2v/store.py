@@ -250,7 +250,7 @@ def _first_bad_block(ids, bounds, block_bounds, block_sents, sums, v):
     return -1, 0
 
 
-def _remap_window(raw, first, ranges, maps, map_offsets):
+def _remap_window(raw, first, ranges, id_map):
     """In place: raw (tokens first.. of the spill, counters' local ids) <- their vocabulary ids
     (or -1), by fastscan's remapping over the spill's ranges clipped to this window."""
     end = first + raw.shape[0]
@@ -258,7 +258,7 @@ def _remap_window(raw, first, ranges, maps, map_offsets):
                     np.searchsorted(ranges[:, 0], end, side="left")].copy()
     window[:, 0] = np.maximum(window[:, 0], first) - first
     window[:, 1] = np.minimum(window[:, 1], end) - first
-    fastscan._remap_ranges(raw, window, maps, map_offsets)
+    fastscan._remap_ranges(raw, window, id_map)
 
 
 @njit(nogil=True, cache=True)
@@ -298,7 +298,8 @@ def _read_into(f, a: np.ndarray) -> int:
 def encode_spill(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: int, writer: StoreWriter):
     """Write the corpus of a spilled first pass into a store, in vocabulary ids: remap[first-seen
     id] is the vocabulary id or -1 (dropped). Memory: a window of ids, whatever the corpus."""
-    final_maps = np.where(spill.maps >= 0, remap[spill.maps], -1).astype(np.int32)
+    values = spill.id_map.values
+    final_map = spill.id_map._replace(values=np.where(values >= 0, remap[values], -1).astype(np.int32))
     raw = np.empty(ENCODE_WINDOW, dtype=np.int32)
     lines = np.empty(ENCODE_WINDOW // 8, dtype=np.int64)
     sent_len = np.empty(0, dtype=np.int64)
@@ -315,7 +316,7 @@ def encode_spill(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: 
                 if n_raw == 0:
                     raise DamagedFileError(f"first-pass spill file ended early: {spill.ids_path}")
                 raw_left -= n_raw
-                _remap_window(raw[:n_raw], first, spill.ranges, final_maps, spill.map_offsets)
+                _remap_window(raw[:n_raw], first, spill.ranges, final_map)
                 state[0] = 0
             while state[1] == n_sent and lines_left:
                 k = _read_into(f_lines, lines[:min(lines_left, lines.shape[0])])

@@ -8,8 +8,10 @@ a lookup table maps provisional ids to final ids, so the corpus never has to be 
 later epochs read only the int32 array.
 
 `max_vocab_size` bounds memory while counting as word2vec.c does: when the table grows past it,
-words seen at most `min_reduce` times are forgotten (their counts are lost), and `min_reduce`
-grows by one each time.
+words seen at most `min_reduce` times are forgotten, and `min_reduce` grows by one each time.
+The Python pass loses the forgotten counts (and the tokens counted before), as word2vec.c; the
+compiled pass gives them back to the words it keeps, so their counts are exact (`fastscan`,
+"Pruning").
 """
 from __future__ import annotations
 
@@ -75,8 +77,10 @@ class Scan:
     counts: np.ndarray     # int64, provisional id -> count
     ids: np.ndarray        # int32, the whole corpus in provisional ids (None when spilled)
     bounds: np.ndarray     # int64 sentence boundaries (None when spilled)
-    pruned: bool           # whether max_vocab_size forgot counts while counting
+    pruned: bool           # whether max_vocab_size forgot words while counting
     spill: object = None   # fastscan.Spill: the corpus on disk, for store.encode_spill
+    partial: bool = False  # pruning lost occurrences of kept words (counts and ids): reading the
+    #                        corpus again recovers their ids (the Python pass; not the compiled one)
 
 
 @njit(cache=True)
@@ -106,22 +110,21 @@ def scan(sentences, max_vocab_size: int | None = None, spill_after: int | None =
     """Count and encode `sentences` in one pass.
 
     A `corpus.LineSentence` (what `corpus_file=` gives) is read by the compiled, threaded pass
-    of `fastscan` (same result, several times faster), unless max_vocab_size asks for pruning,
-    whose outcome depends on the order in which words arrive: that stays the serial pass.
-    Any other iterable of token lists goes through `scan_iterable` (spill_after, spill_dir: see
-    there).
+    of `fastscan` (the same result as the serial pass, several times faster; with
+    max_vocab_size, its own pruning: `fastscan`, "Pruning"). Any other iterable of token lists
+    goes through `scan_iterable` (spill_after, spill_dir: see there).
     """
     files = sentences.paths() if isinstance(sentences, corpus_mod.LineSentence) else None
-    if max_vocab_size is None and files is not None:  # not a file object, no line limit
-        return scan_files(files, sentences.max_sentence_length)
+    if files is not None:  # not a file object, no line limit
+        return scan_files(files, sentences.max_sentence_length, max_vocab_size=max_vocab_size)
     return scan_iterable(sentences, max_vocab_size, spill_after, spill_dir)
 
 
 def scan_files(paths, max_sentence_length: int = corpus_mod.MAX_SENTENCE_LENGTH, **options) -> Scan:
     """The compiled pass over text files (plain, .gz, .bz2) in order; options: block_bytes,
-    workers (see `fastscan.scan_files`)."""
+    workers, max_vocab_size (see `fastscan.scan_files`)."""
     found = fastscan.scan_files(paths, max_sentence_length, **options)
-    return Scan(found.words, found.counts, found.ids, found.bounds, False)
+    return Scan(found.words, found.counts, found.ids, found.bounds, found.pruned)
 
 
 class _IterableSpill:
@@ -159,7 +162,7 @@ class _IterableSpill:
         # first-seen ids are the ids: one range, the identity map
         spill = Spill(*fastscan.spill_paths(self.dir), self.n_ids, self.n_lines,
                       np.array([[0, max(self.n_ids, 1), 0]], dtype=np.int64),
-                      np.arange(n_words, dtype=np.int32), np.zeros(1, dtype=np.int64))
+                      fastscan.dense_map(np.arange(n_words), [0, n_words]))
         return counts, spill
 
 
@@ -207,7 +210,7 @@ def scan_iterable(sentences, max_vocab_size: int | None = None, spill_after: int
         counts[~alive] = 0
     bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=bounds[1:])
-    return Scan(table.words, counts, ids, bounds, pruned)
+    return Scan(table.words, counts, ids, bounds, pruned, partial=pruned)
 
 
 @dataclass
