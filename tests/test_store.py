@@ -399,3 +399,28 @@ def test_max_vocab_size_builds_the_store_in_one_pruned_pass(tmp_path, demo_file,
     assert len(store.list_stores(cache)) == 3
     Word2Vec(corpus_file=demo_file, max_vocab_size=2000, **kw)  # found in the cache
     assert len(store.list_stores(cache)) == 3
+
+
+def test_a_failed_write_on_the_writer_thread_is_raised_not_lost(tmp_path):
+    """The store's file writes run on a thread of their own: a write that fails there (a full
+    disk) must stop the build with that error, never leave a store that looks finished."""
+    (tmp_path / "s").mkdir()
+    writer = store.StoreWriter(tmp_path / "s", block_words=4)
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, buf):
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+    writer.f_ids = Full(writer.f_ids)
+    writer.add(np.arange(6, dtype=np.int32), np.array([2, 4]))
+    with pytest.raises(OSError, match="No space left"):
+        for _ in range(10):  # the error surfaces at the next call once the thread has met it
+            writer.add(np.arange(6, dtype=np.int32), np.array([3, 3]))
+        writer.finish(None, {})  # the writes are waited for before the vocabulary is looked at
+    assert not (tmp_path / "s" / "header.json").exists()
+    writer.abort()

@@ -36,10 +36,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import stat
 import struct
+import threading
 import time
 import weakref
 import zipfile
@@ -127,9 +129,46 @@ def store_key(files: list, max_sentence_length: int, spec: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------- writing
+class _BackgroundWrites:
+    """Writes buffers to files on one thread of its own, in the order given, so that the caller's
+    compiled work (the encoding of the next window) and the writes (which release the GIL) run
+    at once. At most `depth` buffers wait; an error of a write is raised by the next call."""
+
+    def __init__(self, depth: int = 4):
+        self._queue = queue.Queue(maxsize=depth)
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="w2v-store-writes", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            f, buf = item
+            if self._error is None:
+                try:
+                    f.write(buf)
+                except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+                    self._error = e
+
+    def write(self, f, buf):
+        if self._error is not None:
+            raise self._error
+        self._queue.put((f, buf))
+
+    def close(self):
+        """Wait for every write; raise the first error."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class StoreWriter:
     """Writes whole sentences (ids and lengths) into the files of a store being built, cutting
-    blocks of at least block_words words."""
+    blocks of at least block_words words. The file writes run on a thread of their own."""
 
     def __init__(self, directory, block_words: int | None = None):
         self.dir = Path(directory)
@@ -144,6 +183,7 @@ class StoreWriter:
         self.sums = np.zeros((1024, 2), dtype=np.uint64)
         self.n_blocks = 0
         self.open = np.array([0, _FNV_OFFSET, _FNV_OFFSET], dtype=np.uint64)  # the open block's words, sums
+        self.writes = _BackgroundWrites()
 
     def add(self, ids: np.ndarray, lengths: np.ndarray):
         """Append sentences: ids (int32) are the concatenation of sentences of these lengths (>= 1)."""
@@ -153,8 +193,8 @@ class StoreWriter:
         ids = np.ascontiguousarray(ids, dtype=np.int32)
         bounds = np.cumsum(lengths)
         bounds += self.n_words
-        self.f_ids.write(ids.data)
-        self.f_bounds.write(bounds.data)
+        self.writes.write(self.f_ids, ids.tobytes())  # a copy: the caller reuses its buffer
+        self.writes.write(self.f_bounds, bounds.data)  # bounds is this call's own array
         room = self.n_blocks + ids.shape[0] // self.block_words + 2
         if room > self.ends.shape[0]:
             grow = max(room, 2 * self.ends.shape[0])
@@ -171,6 +211,7 @@ class StoreWriter:
             self.ends[self.n_blocks] = (self.n_sentences, self.n_words)
             self.sums[self.n_blocks] = self.open[1:]
             self.n_blocks += 1
+        self.writes.close()
         for f in (self.f_ids, self.f_bounds):
             f.flush()
             os.fsync(f.fileno())
@@ -188,6 +229,10 @@ class StoreWriter:
             json.dump(header, f)
 
     def abort(self):
+        try:
+            self.writes.close()
+        except BaseException:  # noqa: BLE001 - aborting already: the first error is the caller's
+            pass
         for f in (self.f_ids, self.f_bounds):
             f.close()
 
