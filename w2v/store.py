@@ -132,9 +132,10 @@ def store_key(files: list, max_sentence_length: int, spec: dict) -> str:
 class _BackgroundWrites:
     """Writes buffers to files on one thread of its own, in the order given, so that the caller's
     compiled work (the encoding of the next window) and the writes (which release the GIL) run
-    at once. At most `depth` buffers wait; an error of a write is raised by the next call."""
+    at once. At most `depth` buffers wait (a window of ids is 4 MB); an error of a write is
+    raised by the next call."""
 
-    def __init__(self, depth: int = 4):
+    def __init__(self, depth: int = 2):
         self._queue = queue.Queue(maxsize=depth)
         self._error = None
         self._thread = threading.Thread(target=self._run, name="w2v-store-writes", daemon=True)
