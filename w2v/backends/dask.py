@@ -483,7 +483,9 @@ class DaskBackend:
         self.addr = {s: addresses[s % len(addresses)] for s in range(self.n_slots)}
         self.gen = {s: 0 for s in range(self.n_slots)}
         self.pending = {s: None for s in range(self.n_slots)}
-        self.synced = [np.array(w, copy=True) for w in self.w]  # what every replica holds, outside unsynced rows
+        self.synced = [np.array(w, copy=True) for w in self.w]  # the driver's matrices as the last run left them
+        from concurrent.futures import ThreadPoolExecutor
+        self._merging = ThreadPoolExecutor(max_workers=2, thread_name_prefix="w2v-merge")
         self.hot = None  # per matrix: rows every slot changed at the last full sync
         self.units_done = 0
         # slots share a worker (since a loss, or more slots than workers up at the start): spread
@@ -652,12 +654,12 @@ class DaskBackend:
         change, in the wire's dtype, for every slot (which adds it as the driver did); at a full
         sync, the rows every slot changed become the hot rows."""
         update, hot = [], []
-        for m, w in enumerate(self.w):
-            parts = [c[m] for c in changes]
-            self.counters["bytes_up"] += sum(r.nbytes + v.nbytes for r, v in parts)
-            rows, touched, change = merge_changes(w, parts, self.combine, self.wire)
-            self.synced[m][rows] = w[rows]
-            hot.append(rows[touched == len(parts)])
+
+        def merge(m):  # the matrices are merged at once, on two threads (the kernels release the GIL)
+            return merge_changes(self.w[m], [c[m] for c in changes], self.combine, self.wire)
+        for m, (rows, touched, change) in enumerate(self._merging.map(merge, range(len(self.w)))):
+            self.counters["bytes_up"] += sum(c[m][0].nbytes + c[m][1].nbytes for c in changes)
+            hot.append(rows[touched == len(changes)])
             update.append((rows, change))
         if full:
             self.hot = hot
@@ -676,15 +678,22 @@ class DaskBackend:
         self._take_outside_changes()
         by_index = {u.index: u for u in units}
         unreported = []
-        k = 0
-        since_full = 0
         per_round = self.units_per_slot * self.n_slots
         depth = 2 if self.pipelined else 1
-        inflight = deque()
 
         def paused():
             return pause is not None and pause.is_set()
         # on an exception the driver's weights are the last sync's, with units_done units in them
+        try:
+            return self._run(units, on_result, poll, pause, by_index, unreported, paused, depth, per_round)
+        finally:  # what the replicas hold or have queued: changes made after this are outside ones
+            for synced, w in zip(self.synced, self.w):
+                np.copyto(synced, w)
+
+    def _run(self, units, on_result, poll, pause, by_index, unreported, paused, depth, per_round):
+        k = 0
+        since_full = 0
+        inflight = deque()
         while True:
             while len(inflight) < depth and k < len(units) and not paused():
                 if self.unbalanced and since_full == 0 and not inflight:
@@ -742,6 +751,7 @@ class DaskBackend:
 
     def close(self):
         """Drop every replica of this run from the workers."""
+        self._merging.shutdown(wait=False)
         try:
             self.client.run(_drop, self.run_id)
         except Exception:  # a worker gone: its replicas went with it
