@@ -63,15 +63,12 @@ def demo_file(tmp_path_factory, demo_sentences) -> Path:
     return path
 
 
-def cooccurrence_agreement(wv, sentences, n_words: int = 300, skip: int = 30, window: int = 5) -> float:
-    """Spearman correlation between the model's cosines and the cosines of PPMI co-occurrence
-    rows, over all pairs of the corpus's words ranked skip..skip+n_words by frequency.
-
-    Random vectors score about 0; vectors that learned anything about contexts score well above.
-    """
+def ppmi_rows(sentences, n_words: int = 300, skip: int = 30, window: int = 5, keep=None):
+    """The corpus's words ranked skip..skip+n_words by frequency (those `keep` accepts), and their
+    PPMI co-occurrence rows (within `window`), each of unit length."""
     from collections import Counter
     counts = Counter(w for s in sentences for w in s)
-    words = [w for w, _ in counts.most_common(skip + n_words)[skip:] if w in wv]
+    words = [w for w, _ in counts.most_common(skip + n_words)[skip:] if keep is None or keep(w)]
     index = {w: i for i, w in enumerate(words)}
     k = len(words)
     cooc = np.zeros((k, k))
@@ -88,9 +85,19 @@ def cooccurrence_agreement(wv, sentences, n_words: int = 300, skip: int = 30, wi
         pmi = np.log(cooc * total / (row * row.T))
     ppmi = np.nan_to_num(np.maximum(pmi, 0.0), posinf=0.0)
     ppmi /= np.linalg.norm(ppmi, axis=1, keepdims=True) + 1e-12
+    return words, ppmi
+
+
+def cooccurrence_agreement(wv, sentences, n_words: int = 300, skip: int = 30, window: int = 5) -> float:
+    """Spearman correlation between the model's cosines and the cosines of PPMI co-occurrence
+    rows, over all pairs of the corpus's words ranked skip..skip+n_words by frequency.
+
+    Random vectors score about 0; vectors that learned anything about contexts score well above.
+    """
+    words, ppmi = ppmi_rows(sentences, n_words, skip, window, keep=lambda w: w in wv)
     vecs = np.array([wv[w] for w in words], dtype=np.float64)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-12
-    iu = np.triu_indices(k, 1)
+    iu = np.triu_indices(len(words), 1)
     return float(spearmanr((ppmi @ ppmi.T)[iu], (vecs @ vecs.T)[iu])[0])
 
 

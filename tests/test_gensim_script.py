@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, demo_lines
+from conftest import REPO, demo_lines, ppmi_rows
 
 pytest.importorskip("gensim.models")
 
@@ -35,21 +35,7 @@ def cooccurrence_pairs(sentences, path, n_words=150, skip=30, window=5):
     """WordSim-353's format: word pairs of the corpus' frequent words, scored by the cosine of their
     PPMI co-occurrence rows: what any trained model should correlate with, unlike WordSim-353, whose
     words this small corpus mostly lacks."""
-    from collections import Counter
-    words = [w for w, _ in Counter(w for s in sentences for w in s).most_common(skip + n_words)[skip:]]
-    index = {w: i for i, w in enumerate(words)}
-    cooc = np.zeros((len(words), len(words)))
-    for s in sentences:
-        ids = np.array([index.get(w, -1) for w in s])
-        for off in range(1, window + 1):
-            a, b = ids[:-off], ids[off:]
-            ok = (a >= 0) & (b >= 0)
-            np.add.at(cooc, (a[ok], b[ok]), 1.0)
-            np.add.at(cooc, (b[ok], a[ok]), 1.0)
-    row = cooc.sum(1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ppmi = np.nan_to_num(np.maximum(np.log(cooc * cooc.sum() / (row * row.T)), 0.0), posinf=0.0)
-    ppmi /= np.linalg.norm(ppmi, axis=1, keepdims=True) + 1e-12
+    words, ppmi = ppmi_rows(sentences, n_words, skip, window)
     sims = ppmi @ ppmi.T
     with open(path, "w") as f:
         for i in range(len(words)):
