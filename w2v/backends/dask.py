@@ -437,9 +437,12 @@ class _Round(NamedTuple):
     round_no: int
     shares: list      # per slot: its units
     sync: object      # "all", or per matrix the hot rows
-    full: bool
     k: int            # units of the run sent up to the end of this round
     futures: dict     # slot -> Future
+
+    @property
+    def full(self) -> bool:
+        return isinstance(self.sync, str)
 
 
 class DaskBackend:
@@ -598,12 +601,12 @@ class DaskBackend:
                                   priority=-(round_no or 0))
 
     # ------------------------------------------------------------ a round
-    def _start_round(self, shares, sync, full, k):
+    def _start_round(self, shares, sync, k):
         """Ship the merges each slot has not had yet and send every slot its share of a round."""
         shipped = self._ship_pending()
         self.round_no += 1
         futures = {s: self._submit(s, shares[s], sync, shipped.get(s), self.round_no) for s in range(self.n_slots)}
-        return _Round(self.round_no, shares, sync, full, k, futures)
+        return _Round(self.round_no, shares, sync, k, futures)
 
     def _finish_round(self, rnd, later, poll):
         """Wait for round `rnd`, retrying the share of a slot whose worker died on a replica
@@ -643,7 +646,7 @@ class DaskBackend:
             if futures and poll is not None:
                 poll()
         t0 = time.perf_counter()
-        self._merge([out[s][1] for s in range(self.n_slots)], full=isinstance(rnd.sync, str), round_no=rnd.round_no)
+        self._merge([out[s][1] for s in range(self.n_slots)], full=rnd.full, round_no=rnd.round_no)
         self.counters["sync_seconds"] += time.perf_counter() - t0
         self.counters["compute_seconds"] += max(out[s][2] for s in range(self.n_slots))
         self.counters["rounds"] += 1
@@ -675,22 +678,19 @@ class DaskBackend:
         number of units trained, units[:k] (k < len(units) only when paused); also in units_done.
         Pipelined, the next round is sent before this one is merged (two rounds in flight)."""
         self.units_done = 0
-        self._take_outside_changes()
-        by_index = {u.index: u for u in units}
-        unreported = []
-        per_round = self.units_per_slot * self.n_slots
-        depth = 2 if self.pipelined else 1
-
-        def paused():
-            return pause is not None and pause.is_set()
         # on an exception the driver's weights are the last sync's, with units_done units in them
         try:
-            return self._run(units, on_result, poll, pause, by_index, unreported, paused, depth, per_round)
+            self._take_outside_changes()
+            return self._run(units, on_result, poll, lambda: pause is not None and pause.is_set())
         finally:  # what the replicas hold or have queued: changes made after this are outside ones
             for synced, w in zip(self.synced, self.w):
                 np.copyto(synced, w)
 
-    def _run(self, units, on_result, poll, pause, by_index, unreported, paused, depth, per_round):
+    def _run(self, units, on_result, poll, paused):
+        by_index = {u.index: u for u in units}
+        unreported = []
+        per_round = self.units_per_slot * self.n_slots
+        depth = 2 if self.pipelined else 1
         k = 0
         since_full = 0
         inflight = deque()
@@ -705,7 +705,7 @@ class DaskBackend:
                 since_full += 1
                 k += len(batch)
                 full = k >= len(units) or paused() or since_full >= self.full_sync_every
-                inflight.append(self._start_round(shares, "all" if full else self.hot, full, k))
+                inflight.append(self._start_round(shares, "all" if full else self.hot, k))
                 if full:
                     since_full = 0
             if not inflight:
@@ -718,7 +718,7 @@ class DaskBackend:
                 self._report(unreported, by_index, on_result)
                 self.units_done = rnd.k
         if unreported:  # paused between full syncs
-            rnd = self._start_round([[] for _ in range(self.n_slots)], "all", True, k)
+            rnd = self._start_round([[] for _ in range(self.n_slots)], "all", k)
             unreported += self._finish_round(rnd, [], poll)
             self._report(unreported, by_index, on_result)
             self.units_done = k
@@ -735,7 +735,6 @@ class DaskBackend:
         update = []
         for m, w in enumerate(self.w):
             rows = np.flatnonzero((w != self.synced[m]).any(axis=1)) if len(w) else np.zeros(0, dtype=np.int64)
-            self.synced[m][rows] = w[rows]
             update.append((rows, np.ascontiguousarray(w[rows])))
         if any(r.shape[0] for r, _ in update):
             step = [("set", update, None)]
