@@ -702,7 +702,7 @@ def _warn_not_finite(keys, vectors, path, header=True):
     """Rows with a NaN or an infinity (a text value beyond the float type, 1e300 in float32, or
     written as nan/inf) load, as gensim loads them, but never silently: every similarity with
     such a word is NaN."""
-    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1)) if vectors.size else np.zeros(0, dtype=np.int64)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     if bad.shape[0]:
         first = int(bad[0])
         logger.warning("%s: %d word vectors hold a NaN or an infinity (the first: %r, line %d; a text value "
