@@ -33,7 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_train import COMMON, CONFIGS, DATA, decompressed, evaluate  # noqa: E402
+from bench_train import COMMON, CONFIGS, DATA, decompressed, evaluate, run_child  # noqa: E402
 
 MODES = ("hogwild", "sum", "mean")
 
@@ -73,12 +73,7 @@ def run_one(config: str, mode: str, seed: int, threads: int, corpus: str, data_d
 
 
 def subprocess_run(*args) -> dict:
-    cmd = [sys.executable, __file__, "--one", *map(str, args)]
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if res.returncode != 0:
-        raise RuntimeError(f"{args} failed:\n{res.stderr[-3000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_child(__file__, args, str(args))
 
 
 def same_seed(a_path: str, b_path: str) -> dict:

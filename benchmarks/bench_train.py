@@ -70,14 +70,19 @@ def run_one(system: str, config: str, corpus: str, threads: int, data_dir: Path,
     return out
 
 
-def subprocess_run(system, config, corpus, threads, data_dir, extra) -> dict:
-    cmd = [sys.executable, __file__, "--one", system, config, corpus, str(threads), str(data_dir),
-           json.dumps(extra)]
+def run_child(script, args, what) -> dict:
+    """Run `script --one args...` in a fresh process (this checkout's w2v first on the path);
+    returns the JSON object its last line of output holds."""
+    cmd = [sys.executable, str(script), "--one", *map(str, args)]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if res.returncode != 0:
-        raise RuntimeError(f"{system} {config} failed:\n{res.stderr[-3000:]}")
+        raise RuntimeError(f"{what} failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def subprocess_run(system, config, corpus, threads, data_dir, extra) -> dict:
+    return run_child(__file__, [system, config, corpus, threads, data_dir, json.dumps(extra)], f"{system} {config}")
 
 
 def decompressed(corpus: Path, cache: Path) -> Path:
