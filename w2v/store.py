@@ -57,7 +57,7 @@ from .errors import DamagedFileError
 from .fastscan import _FNV_OFFSET, _FNV_PRIME
 from .formats import atomic_output, save_npz
 from .plan import UNIT_WORDS, block_sentence_order
-from .vocab import Vocab
+from .vocab import Vocab, id_remap
 
 STORE_VERSION = 2  # 2: 64-bit FNV-1a checksums per 1,000-word block (1: CRC-32 per 50,000 words)
 # A unit trains BLOCKS_PER_UNIT blocks of BLOCK_WORDS words, taken from random places of the
@@ -806,12 +806,7 @@ def _build(cache_dir, sources, files, unchanged, one_pass, max_sentence_length, 
 def _encoded_into(building: Path, scan, vocab: Vocab, max_sentence_length: int) -> StoreWriter:
     """Encode a spilled scan (in `building`) into a store there, in vocab's ids; the spill files
     are removed. Returns the writer, to finish."""
-    remap = np.full(len(scan.words) + 1, -1, dtype=np.int32)
-    index = vocab.key_to_index
-    for i, w in enumerate(scan.words):
-        j = index.get(w) if w is not None else None
-        if j is not None:
-            remap[i] = j
+    remap = id_remap(scan.words, vocab)
     writer = StoreWriter(building)
     try:
         encode_spill(scan.spill, remap, max_sentence_length, writer)

@@ -15,6 +15,7 @@ compiled pass gives them back to the words it keeps, so their counts are exact (
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -340,17 +341,21 @@ def _remap_compact(ids, remap, bounds):
     return n, nb
 
 
+def id_remap(words: list, vocab: Vocab) -> np.ndarray:
+    """int32 (len(words) + 1,): the vocabulary id of each of a scan's words, -1 for a word it
+    lacks (None too) and in the last place."""
+    index = dict(zip(vocab.index_to_key, range(len(vocab))))
+    remap = np.full(len(words) + 1, -1, dtype=np.int32)
+    remap[:len(words)] = np.fromiter(map(index.get, words, itertools.repeat(-1)), dtype=np.int32, count=len(words))
+    return remap
+
+
 def encode(scan_result: Scan, vocab: Vocab) -> EncodedCorpus:
     """Map a scan's provisional ids to vocabulary ids, dropping out-of-vocabulary tokens.
 
     Works in place on the scan's arrays (no copy of the corpus): the scan is consumed.
     """
-    index = vocab.key_to_index
-    remap = np.full(len(scan_result.words) + 1, -1, dtype=np.int32)
-    for i, w in enumerate(scan_result.words):
-        j = index.get(w) if w is not None else None
-        if j is not None:
-            remap[i] = j
+    remap = id_remap(scan_result.words, vocab)
     ids, bounds = scan_result.ids, scan_result.bounds
     scan_result.ids = scan_result.bounds = None
     if not ids.flags.writeable:
