@@ -70,7 +70,6 @@ STORE_VERSION = 2  # 2: 64-bit FNV-1a checksums per 1,000-word block (1: CRC-32 
 BLOCKS_PER_UNIT = 50
 BLOCK_WORDS = UNIT_WORDS // BLOCKS_PER_UNIT
 ENCODE_WINDOW = 1 << 20    # ids read back from the first pass's spill at a time (4 MB)
-SYNC_BYTES = 64 << 20      # a store's files are flushed to the disk as they are written, this much at a time
 _BUILDING = ".building-"
 
 
@@ -131,24 +130,15 @@ def store_key(files: list, max_sentence_length: int, spec: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------- writing
-_fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has fsync only
-
-
 class _BackgroundWrites:
     """Writes buffers to files on one thread of its own, in the order given, so that the caller's
     compiled work (the encoding of the next window) and the writes (which release the GIL) run
     at once. At most `depth` buffers wait (a window of ids is 4 MB); an error of a write is
-    raised by the next call.
+    raised by the next call."""
 
-    sync_bytes: once that many bytes went to a file since its last sync, the thread flushes it to
-    the disk (fdatasync), so that the disk writes while the caller computes, and the fsync that
-    closes the store waits only for the last ones (it took 0.12 s at 100M tokens, at the end)."""
-
-    def __init__(self, depth: int = 2, sync_bytes: int | None = None):
+    def __init__(self, depth: int = 2):
         self._queue = queue.Queue(maxsize=depth)
         self._error = None
-        self._sync_bytes = sync_bytes
-        self._unsynced = {}
         self._thread = threading.Thread(target=self._run, name="w2v-store-writes", daemon=True)
         self._thread.start()
 
@@ -161,18 +151,8 @@ class _BackgroundWrites:
             if self._error is None:
                 try:
                     f.write(buf)
-                    if self._sync_bytes is not None:
-                        self._sync_now_and_then(f, memoryview(buf).nbytes)
                 except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
                     self._error = e
-
-    def _sync_now_and_then(self, f, n: int):
-        n += self._unsynced.get(f, 0)
-        if n >= self._sync_bytes:
-            f.flush()
-            _fdatasync(f.fileno())
-            n = 0
-        self._unsynced[f] = n
 
     def write(self, f, buf):
         if self._error is not None:
@@ -205,7 +185,7 @@ class StoreWriter:
         self.sums = np.zeros((1024, 2), dtype=np.uint64)
         self.n_blocks = 0
         self.open = np.array([0, _FNV_OFFSET, _FNV_OFFSET], dtype=np.uint64)  # the open block's words, sums
-        self.writes = _BackgroundWrites(sync_bytes=SYNC_BYTES)
+        self.writes = _BackgroundWrites()
 
     def add(self, ids: np.ndarray, lengths: np.ndarray, owned: bool = False):
         """Append sentences: ids (int32) are the concatenation of sentences of these lengths (>= 1).
