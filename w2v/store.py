@@ -69,7 +69,9 @@ STORE_VERSION = 2  # 2: 64-bit FNV-1a checksums per 1,000-word block (1: CRC-32 
 # 1B tokens) and 50 reads of ~4 KB per unit.
 BLOCKS_PER_UNIT = 50
 BLOCK_WORDS = UNIT_WORDS // BLOCKS_PER_UNIT
-ENCODE_WINDOW = 1 << 20    # ids read back from the first pass's spill at a time (4 MB)
+# ids read back from the first pass's spill at a time (2 MB): several windows are in flight
+# between the encoding thread, the checksums and the writes
+ENCODE_WINDOW = 1 << 19
 _BUILDING = ".building-"
 
 
