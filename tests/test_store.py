@@ -4,6 +4,7 @@ import bz2
 import gzip
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -511,3 +512,47 @@ def test_an_error_of_the_writer_stops_the_encoding_thread(tmp_path, monkeypatch)
     writer.abort()
     assert len(calls) == 3
     assert not [t for t in threading.enumerate() if t.name == "w2v-store-encode"]
+
+
+class _SlowIds:
+    """A spill-ids file whose writes take a while and may fail: the counting thread goes on
+    meanwhile, and must neither touch the ids being written nor lose the error."""
+
+    def __init__(self, f, fail=False):
+        self.f, self.fail = f, fail
+
+    def write(self, buf):
+        time.sleep(0.005)
+        if self.fail:
+            raise OSError(28, "No space left on device")
+        return self.f.write(buf)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+def _slow_spill_ids(monkeypatch, fail=False):
+    real_open = open
+
+    def spill_open(path, *args, **kwargs):
+        f = real_open(path, *args, **kwargs)
+        return _SlowIds(f, fail) if str(path).endswith("spill-ids.i32") else f
+    monkeypatch.setattr(fastscan, "open", spill_open, raising=False)
+
+
+def test_spilled_ids_written_on_their_own_thread_are_the_ids(tmp_path, demo_file, monkeypatch):
+    monkeypatch.setattr(fastscan, "SPILL_IDS", 3_000)
+    _slow_spill_ids(monkeypatch)
+    voc, enc = ram_encoding(demo_file, corpus.MAX_SENTENCE_LENGTH, 3)
+    st = store_of(tmp_path / "c", demo_file, min_count=3, block_bytes=20_000, workers=2)
+    got = st.to_memory()
+    assert np.array_equal(got.ids, enc.ids) and np.array_equal(got.bounds, enc.bounds)
+
+
+def test_a_failed_spill_write_stops_the_pass_with_its_error(tmp_path, demo_file, monkeypatch):
+    monkeypatch.setattr(fastscan, "SPILL_IDS", 3_000)
+    _slow_spill_ids(monkeypatch, fail=True)
+    with pytest.raises(OSError, match="No space left"):
+        store_of(tmp_path / "c", demo_file, min_count=3, block_bytes=20_000, workers=2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("w2v-scan-spill")]
+    assert not list((tmp_path / "c").glob("*/spill-*"))

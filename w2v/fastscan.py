@@ -811,7 +811,10 @@ class _Output:
 
     spill_dir: where to write the ids and line counts out between blocks once they pass
     SPILL_IDS / SPILL_LINES (files spill-ids.i32 and spill-lines.i64), so that memory stays
-    bounded whatever the corpus size; ranges then count ids from the start of the stream."""
+    bounded whatever the corpus size; ranges then count ids from the start of the stream. The ids
+    are written on a thread of their own while the next blocks are counted into a second buffer
+    (on the counting thread, a write of the page cache took 0.1 s at 100M tokens, 0.6 s on a
+    busy machine, while the other counting threads waited)."""
 
     def __init__(self, ids_hint=0, spill_dir=None):
         self.spill_dir = spill_dir
@@ -819,6 +822,9 @@ class _Output:
             ids_hint = min(ids_hint, SPILL_IDS + SPILL_BLOCK_BYTES)
             ids_path, lines_path = spill_paths(spill_dir)
             self.f_ids, self.f_lines = open(ids_path, "wb"), open(lines_path, "wb")
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="w2v-scan-spill")
+            self._writing = None  # the write under way (a Future) ...
+            self._spare = None    # ... of this buffer, which takes the next ids once it is done
         self.ids = np.empty(max(ids_hint, 1 << 16), dtype=np.int32)
         self.n_ids = 0
         self.ids_before = 0   # ids spilled to disk
@@ -833,7 +839,10 @@ class _Output:
         if self.spill_dir is None:
             return
         if self.n_ids and (force or self.n_ids >= SPILL_IDS):
-            self.f_ids.write(self.ids[:self.n_ids].data)
+            full = self.ids
+            spare = self._written()
+            self._writing = self._writer.submit(self.f_ids.write, full[:self.n_ids].data)
+            self.ids, self._spare = (np.empty_like(full) if spare is None else spare), full
             self.ids_before += self.n_ids
             self.n_ids = 0
         ended = self.n_lines if force else self.n_lines - 1
@@ -843,11 +852,22 @@ class _Output:
             self.lines[0] = self.lines[self.n_lines - 1]
             self.n_lines -= ended
         if force:
+            self._written()
             self.f_ids.close()
             self.f_lines.close()
 
+    def _written(self):
+        """Wait for the write under way (raising its error); its buffer, free again (None if none)."""
+        if self._writing is None:
+            return None
+        writing, self._writing = self._writing, None
+        writing.result()
+        return self._spare
+
     def close(self):
         if self.spill_dir is not None:
+            # after an error elsewhere: the write's own error, if any, would only hide that one
+            self._writer.shutdown(wait=True)
             self.f_ids.close()
             self.f_lines.close()
 
