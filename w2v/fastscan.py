@@ -62,11 +62,11 @@ from .corpus import MAX_SENTENCE_LENGTH, open_binary
 from .shards import Shard, open_shard, text_bytes_hint
 
 BLOCK_BYTES = 8 << 20
-# with a spill_dir: ids and line counts held before they are written out (4 MB and 2 MB), and
-# the read size (3 blocks are alive: the one read, the one counted, one spare). 2 MB blocks
-# rather than 1 MB: half the hand-offs between threads, 0.3-0.4 s less at 100M tokens on 2
-# busy cores, for 7 MB more RSS (the store's encoding got them back, ENCODE_WINDOW)
-SPILL_IDS = 1 << 20
+# with a spill_dir: ids and line counts held before they are written out (2 MB and 2 MB; the
+# ids in two buffers, one filled while the other is written), and the read size (3 blocks are
+# alive: the one read, the one counted, one spare). 2 MB blocks rather than 1 MB: half the
+# hand-offs between threads, 0.3-0.4 s less at 100M tokens on 2 busy cores
+SPILL_IDS = 1 << 19
 SPILL_LINES = 1 << 18
 SPILL_BLOCK_BYTES = 1 << 21
 # below this a block is counted on the calling thread, piece after piece: handing pieces to
