@@ -353,3 +353,24 @@ def test_pruning_with_the_corpus_spilled_to_disk_equals_it_in_ram(tmp_path, monk
         assert id_map.bits.shape[0] == (id_map.offsets[-1] + 63) // 64 and id_map.values.shape[0] < id_map.offsets[-1]
         # what the tables forgot was set aside on disk, and removed once given back
         assert sorted(p.name for p in spill_dir.iterdir()) == ["spill-ids.i32", "spill-lines.i64"]
+
+
+def test_a_batch_of_tokens_stopped_anywhere_resumes_exactly(tmp_path, monkeypatch):
+    """The kernel cuts a batch of tokens (ending lines as it goes) before looking them up: a
+    lookup that must wait for a table or array to grow stops the call at that token, with the
+    lines as they were before it. Tables that start with room for one word, one byte and one
+    line make that happen at almost every token, in batches that also end lines."""
+    real_init = fastscan._Counter.__init__
+
+    def tiny(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.slots = np.zeros((4, 4), dtype=np.int64)
+        self.meta = np.zeros((1, 6), dtype=np.int64)
+        self.word_bytes = np.zeros(1, dtype=np.uint8)
+        self.lines = np.zeros(1, dtype=np.int64)
+    monkeypatch.setattr(fastscan._Counter, "__init__", tiny)
+    rng = np.random.default_rng(5)
+    words = [f"w{k}" for k in range(300)] + [f"a_rather_long_word_{k}" for k in range(100)] + ["é", "日本"]
+    lines = [" ".join(rng.choice(words, rng.integers(0, 9))) for _ in range(700)]
+    path = write(tmp_path / "grow.txt", "\n".join(lines).encode())
+    check([path], block_sizes=(3, 64, 1 << 16), workers=(1, 2))

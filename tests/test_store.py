@@ -3,6 +3,8 @@ visits once, a cache reused only while it is valid, damage caught before numba r
 import bz2
 import gzip
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -424,3 +426,133 @@ def test_a_failed_write_on_the_writer_thread_is_raised_not_lost(tmp_path):
         writer.finish(None, {})  # the writes are waited for before the vocabulary is looked at
     assert not (tmp_path / "s" / "header.json").exists()
     writer.abort()
+
+
+def _serial_block_index(ids, lengths, block_words):
+    """The blocks' ends and FNV-1a checksums, one id after the other (the index's definition)."""
+    mask, prime, offset = (1 << 64) - 1, int(store._FNV_PRIME), int(store._FNV_OFFSET)
+    ends, sums = [], []
+    words, h_ids, h_bounds, t, bound = 0, offset, offset, 0, 0
+    for j, n in enumerate(lengths.tolist()):
+        for x in ids[t:t + n].tolist():
+            h_ids = ((h_ids ^ (x & mask)) * prime) & mask
+        t += n
+        bound += n
+        h_bounds = ((h_bounds ^ bound) * prime) & mask
+        words += n
+        if words >= block_words:
+            ends.append([j + 1, bound])
+            sums.append((h_ids, h_bounds))
+            words, h_ids, h_bounds = 0, offset, offset
+    if words:
+        ends.append([len(lengths), bound])
+        sums.append((h_ids, h_bounds))
+    return ends, sums
+
+
+@pytest.mark.parametrize("block_words", [1, 3, 7, 50, 10 ** 6])
+def test_block_checksums_equal_one_serial_pass_whatever_the_calls(tmp_path, block_words):
+    """The writer checksums several blocks side by side, and a block may begin in one add() and
+    end several calls later: the index must be the one of a single pass over the corpus."""
+    rng = np.random.default_rng(block_words)
+    lengths = rng.integers(1, 12, 600)
+    ids = rng.integers(0, 1 << 31, int(lengths.sum())).astype(np.int32)
+    cuts = np.unique(np.concatenate([[0, 600], rng.integers(0, 600, 25)]))
+    writer = store.StoreWriter(tmp_path, block_words=block_words)
+    try:
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            t0, t1 = int(lengths[:a].sum()), int(lengths[:b].sum())
+            writer.add(ids[t0:t1], lengths[a:b], owned=bool(a % 2))
+        writer.finish(Vocab(["w"], np.array([1])), {})
+    finally:
+        writer.abort()
+    ends, sums = _serial_block_index(ids, lengths, block_words)
+    assert writer.ends[:writer.n_blocks].tolist() == ends
+    assert [tuple(map(int, s)) for s in writer.sums[:writer.n_blocks]] == sums
+    assert np.array_equal(np.fromfile(tmp_path / "ids.i32", dtype=np.int32), ids)
+
+
+def _spilled(tmp_path, text, **options):
+    path = tmp_path / "c.txt"
+    path.write_text(text)
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    scan = fastscan.scan_files([path], spill_dir=spill_dir, **options)
+    return scan, np.arange(len(scan.words) + 1, dtype=np.int32)
+
+
+@pytest.mark.parametrize("cut", ["ids", "lines"])
+def test_a_truncated_spill_is_a_damaged_file_error_and_the_encoding_thread_ends(tmp_path, monkeypatch, cut):
+    monkeypatch.setattr(store, "ENCODE_WINDOW", 16)
+    scan, remap = _spilled(tmp_path, "a b c d\ne f\n" * 50)
+    path = scan.spill.ids_path if cut == "ids" else scan.spill.lines_path
+    os.truncate(path, os.path.getsize(path) - 8)
+    (tmp_path / "s").mkdir()
+    writer = store.StoreWriter(tmp_path / "s")
+    with pytest.raises(DamagedFileError, match="spill"):
+        store.encode_spill(scan.spill, remap, 10_000, writer)
+    writer.abort()
+    assert not [t for t in threading.enumerate() if t.name == "w2v-store-encode"]
+
+
+def test_an_error_of_the_writer_stops_the_encoding_thread(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "ENCODE_WINDOW", 16)
+    scan, remap = _spilled(tmp_path, "a b c d\ne f\n" * 500)
+    (tmp_path / "s").mkdir()
+    writer = store.StoreWriter(tmp_path / "s")
+    calls = []
+
+    def add(ids, lengths, owned=False):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+    monkeypatch.setattr(writer, "add", add)
+    with pytest.raises(OSError, match="No space left"):
+        store.encode_spill(scan.spill, remap, 10_000, writer)
+    writer.abort()
+    assert len(calls) == 3
+    assert not [t for t in threading.enumerate() if t.name == "w2v-store-encode"]
+
+
+class _SlowIds:
+    """A spill-ids file whose writes take a while and may fail: the counting thread goes on
+    meanwhile, and must neither touch the ids being written nor lose the error."""
+
+    def __init__(self, f, fail=False):
+        self.f, self.fail = f, fail
+
+    def write(self, buf):
+        time.sleep(0.005)
+        if self.fail:
+            raise OSError(28, "No space left on device")
+        return self.f.write(buf)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+def _slow_spill_ids(monkeypatch, fail=False):
+    real_open = open
+
+    def spill_open(path, *args, **kwargs):
+        f = real_open(path, *args, **kwargs)
+        return _SlowIds(f, fail) if str(path).endswith("spill-ids.i32") else f
+    monkeypatch.setattr(fastscan, "open", spill_open, raising=False)
+
+
+def test_spilled_ids_written_on_their_own_thread_are_the_ids(tmp_path, demo_file, monkeypatch):
+    monkeypatch.setattr(fastscan, "SPILL_IDS", 3_000)
+    _slow_spill_ids(monkeypatch)
+    voc, enc = ram_encoding(demo_file, corpus.MAX_SENTENCE_LENGTH, 3)
+    st = store_of(tmp_path / "c", demo_file, min_count=3, block_bytes=20_000, workers=2)
+    got = st.to_memory()
+    assert np.array_equal(got.ids, enc.ids) and np.array_equal(got.bounds, enc.bounds)
+
+
+def test_a_failed_spill_write_stops_the_pass_with_its_error(tmp_path, demo_file, monkeypatch):
+    monkeypatch.setattr(fastscan, "SPILL_IDS", 3_000)
+    _slow_spill_ids(monkeypatch, fail=True)
+    with pytest.raises(OSError, match="No space left"):
+        store_of(tmp_path / "c", demo_file, min_count=3, block_bytes=20_000, workers=2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("w2v-scan-spill")]
+    assert not list((tmp_path / "c").glob("*/spill-*"))

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from w2v.vocab import Vocab, encode, scan
 
@@ -95,3 +97,35 @@ def test_a_max_vocab_size_that_forgets_every_word_is_named_in_the_error():
     # pruning that leaves words: a small vocabulary, no error
     m = Word2Vec(sents + [["the"]] * 20, max_vocab_size=10, **kw)
     assert "the" in m.wv.key_to_index and len(m.wv) < 50
+
+
+def _reference_vocab(pairs, min_count, max_final_vocab=None, trim_rule=None):
+    """from_counts as a plain sort of (-count, word) tuples: the order the numpy sort must give."""
+    items = [(w, int(c)) for w, c in pairs if w is not None and c > 0]
+    effective = min_count
+    if max_final_vocab is not None and len(items) > max_final_vocab:
+        effective = max(min_count, sorted((c for _, c in items), reverse=True)[max_final_vocab] + 1)
+    kept = [(w, c) for w, c in items if (trim_rule(w, c, effective) == 2 if trim_rule else False)
+            or (not (trim_rule and trim_rule(w, c, effective) == 1) and c >= effective)]
+    kept.sort(key=lambda wc: (-wc[1], wc[0]))
+    return [w for w, _ in kept], [c for _, c in kept], effective
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(alphabet=st.sampled_from(["a", "b", "\x00", "é", "\ud800",
+                                                                                   "\U0001f600", "\ufffd"]),
+                                                       max_size=4)),
+                          st.integers(-1, 6)), max_size=40),
+       st.integers(0, 4), st.one_of(st.none(), st.integers(0, 10)), st.booleans())
+def test_from_counts_orders_as_a_sort_of_count_word_tuples(pairs, min_count, max_final_vocab, with_rule):
+    """Ties of count are ordered by the word (code points: NUL, surrogates and astral characters
+    included; duplicated words keep their order); None, zero and negative counts are left out."""
+    rule = (lambda w, c, m: 2 if w.startswith("b") else 1 if w.startswith("é") else 0) if with_rule else None
+    words, counts, effective = _reference_vocab(pairs, min_count, max_final_vocab, rule)
+    if not words:
+        with pytest.raises(ValueError):
+            Vocab.from_counts(pairs, min_count, max_final_vocab, rule)
+        return
+    v = Vocab.from_counts(pairs, min_count, max_final_vocab, rule)
+    assert v.index_to_key == words and v.counts.tolist() == counts and v.effective_min_count == effective
+    assert v.counts.dtype == np.int64

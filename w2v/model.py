@@ -544,7 +544,7 @@ class Word2Vec:
             spec = counted
 
             def make(words, counts):
-                return Vocab.from_counts(zip(words, counts.tolist()), min_count=s.min_count,
+                return Vocab.from_arrays(words, counts, min_count=s.min_count,
                                          max_final_vocab=s.max_final_vocab)
         bar = trainer.PassProgress(store_mod.text_bytes(corpus_file), self.progress)
         try:
@@ -579,7 +579,7 @@ class Word2Vec:
         def make(words, counts):
             if vocab is not None:
                 return vocab
-            return Vocab.from_counts(zip(words, counts.tolist()), min_count=s.min_count,
+            return Vocab.from_arrays(words, counts, min_count=s.min_count,
                                      max_final_vocab=s.max_final_vocab)
         threads = max(1, s.workers)
         _, found = dask_backend.first_pass(self._dask_client(), corpus_file, self._cache(),

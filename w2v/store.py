@@ -33,6 +33,7 @@ frees it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -57,7 +58,7 @@ from .errors import DamagedFileError
 from .fastscan import _FNV_OFFSET, _FNV_PRIME
 from .formats import atomic_output, save_npz
 from .plan import UNIT_WORDS, block_sentence_order
-from .vocab import Vocab
+from .vocab import Vocab, id_remap
 
 STORE_VERSION = 2  # 2: 64-bit FNV-1a checksums per 1,000-word block (1: CRC-32 per 50,000 words)
 # A unit trains BLOCKS_PER_UNIT blocks of BLOCK_WORDS words, taken from random places of the
@@ -68,7 +69,9 @@ STORE_VERSION = 2  # 2: 64-bit FNV-1a checksums per 1,000-word block (1: CRC-32 
 # 1B tokens) and 50 reads of ~4 KB per unit.
 BLOCKS_PER_UNIT = 50
 BLOCK_WORDS = UNIT_WORDS // BLOCKS_PER_UNIT
-ENCODE_WINDOW = 1 << 20    # ids read back from the first pass's spill at a time (4 MB)
+# ids read back from the first pass's spill at a time (2 MB): several windows are in flight
+# between the encoding thread, the checksums and the writes
+ENCODE_WINDOW = 1 << 19
 _BUILDING = ".building-"
 
 
@@ -186,15 +189,16 @@ class StoreWriter:
         self.open = np.array([0, _FNV_OFFSET, _FNV_OFFSET], dtype=np.uint64)  # the open block's words, sums
         self.writes = _BackgroundWrites()
 
-    def add(self, ids: np.ndarray, lengths: np.ndarray):
-        """Append sentences: ids (int32) are the concatenation of sentences of these lengths (>= 1)."""
+    def add(self, ids: np.ndarray, lengths: np.ndarray, owned: bool = False):
+        """Append sentences: ids (int32) are the concatenation of sentences of these lengths (>= 1).
+        owned: the caller never writes to ids again, so they are written out without a copy."""
         lengths = np.asarray(lengths, dtype=np.int64)
         if not lengths.shape[0]:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int32)
         bounds = np.cumsum(lengths)
         bounds += self.n_words
-        self.writes.write(self.f_ids, ids.tobytes())  # a copy: the caller reuses its buffer
+        self.writes.write(self.f_ids, ids.data if owned else ids.tobytes())
         self.writes.write(self.f_bounds, bounds.data)  # bounds is this call's own array
         room = self.n_blocks + ids.shape[0] // self.block_words + 2
         if room > self.ends.shape[0]:
@@ -252,23 +256,65 @@ def _index_blocks(ids, lengths, bounds, block_words, first_sentence, open_, ends
     """Close a block after each sentence that brings the open one to block_words words: record its
     end (sentence, word) and the checksums of its ids and of its bounds. open_: the open block's
     words and running checksums, carried from call to call. Returns the number of blocks."""
-    words, h_ids, h_bounds = open_[0], open_[1], open_[2]
+    words, h_bounds = open_[0], open_[2]
+    # where each block closed, in ids: their checksums come after, several blocks at once
+    cuts = np.empty(min(lengths.shape[0], ids.shape[0] // max(block_words, 1) + 1) + 2, dtype=np.int64)
+    cuts[0] = 0
+    n_cuts = 1
+    first_block = n_blocks
     t = 0
     for j in range(lengths.shape[0]):
-        for i in range(t, t + lengths[j]):
-            h_ids = (h_ids ^ np.uint64(ids[i])) * _FNV_PRIME
         t += lengths[j]
         h_bounds = (h_bounds ^ np.uint64(bounds[j])) * _FNV_PRIME
         words += np.uint64(lengths[j])
         if words >= block_words:
             ends[n_blocks, 0] = first_sentence + j + 1
             ends[n_blocks, 1] = bounds[j]
-            sums[n_blocks, 0] = h_ids
             sums[n_blocks, 1] = h_bounds
             n_blocks += 1
-            words, h_ids, h_bounds = np.uint64(0), _FNV_OFFSET, _FNV_OFFSET
-    open_[0], open_[1], open_[2] = words, h_ids, h_bounds
+            cuts[n_cuts] = t
+            n_cuts += 1
+            words, h_bounds = np.uint64(0), _FNV_OFFSET
+    cuts[n_cuts] = t
+    # segment k is ids[cuts[k]:cuts[k + 1]]: the open block's continuation, the blocks begun
+    # here, and the part of the block left open (maybe empty)
+    hashes = np.empty(n_cuts, dtype=np.uint64)
+    hashes[:] = _FNV_OFFSET
+    hashes[0] = open_[1]
+    _fnv_segments(ids, cuts, hashes)
+    for k in range(n_cuts - 1):
+        sums[first_block + k, 0] = hashes[k]
+    open_[0], open_[1], open_[2] = words, hashes[n_cuts - 1], h_bounds
     return n_blocks
+
+
+@njit(nogil=True, cache=True)
+def _fnv_segments(values, cuts, hashes):
+    """In place: hashes[k] <- its FNV-1a continued over values[cuts[k]:cuts[k + 1]], four segments
+    at a time: each step of one hash waits for the multiply before it, four run side by side."""
+    n = hashes.shape[0]
+    k = 0
+    while k + 4 <= n:
+        s0, s1, s2, s3 = cuts[k], cuts[k + 1], cuts[k + 2], cuts[k + 3]
+        common = min(cuts[k + 1] - s0, cuts[k + 2] - s1, cuts[k + 3] - s2, cuts[k + 4] - s3)
+        h0, h1, h2, h3 = hashes[k], hashes[k + 1], hashes[k + 2], hashes[k + 3]
+        for m in range(common):
+            h0 = (h0 ^ np.uint64(values[s0 + m])) * _FNV_PRIME
+            h1 = (h1 ^ np.uint64(values[s1 + m])) * _FNV_PRIME
+            h2 = (h2 ^ np.uint64(values[s2 + m])) * _FNV_PRIME
+            h3 = (h3 ^ np.uint64(values[s3 + m])) * _FNV_PRIME
+        hashes[k], hashes[k + 1], hashes[k + 2], hashes[k + 3] = h0, h1, h2, h3
+        for lane in range(4):
+            h = hashes[k + lane]
+            for i in range(cuts[k + lane] + common, cuts[k + lane + 1]):
+                h = (h ^ np.uint64(values[i])) * _FNV_PRIME
+            hashes[k + lane] = h
+        k += 4
+    for lane in range(k, n):
+        h = hashes[lane]
+        for i in range(cuts[lane], cuts[lane + 1]):
+            h = (h ^ np.uint64(values[i])) * _FNV_PRIME
+        hashes[lane] = h
 
 
 _PROBLEMS = {1: "checksum mismatch", 2: "sentence bounds out of order", 3: "a word id outside the vocabulary"}
@@ -318,13 +364,14 @@ def _compact(raw, n_raw, sent_len, n_sent, state, out_ids, out_lens):
     while si < n_sent:
         if rem == 0:
             rem = sent_len[si]
-        while rem > 0 and ri < n_raw:
-            j = raw[ri]
-            ri += 1
-            rem -= 1
-            if j >= 0:
-                out_ids[n_out] = j
-                n_out += 1
+        take = min(rem, n_raw - ri)
+        for t in range(ri, ri + take):
+            # written whether kept or not (a branch per token mispredicts on rare words)
+            j = raw[t]
+            out_ids[n_out] = j
+            n_out += j >= 0
+        ri += take
+        rem -= take
         if rem > 0:
             break  # raw ran out mid-sentence
         si += 1
@@ -343,7 +390,21 @@ def _read_into(f, a: np.ndarray) -> int:
 
 def encode_spill(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: int, writer: StoreWriter):
     """Write the corpus of a spilled first pass into a store, in vocabulary ids: remap[first-seen
-    id] is the vocabulary id or -1 (dropped). Memory: a window of ids, whatever the corpus."""
+    id] is the vocabulary id or -1 (dropped). Memory: a few windows of ids, whatever the corpus.
+
+    A thread of its own reads, remaps and compacts the windows (`_encoded_windows`) while this
+    one checksums the blocks of the previous window and the writer's thread writes them."""
+    windows = _Ahead(_encoded_windows(spill, remap, max_sentence_length), name="w2v-store-encode")
+    try:
+        for ids, lengths in windows:
+            writer.add(ids, lengths, owned=True)
+    finally:
+        windows.close()
+
+
+def _encoded_windows(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: int):
+    """(ids, sentence lengths) of whole sentences of the spill in vocabulary ids, a window after
+    the other, each in arrays of its own (handed to the writer without a copy)."""
     values = spill.id_map.values
     final_map = spill.id_map._replace(values=np.where(values >= 0, remap[values], -1).astype(np.int32))
     raw = np.empty(ENCODE_WINDOW, dtype=np.int32)
@@ -378,13 +439,64 @@ def encode_spill(spill: fastscan.Spill, remap: np.ndarray, max_sentence_length: 
                 break  # no sentence left, or no token left for the one begun
             _compact(raw, n_raw, sent_len, n_sent, state, out_ids, out_lens)
             done, n_lens = int(state[4]), int(state[5])
-            if n_lens:
-                writer.add(out_ids[:done], out_lens[:n_lens])
             tail = int(state[3]) - done  # ids of the sentence not yet complete
-            out_ids[:tail] = out_ids[done:done + tail]
+            if n_lens:
+                # the next window's ids go to a new array, beginning with this one's tail
+                full, out_ids = out_ids, np.empty_like(out_ids)
+                out_ids[:tail] = full[done:done + tail]
+                yield full[:done], out_lens[:n_lens].copy()
+            else:
+                out_ids[:tail] = out_ids[done:done + tail]
             state[3], state[4], state[5] = tail, 0, 0
     if state[1] != n_sent or lines_left or raw_left or state[0] != n_raw or state[2] or state[3]:
         raise DamagedFileError("the first pass's spill files disagree: its tokens and lines do not add up")
+
+
+_AHEAD_END = object()
+
+
+class _Ahead:
+    """Iterates a generator on a thread of its own, at most `depth` items ahead of the caller; an
+    error of the generator is raised in the caller. close() stops it (its `finally`s run)."""
+
+    def __init__(self, items, depth: int = 1, name: str = "w2v-ahead"):
+        self._queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def _run(self, items):
+        try:
+            with contextlib.closing(items):
+                for item in items:
+                    if not self._put((item, None)):
+                        return
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            self._put((None, e))
+            return
+        self._put((_AHEAD_END, None))
+
+    def __iter__(self):
+        while True:
+            item, error = self._queue.get()
+            if error is not None:
+                raise error
+            if item is _AHEAD_END:
+                return
+            yield item
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -806,12 +918,7 @@ def _build(cache_dir, sources, files, unchanged, one_pass, max_sentence_length, 
 def _encoded_into(building: Path, scan, vocab: Vocab, max_sentence_length: int) -> StoreWriter:
     """Encode a spilled scan (in `building`) into a store there, in vocab's ids; the spill files
     are removed. Returns the writer, to finish."""
-    remap = np.full(len(scan.words) + 1, -1, dtype=np.int32)
-    index = vocab.key_to_index
-    for i, w in enumerate(scan.words):
-        j = index.get(w) if w is not None else None
-        if j is not None:
-            remap[i] = j
+    remap = id_remap(scan.words, vocab)
     writer = StoreWriter(building)
     try:
         encode_spill(scan.spill, remap, max_sentence_length, writer)

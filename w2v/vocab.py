@@ -15,6 +15,7 @@ compiled pass gives them back to the words it keeps, so their counts are exact (
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -241,27 +242,43 @@ class Vocab:
 
         trim_rule(word, count, min_count) -> RULE_KEEP / RULE_DISCARD / RULE_DEFAULT overrides
         that test word by word, as gensim's does; it is given the raised min_count."""
-        items = [(w, int(c)) for w, c in word_counts if w is not None and c > 0]
+        pairs = list(word_counts)
+        return cls.from_arrays([w for w, _ in pairs], np.array([int(c) for _, c in pairs], dtype=np.int64),
+                               min_count, max_final_vocab, trim_rule)
+
+    @classmethod
+    def from_arrays(cls, words: list, counts: np.ndarray, min_count: int = 5, max_final_vocab: int | None = None,
+                    trim_rule=None) -> "Vocab":
+        """`from_counts` of zip(words, counts) (words: a list, None for a word to leave out; counts:
+        int64 (len(words),)), without a Python object per word until the kept ones are sorted."""
+        counts = np.asarray(counts, dtype=np.int64)
+        present = counts > 0
+        if None in words:
+            present &= np.fromiter((w is not None for w in words), dtype=bool, count=len(words))
+        n = int(np.count_nonzero(present))
         effective_min = min_count
-        if max_final_vocab is not None and len(items) > max_final_vocab:
+        if max_final_vocab is not None and n > max_final_vocab:
             # the smallest min_count that leaves at most max_final_vocab words
-            ranked = np.sort(np.fromiter((c for _, c in items), np.int64, len(items)))[::-1]
+            ranked = np.sort(counts[present])[::-1]
             effective_min = max(min_count, int(ranked[max_final_vocab]) + 1)
         # filter before sorting: most distinct words are rare
         if trim_rule is None:
-            kept = [(w, c) for w, c in items if c >= effective_min]
+            kept = np.flatnonzero(present & (counts >= effective_min))
         else:
-            kept = [(w, c) for w, c in items if keep_word(w, c, effective_min, trim_rule)]
-        kept.sort(key=lambda wc: (-wc[1], wc[0]))
-        if not kept:
-            n = len(items)
+            kept = np.array([i for i in np.flatnonzero(present).tolist()
+                             if keep_word(words[i], int(counts[i]), effective_min, trim_rule)], dtype=np.int64)
+        if not kept.shape[0]:
             raise ValueError(
                 f"empty vocabulary: none of the {n} distinct words occurs at least "
                 f"min_count={effective_min} times; lower min_count or use a larger corpus"
                 + ("" if trim_rule is None else " (or trim_rule discarded them)")
                 if n else "empty corpus: no tokens found")
-        words, counts = zip(*kept)
-        return cls(list(words), np.array(counts, dtype=np.int64), effective_min)
+        kept_words = [words[i] for i in kept.tolist()]
+        # by (-count, word): sorted by word, then a stable sort by count (a C string sort and a
+        # numpy one, 6x faster than sorting (count, word) tuples with a key function)
+        by_word = np.array(sorted(range(len(kept_words)), key=kept_words.__getitem__), dtype=np.int64)
+        order = by_word[np.argsort(-counts[kept[by_word]], kind="stable")]
+        return cls([kept_words[i] for i in order.tolist()], counts[kept[order]], effective_min)
 
     def save(self, path):
         """word2vec.c's -save-vocab format: `word count` per line, in vocabulary order."""
@@ -324,17 +341,21 @@ def _remap_compact(ids, remap, bounds):
     return n, nb
 
 
+def id_remap(words: list, vocab: Vocab) -> np.ndarray:
+    """int32 (len(words) + 1,): the vocabulary id of each of a scan's words, -1 for a word it
+    lacks (None too) and in the last place."""
+    index = dict(zip(vocab.index_to_key, range(len(vocab))))
+    remap = np.full(len(words) + 1, -1, dtype=np.int32)
+    remap[:len(words)] = np.fromiter(map(index.get, words, itertools.repeat(-1)), dtype=np.int32, count=len(words))
+    return remap
+
+
 def encode(scan_result: Scan, vocab: Vocab) -> EncodedCorpus:
     """Map a scan's provisional ids to vocabulary ids, dropping out-of-vocabulary tokens.
 
     Works in place on the scan's arrays (no copy of the corpus): the scan is consumed.
     """
-    index = vocab.key_to_index
-    remap = np.full(len(scan_result.words) + 1, -1, dtype=np.int32)
-    for i, w in enumerate(scan_result.words):
-        j = index.get(w) if w is not None else None
-        if j is not None:
-            remap[i] = j
+    remap = id_remap(scan_result.words, vocab)
     ids, bounds = scan_result.ids, scan_result.bounds
     scan_result.ids = scan_result.bounds = None
     if not ids.flags.writeable:
