@@ -35,6 +35,32 @@ def test_logistic_update_is_the_negative_sampling_step(seed, negatives):
     np.testing.assert_allclose(u_k, u - lr * g_u, atol=TOL)
 
 
+@pytest.mark.parametrize("ctx", [[2], [0, 1, 2, 6, 8], [0, 1, 1, 2, 6, 8, 9, 3, 5]], ids=["m1", "m5", "m9-repeat"])
+@pytest.mark.parametrize("negatives", [[3], [3, 5, 7], [3, 5, 7, 9, 1, 2], [3, 3, 5, 9, 3]],
+                         ids=["n2", "n4", "n7", "n6-repeat"])
+def test_logistic_update_window_is_the_summed_step(ctx, negatives):
+    """One window step (batch_window) = the sum of the context rows' steps, all from the weights
+    before it; sizes cover the kernel's blocks of four rows, their remainders, and rows listed twice."""
+    rng = np.random.default_rng(len(ctx) * 10 + len(negatives))
+    d, v, target, lr = 11, 10, 4, 0.1
+    w_in, u = _rand(rng, v, d), _rand(rng, v, d, scale=1.0)
+    want_loss, want_grad, want_u = 0.0, np.zeros((len(ctx), d)), u.astype(np.float64)
+    for i, a in enumerate(ctx):
+        loss, g_h, g_u = objectives.neg_sampling_loss_and_gradient(
+            w_in[a].astype(np.float64), target, u.astype(np.float64), np.array(negatives))
+        want_loss += loss
+        want_grad[i] = -lr * g_h
+        want_u -= lr * g_u
+    rows = np.array([target] + negatives, dtype=np.int32)
+    labels = np.array([1.0] + [0.0] * len(negatives), dtype=np.float32)
+    grad, u_k = np.zeros((len(ctx), d), np.float32), u.copy()
+    k_loss = kernels.logistic_update_window(w_in, np.array(ctx, np.int32), len(ctx), u_k, rows, labels, len(rows),
+                                            lr, grad, np.zeros(len(ctx) * len(rows), np.float32))
+    np.testing.assert_allclose(k_loss, want_loss, rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(grad, want_grad, atol=TOL)
+    np.testing.assert_allclose(u_k, want_u, atol=TOL)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_logistic_update_is_the_hierarchical_softmax_step(seed):
     rng = np.random.default_rng(seed)
