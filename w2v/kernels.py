@@ -165,7 +165,10 @@ def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef):
     u_i += g_i h, every term from the rows before the step, so a row listed twice gets both
     terms (the exact gradient step; word2vec.c updates row by row). Scores are computed first,
     all together: independent dot products overlap in the CPU, where one dot -> sigmoid ->
-    update chain per row waits on each result. coef: float32 (>= n,) scratch.
+    update chain per row waits on each result. Rows go four at a time (one load of hidden for
+    four scores, of grad_hidden for four terms), and when no row is listed twice each row is
+    read once for both of its terms: 4-10% more words/s at 1 thread (docs/performance.md).
+    coef: float32 (>= n,) scratch.
     Returns the loss before the step (float64).
     """
     d = hidden.shape[0]
