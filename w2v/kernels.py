@@ -645,17 +645,28 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
                     for j in range(d):
                         w_in[ctx, j] += grad[j]
             else:
-                hidden[:] = 0.0
                 count = 0
                 for c in range(lo, hi):
-                    if c == pos:
-                        continue
-                    ctx = sent_in[c]
-                    for j in range(d):
-                        hidden[j] += w_in[ctx, j]
-                    count += 1
+                    if c != pos:
+                        window_ctx[count] = sent_in[c]
+                        count += 1
                 if count == 0:
                     continue
+                hidden[:] = 0.0
+                i = 0
+                while i + 4 <= count:  # four context rows a pass: hidden loaded and stored once for them
+                    a0 = window_ctx[i]
+                    a1 = window_ctx[i + 1]
+                    a2 = window_ctx[i + 2]
+                    a3 = window_ctx[i + 3]
+                    for j in range(d):
+                        hidden[j] += w_in[a0, j] + w_in[a1, j] + w_in[a2, j] + w_in[a3, j]
+                    i += 4
+                while i < count:
+                    a0 = window_ctx[i]
+                    for j in range(d):
+                        hidden[j] += w_in[a0, j]
+                    i += 1
                 if cfg.cbow_mean:
                     inv = np.float32(1.0 / count)
                     for j in range(d):
@@ -664,12 +675,24 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
                 loss += predict(hidden, center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows, n_rows,
                                 labels, scores, coef)
                 n_pred += 1
-                for c in range(lo, hi):
-                    if c == pos:
-                        continue
-                    ctx = sent_in[c]
+                i = 0
+                while i + 4 <= count:  # grad loaded once for four rows; a word twice in the window gets both
+                    a0 = window_ctx[i]
+                    a1 = window_ctx[i + 1]
+                    a2 = window_ctx[i + 2]
+                    a3 = window_ctx[i + 3]
                     for j in range(d):
-                        w_in[ctx, j] += grad[j]
+                        g = grad[j]
+                        w_in[a0, j] += g
+                        w_in[a1, j] += g
+                        w_in[a2, j] += g
+                        w_in[a3, j] += g
+                    i += 4
+                while i < count:
+                    a0 = window_ctx[i]
+                    for j in range(d):
+                        w_in[a0, j] += grad[j]
+                    i += 1
     merge_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
     merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
     merge_hot(w_in, 0, first_words, n_hot, base_in)
