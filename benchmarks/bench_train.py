@@ -1,7 +1,18 @@
 """Train w2v and gensim side by side on the dev corpus and print one table.
 
     python benchmarks/bench_train.py [--configs sg-ns,cbow-ns,sg-hs,cbow-hs] [--gensim-modes file,iterable]
-                                     [--threads 2] [--corpus ../shared/data/dev.txt.gz]
+                                     [--threads 2] [--corpus ../shared/data/dev.txt.gz] [--seeds 1,2,3,4]
+                                     [--classic] [--equal-time] [--peer-seeds 3]
+                                     [--word2vec-c word2vec.c] [--pword2vec pWord2Vec.cpp]
+
+Peers: word2vec.c (tmikolov/word2vec) and Intel's pWord2Vec (IntelLabs/pWord2Vec, skip-gram with
+negative sampling only), built from the given sources into a temp dir (gcc/g++ -O3 -march=native;
+pWord2Vec with OpenMP and numpy's bundled OpenBLAS in place of MKL), never committed. Their wall
+time includes writing the vectors (binary, ~0.1 s). word2vec.c has no seed flag: its repeats
+differ only by thread timing. --classic also runs skip-gram in word2vec.c's pair-by-pair order
+(batch_window=False). --equal-time trains w2v again, per seed, for as many epochs as fit in
+gensim's median wall time (the learning rate decaying over them), and scores it: the quality a
+user gets for gensim's time.
 
 Every run is a fresh subprocess (so peak RSS is its own), on the same decompressed corpus,
 with the same settings: vector_size 100, window 5, min_count 5, sample 1e-3, 5 epochs,
@@ -21,6 +32,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,15 +57,51 @@ def evaluate(keys, vectors, data_dir: Path) -> dict:
     return {"analogy": float(analogy), "ws353": float(ws), "simlex": float(sl)}
 
 
+def peer_flags(config: str, threads: int, epochs: int) -> list:
+    c = dict(COMMON, **CONFIGS[config])
+    return ["-size", c["vector_size"], "-window", c["window"], "-sample", c["sample"], "-min-count", c["min_count"],
+            "-negative", c["negative"], "-threads", threads, "-iter", epochs, "-alpha", c["alpha"], "-binary", 1]
+
+
+def run_peer(system: str, config: str, corpus: str, threads: int, extra: dict) -> tuple:
+    """(keys, vectors, raw words) of word2vec.c or pWord2Vec trained on the corpus in a temp dir."""
+    import tempfile
+    from gensim.models import KeyedVectors
+    epochs = extra.get("epochs", COMMON["epochs"])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "vectors.bin"
+        argv = [extra["exe"], "-train", corpus, "-output", out, *peer_flags(config, threads, epochs)]
+        if system == "word2vec.c":
+            argv += ["-cbow", 1 - CONFIGS[config]["sg"], "-hs", CONFIGS[config]["hs"]]
+        else:  # pWord2Vec: skip-gram, negative sampling; a minibatch is one window (2 * window + 1 words)
+            argv += ["-batch-size", 2 * COMMON["window"] + 1]
+        subprocess.run([str(a) for a in argv], check=True, capture_output=True)
+        kv = KeyedVectors.load_word2vec_format(str(out), binary=True)
+    keys = [k for k in kv.index_to_key if k != "</s>"]
+    return keys, kv[keys], epochs * extra["corpus_words"]
+
+
 def run_one(system: str, config: str, corpus: str, threads: int, data_dir: Path, extra: dict) -> dict:
+    extra = dict(extra)
+    peer = {k: extra.pop(k) for k in ("exe", "corpus_words") if k in extra}
     kw = dict(COMMON, **CONFIGS[config], workers=threads, **extra)
     t0 = time.perf_counter()
+    epoch_seconds = None
+    if system in ("word2vec.c", "pWord2Vec"):
+        keys, vectors, raw = run_peer(system, config, corpus, threads, dict(extra, **peer))
+        seconds = time.perf_counter() - t0
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        out = {"system": system, "config": config, "threads": threads, "seconds": seconds,
+               "words_per_s": raw / seconds, "peak_rss_mb": rss, "epochs": kw["epochs"]}
+        out.update(evaluate(keys, vectors, data_dir))
+        return out
     if system.startswith("w2v"):
         from w2v import Word2Vec
-        if system == "w2v-window":
-            kw["batch_window"] = True
+        if system == "w2v-classic":
+            kw["batch_window"] = False
         model = Word2Vec(corpus_file=corpus, progress=False, **kw)
         raw = sum(e["raw_words"] for e in model.epoch_stats)
+        epoch_seconds = sum(e["seconds"] for e in model.epoch_stats)
     else:
         from gensim.models import Word2Vec
         from gensim.models.word2vec import LineSentence
@@ -65,9 +113,46 @@ def run_one(system: str, config: str, corpus: str, threads: int, data_dir: Path,
     seconds = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {"system": system, "config": config, "threads": threads, "seconds": seconds,
-           "words_per_s": raw / seconds, "peak_rss_mb": rss}
+           "words_per_s": raw / seconds, "peak_rss_mb": rss, "epochs": kw["epochs"]}
+    if epoch_seconds is not None:
+        out["epoch_seconds"] = epoch_seconds
     out.update(evaluate(model.wv.index_to_key, model.wv.vectors, data_dir))
     return out
+
+
+def build_peer(name: str, source: str, tmp: Path) -> Path:
+    """Build word2vec.c or pWord2Vec from its source file into tmp; returns the executable."""
+    exe = tmp / name
+    if name == "word2vec.c":
+        cmd = ["gcc", "-O3", "-march=native", "-funroll-loops", "-Wno-unused-result", "-pthread", source,
+               "-o", exe, "-lm"]
+    else:  # MKL's cblas_sgemm and thread setting, mapped onto numpy's bundled OpenBLAS (64-bit ints)
+        import numpy
+        libs = sorted((Path(numpy.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas64_*.so"))
+        if not libs:
+            raise RuntimeError("pWord2Vec: numpy's bundled OpenBLAS (numpy.libs/libscipy_openblas64_*.so) not found")
+        (tmp / "mkl.h").write_text(
+            "#pragma once\n#include <immintrin.h>\n#include <cstdint>\n#include <cstdio>\n#include <cstdlib>\n"
+            "enum CBLAS_ORDER {CblasRowMajor=101, CblasColMajor=102};\n"
+            "enum CBLAS_TRANSPOSE {CblasNoTrans=111, CblasTrans=112, CblasConjTrans=113};\n"
+            'extern "C" void scipy_cblas_sgemm64_(int, int, int, int64_t, int64_t, int64_t, float, const float*, '
+            "int64_t, const float*, int64_t, float, float*, int64_t);\n#define cblas_sgemm scipy_cblas_sgemm64_\n"
+            'extern "C" void scipy_openblas_set_num_threads64_(int);\n'
+            "#define mkl_set_num_threads scipy_openblas_set_num_threads64_\n")
+        cmd = ["g++", "-std=c++11", "-fopenmp", "-O3", "-march=native", "-DUSE_MKL", f"-I{tmp}", source, "-o", exe,
+               libs[0], f"-Wl,-rpath,{libs[0].parent}"]
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"building {name} failed:\n{r.stderr[-2000:]}")
+    return exe
+
+
+def corpus_words(corpus: str) -> int:
+    """Tokens of the words that min_count keeps: the words every system trains on per epoch."""
+    from w2v import Word2Vec
+    m = Word2Vec(min_count=COMMON["min_count"], progress=False)
+    m.build_vocab(corpus_file=corpus)
+    return int(m.vocab.counts.sum())
 
 
 def run_child(script, args, what) -> dict:
@@ -109,8 +194,14 @@ def main():
     p.add_argument("--gensim-modes", default="file", help="file, iterable, or file,iterable ('' for none)")
     p.add_argument("--threads", default="2", help="comma-separated thread counts, e.g. 1,2")
     p.add_argument("--w2v-extra", default="{}", help="JSON of extra Word2Vec keywords for w2v (e.g. options under test)")
-    p.add_argument("--window-batch", action="store_true",
-                   help="also run w2v with batch_window=True (skip-gram configs), as the system w2v-window")
+    p.add_argument("--classic", action="store_true",
+                   help="also run skip-gram with batch_window=False (word2vec.c's order), as the system w2v-classic")
+    p.add_argument("--word2vec-c", help="word2vec.c's source (tmikolov/word2vec): built and run as a peer")
+    p.add_argument("--pword2vec", help="pWord2Vec.cpp (IntelLabs/pWord2Vec): built and run as a peer (sg-ns only)")
+    p.add_argument("--peer-seeds", type=int, default=0,
+                   help="run the peers and w2v-classic on the first N seeds only (0: all)")
+    p.add_argument("--equal-time", action="store_true",
+                   help="per seed, train w2v for as many epochs as fit in gensim's median wall time and score it")
     p.add_argument("--seeds", default="1", help="comma-separated seeds; with several, each seed is one paired repeat "
                    "(gensim, then w2v, back to back) and a 'median' row follows per system: quality averaged over the "
                    "seeds, the median time, and the median of the paired time ratios (quality differs by seed)")
@@ -126,7 +217,13 @@ def main():
                     "vector_size=4, epochs=1, hs=1, negative=1, sg=0)"],
                    check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
     print(f"w2v kernel compile/cache load: {time.perf_counter() - t0:.1f} s", flush=True)
-    systems = (["w2v-window"] if args.window_batch else []) + ["w2v"] + \
+    tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    peers = {}
+    for name, source in (("word2vec.c", args.word2vec_c), ("pWord2Vec", args.pword2vec)):
+        if source:
+            peers[name] = build_peer(name, source, tmp)
+    words = corpus_words(corpus) if peers else 0
+    systems = list(reversed(list(peers))) + (["w2v-classic"] if args.classic else []) + ["w2v"] + \
         [f"gensim-{m}" for m in args.gensim_modes.split(",") if m]
     rows = []
     header = f"{'config':8} {'system':16} {'thr':>3} {'wall s':>7} {'words/s':>9} {'vs gensim-file':>14} " \
@@ -144,10 +241,16 @@ def main():
             for seed in seeds:
                 ref = None
                 for system in reversed(systems):  # gensim first, so the ratio is known when w2v prints
-                    if system == "w2v-window" and not CONFIGS[config]["sg"]:
+                    if system == "w2v-classic" and not CONFIGS[config]["sg"]:
                         continue  # batch_window only changes skip-gram
-                    r = subprocess_run(system, config, corpus, threads, data_dir,
-                                       dict(extra if system.startswith("w2v") else {}, seed=seed))
+                    if system == "pWord2Vec" and config != "sg-ns":
+                        continue  # skip-gram with negative sampling only
+                    if system in ("w2v-classic", *peers) and args.peer_seeds and seed not in seeds[:args.peer_seeds]:
+                        continue
+                    sys_extra = dict(extra if system.startswith("w2v") else {}, seed=seed)
+                    if system in peers:
+                        sys_extra = {"exe": str(peers[system]), "corpus_words": words}
+                    r = subprocess_run(system, config, corpus, threads, data_dir, sys_extra)
                     r["seed"] = seed
                     if system == "gensim-file":
                         ref = r["seconds"]
@@ -169,8 +272,33 @@ def main():
                     m["ratio"] = statistics.median(ratios) if ratios else None
                     rows.append(dict(m, system=system + " median", seed=None))
                     show(m, system + " median", f"{m['ratio']:.2f}x" if ratios else "-")
+            if args.equal_time and runs.get("gensim-file") and runs.get("w2v"):
+                equal_time(config, threads, runs, seeds, corpus, data_dir, extra, rows, show)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def equal_time(config, threads, runs, seeds, corpus, data_dir, extra, rows, show):
+    """w2v trained, per seed, for the epochs that fit in gensim's median wall time at the rate of
+    w2v's 5-epoch runs, their whole wall time (vocabulary pass and start-up included) spread over
+    the epochs: a bound that stays under gensim's time, since the fixed cost is paid once."""
+    budget = statistics.median(r["seconds"] for r in runs["gensim-file"])
+    per_epoch = statistics.median(r["seconds"] / r["epochs"] for r in runs["w2v"])
+    epochs = max(COMMON["epochs"], int(budget / per_epoch))
+    label = f"w2v {epochs} epochs"
+    done = []
+    for seed in seeds:
+        r = subprocess_run("w2v", config, corpus, threads, data_dir, dict(extra, seed=seed, epochs=epochs))
+        r.update(seed=seed, system="w2v-equal-time")
+        rows.append(r)
+        done.append(r)
+        show(r, f"{label} s{seed}", f"{budget / r['seconds']:.2f}x")
+    m = {k: (statistics.mean(r[k] for r in done) if isinstance(done[0][k], float) else done[0][k]) for k in done[0]}
+    m["seconds"] = statistics.median(r["seconds"] for r in done)
+    m["words_per_s"] = statistics.median(r["words_per_s"] for r in done)
+    rows.append(dict(m, system="w2v-equal-time median", seed=None, gensim_budget=budget))
+    show(m, f"{label} median", f"{budget / m['seconds']:.2f}x")
 
 
 if __name__ == "__main__":

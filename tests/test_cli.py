@@ -40,7 +40,7 @@ def test_c_defaults(monkeypatch, tmp_path, demo_file):
     with pytest.raises(SystemExit):
         cli.main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o")])
     assert seen["sg"] == 0 and seen["alpha"] == 0.05 and seen["vector_size"] == 100 and seen["negative"] == 5
-    assert seen["shuffle"] is True and seen["batch_window"] is False
+    assert seen["shuffle"] is True and seen["batch_window"] is None  # the model's default
     seen.clear()
     with pytest.raises(SystemExit):
         cli.main(["train", "-train", str(demo_file), "-output", str(tmp_path / "o"), "-cbow", "0",

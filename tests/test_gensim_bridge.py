@@ -221,7 +221,7 @@ def test_a_converted_model_makes_the_same_training_step_in_both_libraries(sents,
         g = G(sents, sg=sg, **deterministic())
         m = Word2Vec.from_gensim(g)
     else:
-        m = Word2Vec(sents, sg=sg, **deterministic())
+        m = Word2Vec(sents, sg=sg, batch_window=False, **deterministic())  # gensim's order
         g = m.to_gensim()
     step = [w for s in sents[5:8] for w in s if w in m.wv.key_to_index]
     rows = [m.wv.key_to_index[w] for w in g.wv.index_to_key]

@@ -35,6 +35,32 @@ def test_logistic_update_is_the_negative_sampling_step(seed, negatives):
     np.testing.assert_allclose(u_k, u - lr * g_u, atol=TOL)
 
 
+@pytest.mark.parametrize("ctx", [[2], [0, 1, 2, 6, 8], [0, 1, 1, 2, 6, 8, 9, 3, 5]], ids=["m1", "m5", "m9-repeat"])
+@pytest.mark.parametrize("negatives", [[3], [3, 5, 7], [3, 5, 7, 9, 1, 2], [3, 3, 5, 9, 3]],
+                         ids=["n2", "n4", "n7", "n6-repeat"])
+def test_logistic_update_window_is_the_summed_step(ctx, negatives):
+    """One window step (batch_window) = the sum of the context rows' steps, all from the weights
+    before it; sizes cover the kernel's blocks of four rows, their remainders, and rows listed twice."""
+    rng = np.random.default_rng(len(ctx) * 10 + len(negatives))
+    d, v, target, lr = 11, 10, 4, 0.1
+    w_in, u = _rand(rng, v, d), _rand(rng, v, d, scale=1.0)
+    want_loss, want_grad, want_u = 0.0, np.zeros((len(ctx), d)), u.astype(np.float64)
+    for i, a in enumerate(ctx):
+        loss, g_h, g_u = objectives.neg_sampling_loss_and_gradient(
+            w_in[a].astype(np.float64), target, u.astype(np.float64), np.array(negatives))
+        want_loss += loss
+        want_grad[i] = -lr * g_h
+        want_u -= lr * g_u
+    rows = np.array([target] + negatives, dtype=np.int32)
+    labels = np.array([1.0] + [0.0] * len(negatives), dtype=np.float32)
+    grad, u_k = np.zeros((len(ctx), d), np.float32), u.copy()
+    k_loss = kernels.logistic_update_window(w_in, np.array(ctx, np.int32), len(ctx), u_k, rows, labels, len(rows),
+                                            lr, grad, np.zeros(len(ctx) * len(rows), np.float32))
+    np.testing.assert_allclose(k_loss, want_loss, rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(grad, want_grad, atol=TOL)
+    np.testing.assert_allclose(u_k, want_u, atol=TOL)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_logistic_update_is_the_hierarchical_softmax_step(seed):
     rng = np.random.default_rng(seed)
@@ -146,18 +172,19 @@ def _run_chunk(sentence, w_in, w_hs, w_ns, tables, sg, hs, negative, lr, cbow_me
     return result
 
 
-def _reference_steps(sentence, w_in, w_out, sg, pair_loss, lr, cbow_mean=1):
+def _reference_steps(sentence, w_in, w_out, sg, pair_loss, lr, cbow_mean=1, radii=None):
     """Replay the kernel's sequence of steps with the reference pair loss.
 
     Skip-gram (word2vec.c's order): each context row predicts the center word.
     CBOW: the mean (or sum) of the context rows predicts the center word; as word2vec.c and
     gensim, each context row receives the full hidden gradient (for the mean, the true gradient
-    would be 1/n of it).
+    would be 1/n of it). radii: each position's reduced window (default 1).
     """
     w_in, w_out = w_in.astype(np.float64), w_out.astype(np.float64)
     total = 0.0
     for pos, center in enumerate(sentence):
-        ctx = [sentence[c] for c in (pos - 1, pos + 1) if 0 <= c < len(sentence)]
+        b = 1 if radii is None else radii[pos]
+        ctx = [sentence[c] for c in range(pos - b, pos + b + 1) if c != pos and 0 <= c < len(sentence)]
         if sg:
             for c in ctx:
                 loss, g_h, g_out = pair_loss(w_in[c], center, w_out)
@@ -238,6 +265,28 @@ def test_chunk_kernel_hierarchical_softmax_equals_reference(sg, hot_rows):
     _assert_step((w_in_k, w_hs_k), (ref_in, ref_out), loss, ref_loss)
 
 
+@pytest.mark.parametrize("cbow_mean", [1, 0], ids=["mean", "sum"])
+def test_cbow_wide_windows_equal_reference(cbow_mean):
+    """CBOW with window 4: up to 8 context rows (the kernel sums and updates them four at a time),
+    a word twice in one window gets both updates; the reduced windows are the kernel's own draws."""
+    rng = np.random.default_rng(15)
+    counts = np.array([40, 30, 20, 10, 5])
+    v, d, lr, window, seed = 5, 7, 0.05, 4, 9
+    tables, tree = _tables(v, hs_counts=counts)
+    sentence = [0, 1, 2, 1, 3, 0, 0, 4, 2, 1, 1, 3, 4, 0]
+    w_in, w_hs = _rand(rng, v, d), _rand(rng, v - 1, d, scale=0.3)
+    w_in_k, w_hs_k = w_in.copy(), w_hs.copy()
+    _, _, loss, _ = _run_chunk(sentence, w_in_k, w_hs_k, np.zeros((0, d), np.float32), tables, 0, 1, 0, lr,
+                               cbow_mean=cbow_mean, window=window, seed=seed)
+    state, radii = np.uint64(seed), []  # no subsampling, no negatives: one draw per position, its radius
+    for _ in sentence:
+        b, state = kernels.reduced_window(state, window)
+        radii.append(int(b))
+    assert max(radii) >= 3  # some windows hold more than four context rows
+    ref_in, ref_hs, ref_loss = _reference_steps(sentence, w_in, w_hs, 0, _hs_pair_loss(tree), lr, cbow_mean, radii)
+    _assert_step((w_in_k, w_hs_k), (ref_in, ref_hs), loss, ref_loss)
+
+
 @pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
 def test_chunk_kernel_full_softmax_equals_reference(sg):
     rng = np.random.default_rng(13)
@@ -253,13 +302,15 @@ def test_chunk_kernel_full_softmax_equals_reference(sg):
 
 
 @pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "file-order"])
-@pytest.mark.parametrize("sg", [1, 0], ids=["sg", "cbow"])
-def test_reported_epoch_loss_equals_reference_loss(sg, shuffle):
-    """Through the public API: per-epoch loss in epoch_stats == reference loss over the same steps."""
+@pytest.mark.parametrize("sg, batch_window", [(1, None), (1, False), (0, None)],
+                         ids=["sg-default-windows", "sg-pairs", "cbow"])
+def test_reported_epoch_loss_equals_reference_loss(sg, batch_window, shuffle):
+    """Through the public API: per-epoch loss in epoch_stats == reference loss over the same steps.
+    Skip-gram's default is a minibatch per window; batch_window=False is pair by pair."""
     sentences = [["a", "b", "c", "b", "d"], ["c", "a", "b"], ["d", "d", "a"]]
     lr = 0.05
     kw = dict(vector_size=6, window=1, min_count=1, sample=0, hs=1, negative=0, sg=sg, workers=1, seed=4,
-              alpha=lr, min_alpha=lr, epochs=2, progress=False, shuffle=shuffle)
+              alpha=lr, min_alpha=lr, epochs=2, progress=False, shuffle=shuffle, batch_window=batch_window)
     model = Word2Vec(sentences, **kw)
     start = Word2Vec(**kw)
     start.build_vocab(sentences)  # the same seeded initial weights
@@ -272,7 +323,10 @@ def test_reported_epoch_loss_equals_reference_loss(sg, shuffle):
     for epoch in range(2):
         epoch_loss = 0.0
         for i in plan.sentence_order(len(ids), 4, epoch, shuffle):  # the order the model took
-            w_in, w_hs, loss = _reference_steps(ids[i], w_in, w_hs, sg, pair_loss, lr)
+            if sg and batch_window is None:
+                w_in, (w_hs,), loss = _reference_window_steps(ids[i], w_in, [w_hs], [pair_loss], lr)
+            else:
+                w_in, w_hs, loss = _reference_steps(ids[i], w_in, w_hs, sg, pair_loss, lr)
             epoch_loss += loss
         np.testing.assert_allclose(model.epoch_stats[epoch]["loss"], epoch_loss, rtol=TOL)
     np.testing.assert_allclose(model.wv.vectors, w_in, atol=TOL)

@@ -107,6 +107,18 @@ def test_save_load_round_trip(tmp_path, demo_sentences):
         Word2Vec.load(tmp_path / "junk.w2v")
 
 
+def test_skip_gram_trains_windows_as_minibatches_by_default():
+    from w2v.config import Settings
+    assert Word2Vec(sg=1).settings.batch_window is True
+    assert Word2Vec(sg=1, hs=1, negative=0).settings.batch_window is True
+    assert Word2Vec(sg=0).settings.batch_window is False  # CBOW has one prediction per window already
+    assert Word2Vec(sg=1, softmax=True, hs=0, negative=0).settings.batch_window is False
+    assert Word2Vec(sg=1, batch_window=False).settings.batch_window is False  # word2vec.c's order
+    # settings saved before the default changed have no such key: they load as they trained
+    saved = {k: v for k, v in Word2Vec(sg=1).settings.to_dict().items() if k != "batch_window"}
+    assert Settings.from_dict(saved).batch_window is False
+
+
 @pytest.mark.parametrize("kw, msg", [
     (dict(vector_size=0), "vector_size must be >= 1"),
     (dict(vector_size=-3), "vector_size must be >= 1"),

@@ -79,8 +79,9 @@ def _add_train(sub):
     _flag(p, "-seed", "--seed", type=int, default=1)
     _flag(p, "-shuffle", "--shuffle", type=int, default=1, choices=(0, 1),
           help="1: visit the sentences in a new random order every epoch (default); 0: file order, as word2vec.c")
-    _flag(p, "-batch-window", "--batch-window", type=int, default=0, choices=(0, 1), dest="batch_window",
-          help="skip-gram: 1 trains each window as one minibatch (faster; shared negatives)")
+    _flag(p, "-batch-window", "--batch-window", type=int, default=None, choices=(0, 1), dest="batch_window",
+          help="skip-gram: 1 trains each window as one minibatch (the default: faster, shared negatives); "
+               "0 keeps word2vec.c's pair-by-pair order")
     _flag(p, "-deterministic", "--deterministic", type=int, default=0, choices=(0, 1),
           help="1: the same vectors every run with several -threads (the same seed and -threads), at a cost in "
                "speed and one copy of the weights per thread; 0: Hogwild (default)")
@@ -172,7 +173,8 @@ def _train_kwargs(args, raw: bool = False) -> dict:
                 negative=args.negative, workers=args.threads, epochs=args.iter,
                 min_count=args.min_count, alpha=alpha, sg=sg, cbow_mean=args.cbow_mean,
                 softmax=bool(args.softmax), seed=args.seed, max_vocab_size=args.max_vocab_size,
-                shuffle=bool(args.shuffle), batch_window=bool(args.batch_window),
+                shuffle=bool(args.shuffle),
+                batch_window=None if args.batch_window is None else bool(args.batch_window),
                 deterministic=bool(args.deterministic))
 
 

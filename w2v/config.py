@@ -31,8 +31,10 @@ class Settings:
     epochs: int = 5
     softmax: bool = False
     # skip-gram: train each window as one minibatch (HogBatch, Ji et al. 2016): negatives drawn
-    # once per center word, output rows updated once per window; False is word2vec.c's order
-    batch_window: bool = False
+    # once per center word, output rows updated once per window; False is word2vec.c's order.
+    # None: the default, True for skip-gram without the full softmax. The field's own default is
+    # False so that settings saved before that default (no such key) load as they trained.
+    batch_window: bool | None = False
     # visit the sentences in a new random order every epoch (drawn from seed and epoch); False is
     # file order, as word2vec.c and gensim read
     shuffle: bool = True
@@ -71,6 +73,9 @@ class Settings:
         need(0 <= self.min_alpha <= self.alpha,
              f"min_alpha must be between 0 and alpha ({self.alpha}), got {self.min_alpha}")
         need(self.sample >= 0, f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
+        if self.batch_window is None:
+            object.__setattr__(self, "batch_window", bool(self.sg == 1 and not self.softmax))
+        need(isinstance(self.batch_window, bool), f"batch_window must be True, False or None, got {self.batch_window!r}")
         need(not (self.batch_window and self.softmax), "batch_window does not apply to the full softmax")
         if self.softmax:
             need(self.hs == 0 and self.negative == 0,

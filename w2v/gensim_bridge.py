@@ -120,7 +120,8 @@ def word2vec_from_gensim(cls, gensim_model):
                        "as word2vec.c does, so further training in w2v will")
     settings = {name: getattr(gensim_model, name) for name in _SETTINGS}
     settings = {k: (int(v) if isinstance(v, (np.integer, bool)) else v) for k, v in settings.items()}
-    model = cls(**settings, compute_loss=bool(getattr(gensim_model, "compute_loss", False)),
+    # batch_window=False: the converted model trains on in gensim's (and word2vec.c's) pair-by-pair order
+    model = cls(**settings, batch_window=False, compute_loss=bool(getattr(gensim_model, "compute_loss", False)),
                 callbacks=tuple(getattr(gensim_model, "callbacks", ()) or ()),
                 hashfxn=getattr(gensim_model, "hashfxn", hash), batch_words=getattr(gensim_model, "batch_words", 10000),
                 comment=getattr(gensim_model, "comment", None))
@@ -178,7 +179,7 @@ def word2vec_to_gensim(model):
         raise NotImplementedError("gensim has no full softmax: a softmax=True model has no gensim counterpart "
                                   "(its vectors do: model.wv.to_gensim())")
     if s.batch_window:
-        logger.warning("batch_window=True is w2v's: the gensim model trains skip-gram pair by pair")
+        logger.info("batch_window=True is w2v's: the gensim model trains skip-gram pair by pair")
     g = models.Word2Vec(**{name: getattr(s, name) for name in _SETTINGS}, compute_loss=model.compute_loss,
                         callbacks=tuple(model.callbacks), hashfxn=model.hashfxn, batch_words=model.batch_words,
                         comment=model.comment)

@@ -165,25 +165,101 @@ def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef):
     u_i += g_i h, every term from the rows before the step, so a row listed twice gets both
     terms (the exact gradient step; word2vec.c updates row by row). Scores are computed first,
     all together: independent dot products overlap in the CPU, where one dot -> sigmoid ->
-    update chain per row waits on each result. coef: float32 (>= n,) scratch.
+    update chain per row waits on each result. Rows go four at a time (one load of hidden for
+    four scores, of grad_hidden for four terms), and when no row is listed twice each row is
+    read once for both of its terms: 4-10% more words/s at 1 thread (docs/performance.md).
+    coef: float32 (>= n,) scratch.
     Returns the loss before the step (float64).
     """
     d = hidden.shape[0]
     loss = 0.0
-    for i in range(n):
+    i = 0
+    while i + 4 <= n:  # four rows a pass: hidden loaded once for four scores
+        r0 = rows[i]
+        r1 = rows[i + 1]
+        r2 = rows[i + 2]
+        r3 = rows[i + 3]
+        f0 = np.float32(0.0)
+        f1 = np.float32(0.0)
+        f2 = np.float32(0.0)
+        f3 = np.float32(0.0)
+        for j in range(d):
+            x = hidden[j]
+            f0 += x * w_out[r0, j]
+            f1 += x * w_out[r1, j]
+            f2 += x * w_out[r2, j]
+            f3 += x * w_out[r3, j]
+        coef[i] = f0
+        coef[i + 1] = f1
+        coef[i + 2] = f2
+        coef[i + 3] = f3
+        i += 4
+    while i < n:
         r = rows[i]
         f = np.float32(0.0)
         for j in range(d):
             f += hidden[j] * w_out[r, j]
         coef[i] = f
+        i += 1
     for i in range(n):
         coef[i], pair_loss = _logistic_step(coef[i], labels[i], lr)
         loss += pair_loss
+    distinct = True
     for i in range(n):
+        for k in range(i):
+            if rows[k] == rows[i]:
+                distinct = False
+    if distinct:  # each row read once for both its terms; a row listed twice needs the two passes
+        i = 0
+        while i + 4 <= n:
+            r0 = rows[i]
+            r1 = rows[i + 1]
+            r2 = rows[i + 2]
+            r3 = rows[i + 3]
+            g0 = coef[i]
+            g1 = coef[i + 1]
+            g2 = coef[i + 2]
+            g3 = coef[i + 3]
+            for j in range(d):
+                u0 = w_out[r0, j]
+                u1 = w_out[r1, j]
+                u2 = w_out[r2, j]
+                u3 = w_out[r3, j]
+                x = hidden[j]
+                grad_hidden[j] += g0 * u0 + g1 * u1 + g2 * u2 + g3 * u3
+                w_out[r0, j] = u0 + g0 * x
+                w_out[r1, j] = u1 + g1 * x
+                w_out[r2, j] = u2 + g2 * x
+                w_out[r3, j] = u3 + g3 * x
+            i += 4
+        while i < n:
+            r = rows[i]
+            g = coef[i]
+            for j in range(d):
+                u = w_out[r, j]
+                grad_hidden[j] += g * u
+                w_out[r, j] = u + g * hidden[j]
+            i += 1
+        return loss
+    i = 0
+    while i + 4 <= n:  # grad_hidden loaded and stored once for four rows
+        r0 = rows[i]
+        r1 = rows[i + 1]
+        r2 = rows[i + 2]
+        r3 = rows[i + 3]
+        g0 = coef[i]
+        g1 = coef[i + 1]
+        g2 = coef[i + 2]
+        g3 = coef[i + 3]
+        for j in range(d):
+            grad_hidden[j] += g0 * w_out[r0, j] + g1 * w_out[r1, j] + g2 * w_out[r2, j] + g3 * w_out[r3, j]
+        i += 4
+    while i < n:
         r = rows[i]
         g = coef[i]
         for j in range(d):
             grad_hidden[j] += g * w_out[r, j]
+        i += 1
     for i in range(n):
         r = rows[i]
         g = coef[i]
@@ -203,31 +279,85 @@ def logistic_update_window(w_in, ctx, m, w_out, rows, labels, n, lr, grad, coef)
     two threads from fighting over the cache lines of frequent rows.
     grad: float32 (>= m, d), accumulates lr * -dL/dw_in[ctx[i]] (the caller zeroes it and
     applies it); coef: float32 (>= m * n) scratch. Returns the loss before the step.
+    The three products (scores, grad, output rows) go four rows at a time: one pass over the
+    row being accumulated serves four others, a quarter of the loads and stores of row-by-row.
     """
     d = w_in.shape[1]
     loss = 0.0
     for i in range(m):
         a = ctx[i]
-        for t in range(n):
+        t = 0
+        while t + 4 <= n:
+            r0 = rows[t]
+            r1 = rows[t + 1]
+            r2 = rows[t + 2]
+            r3 = rows[t + 3]
+            f0 = np.float32(0.0)
+            f1 = np.float32(0.0)
+            f2 = np.float32(0.0)
+            f3 = np.float32(0.0)
+            for j in range(d):
+                x = w_in[a, j]
+                f0 += x * w_out[r0, j]
+                f1 += x * w_out[r1, j]
+                f2 += x * w_out[r2, j]
+                f3 += x * w_out[r3, j]
+            coef[i * n + t] = f0
+            coef[i * n + t + 1] = f1
+            coef[i * n + t + 2] = f2
+            coef[i * n + t + 3] = f3
+            t += 4
+        while t < n:
             r = rows[t]
             f = np.float32(0.0)
             for j in range(d):
                 f += w_in[a, j] * w_out[r, j]
-            coef[i * n + t], pair_loss = _logistic_step(f, labels[t], lr)
+            coef[i * n + t] = f
+            t += 1
+        for t in range(n):
+            coef[i * n + t], pair_loss = _logistic_step(coef[i * n + t], labels[t], lr)
             loss += pair_loss
     for i in range(m):
-        for t in range(n):
+        t = 0
+        while t + 4 <= n:
+            r0 = rows[t]
+            r1 = rows[t + 1]
+            r2 = rows[t + 2]
+            r3 = rows[t + 3]
+            g0 = coef[i * n + t]
+            g1 = coef[i * n + t + 1]
+            g2 = coef[i * n + t + 2]
+            g3 = coef[i * n + t + 3]
+            for j in range(d):
+                grad[i, j] += g0 * w_out[r0, j] + g1 * w_out[r1, j] + g2 * w_out[r2, j] + g3 * w_out[r3, j]
+            t += 4
+        while t < n:
             g = coef[i * n + t]
             r = rows[t]
             for j in range(d):
                 grad[i, j] += g * w_out[r, j]
+            t += 1
     for t in range(n):
         r = rows[t]
-        for i in range(m):
+        i = 0
+        while i + 4 <= m:
+            a0 = ctx[i]
+            a1 = ctx[i + 1]
+            a2 = ctx[i + 2]
+            a3 = ctx[i + 3]
+            g0 = coef[i * n + t]
+            g1 = coef[(i + 1) * n + t]
+            g2 = coef[(i + 2) * n + t]
+            g3 = coef[(i + 3) * n + t]
+            for j in range(d):
+                w_out[r, j] += g0 * w_in[a0, j] + g1 * w_in[a1, j] + g2 * w_in[a2, j] + g3 * w_in[a3, j]
+            i += 4
+        while i < m:
             g = coef[i * n + t]
             a = ctx[i]
             for j in range(d):
                 w_out[r, j] += g * w_in[a, j]
+            i += 1
     return loss
 
 
@@ -515,17 +645,28 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
                     for j in range(d):
                         w_in[ctx, j] += grad[j]
             else:
-                hidden[:] = 0.0
                 count = 0
                 for c in range(lo, hi):
-                    if c == pos:
-                        continue
-                    ctx = sent_in[c]
-                    for j in range(d):
-                        hidden[j] += w_in[ctx, j]
-                    count += 1
+                    if c != pos:
+                        window_ctx[count] = sent_in[c]
+                        count += 1
                 if count == 0:
                     continue
+                hidden[:] = 0.0
+                i = 0
+                while i + 4 <= count:  # four context rows a pass: hidden loaded and stored once for them
+                    a0 = window_ctx[i]
+                    a1 = window_ctx[i + 1]
+                    a2 = window_ctx[i + 2]
+                    a3 = window_ctx[i + 3]
+                    for j in range(d):
+                        hidden[j] += w_in[a0, j] + w_in[a1, j] + w_in[a2, j] + w_in[a3, j]
+                    i += 4
+                while i < count:
+                    a0 = window_ctx[i]
+                    for j in range(d):
+                        hidden[j] += w_in[a0, j]
+                    i += 1
                 if cfg.cbow_mean:
                     inv = np.float32(1.0 / count)
                     for j in range(d):
@@ -534,12 +675,24 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
                 loss += predict(hidden, center, w_out_hs, w_out_ns, tables, cfg, lr, grad, rows, n_rows,
                                 labels, scores, coef)
                 n_pred += 1
-                for c in range(lo, hi):
-                    if c == pos:
-                        continue
-                    ctx = sent_in[c]
+                i = 0
+                while i + 4 <= count:  # grad loaded once for four rows; a word twice in the window gets both
+                    a0 = window_ctx[i]
+                    a1 = window_ctx[i + 1]
+                    a2 = window_ctx[i + 2]
+                    a3 = window_ctx[i + 3]
                     for j in range(d):
-                        w_in[ctx, j] += grad[j]
+                        g = grad[j]
+                        w_in[a0, j] += g
+                        w_in[a1, j] += g
+                        w_in[a2, j] += g
+                        w_in[a3, j] += g
+                    i += 4
+                while i < count:
+                    a0 = window_ctx[i]
+                    for j in range(d):
+                        w_in[a0, j] += grad[j]
+                    i += 1
     merge_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
     merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
     merge_hot(w_in, 0, first_words, n_hot, base_in)
