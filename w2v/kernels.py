@@ -154,6 +154,67 @@ def _logistic_step(score, label, lr):
     return np.float32((label - sig) * lr), (loss_pos if label > 0.5 else loss_neg)
 
 
+@njit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
+def _scores(x, w, rows, n, out, at):
+    """out[at + t] = x . w[rows[t]] for t < n (float32), four rows a pass: x is loaded once for
+    four products, where the kernels were bound by loads."""
+    d = x.shape[0]
+    t = 0
+    while t + 4 <= n:
+        r0 = rows[t]
+        r1 = rows[t + 1]
+        r2 = rows[t + 2]
+        r3 = rows[t + 3]
+        f0 = np.float32(0.0)
+        f1 = np.float32(0.0)
+        f2 = np.float32(0.0)
+        f3 = np.float32(0.0)
+        for j in range(d):
+            v = x[j]
+            f0 += v * w[r0, j]
+            f1 += v * w[r1, j]
+            f2 += v * w[r2, j]
+            f3 += v * w[r3, j]
+        out[at + t] = f0
+        out[at + t + 1] = f1
+        out[at + t + 2] = f2
+        out[at + t + 3] = f3
+        t += 4
+    while t < n:
+        r = rows[t]
+        f = np.float32(0.0)
+        for j in range(d):
+            f += x[j] * w[r, j]
+        out[at + t] = f
+        t += 1
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
+def _add_rows(acc, w, rows, n, coef, at, stride):
+    """acc += sum_t coef[at + t * stride] * w[rows[t]] for t < n, four rows a pass: acc is loaded
+    and stored once for four rows."""
+    d = acc.shape[0]
+    t = 0
+    while t + 4 <= n:
+        r0 = rows[t]
+        r1 = rows[t + 1]
+        r2 = rows[t + 2]
+        r3 = rows[t + 3]
+        g0 = coef[at + t * stride]
+        g1 = coef[at + (t + 1) * stride]
+        g2 = coef[at + (t + 2) * stride]
+        g3 = coef[at + (t + 3) * stride]
+        for j in range(d):
+            acc[j] += g0 * w[r0, j] + g1 * w[r1, j] + g2 * w[r2, j] + g3 * w[r3, j]
+        t += 4
+    while t < n:
+        r = rows[t]
+        g = coef[at + t * stride]
+        for j in range(d):
+            acc[j] += g * w[r, j]
+        t += 1
+
+
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
 def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef):
     """Binary logistic losses of `hidden` against rows[:n] of w_out; one SGD step on w_out.
@@ -173,34 +234,7 @@ def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef):
     """
     d = hidden.shape[0]
     loss = 0.0
-    i = 0
-    while i + 4 <= n:  # four rows a pass: hidden loaded once for four scores
-        r0 = rows[i]
-        r1 = rows[i + 1]
-        r2 = rows[i + 2]
-        r3 = rows[i + 3]
-        f0 = np.float32(0.0)
-        f1 = np.float32(0.0)
-        f2 = np.float32(0.0)
-        f3 = np.float32(0.0)
-        for j in range(d):
-            x = hidden[j]
-            f0 += x * w_out[r0, j]
-            f1 += x * w_out[r1, j]
-            f2 += x * w_out[r2, j]
-            f3 += x * w_out[r3, j]
-        coef[i] = f0
-        coef[i + 1] = f1
-        coef[i + 2] = f2
-        coef[i + 3] = f3
-        i += 4
-    while i < n:
-        r = rows[i]
-        f = np.float32(0.0)
-        for j in range(d):
-            f += hidden[j] * w_out[r, j]
-        coef[i] = f
-        i += 1
+    _scores(hidden, w_out, rows, n, coef, 0)
     for i in range(n):
         coef[i], pair_loss = _logistic_step(coef[i], labels[i], lr)
         loss += pair_loss
@@ -241,25 +275,7 @@ def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef):
                 w_out[r, j] = u + g * hidden[j]
             i += 1
         return loss
-    i = 0
-    while i + 4 <= n:  # grad_hidden loaded and stored once for four rows
-        r0 = rows[i]
-        r1 = rows[i + 1]
-        r2 = rows[i + 2]
-        r3 = rows[i + 3]
-        g0 = coef[i]
-        g1 = coef[i + 1]
-        g2 = coef[i + 2]
-        g3 = coef[i + 3]
-        for j in range(d):
-            grad_hidden[j] += g0 * w_out[r0, j] + g1 * w_out[r1, j] + g2 * w_out[r2, j] + g3 * w_out[r3, j]
-        i += 4
-    while i < n:
-        r = rows[i]
-        g = coef[i]
-        for j in range(d):
-            grad_hidden[j] += g * w_out[r, j]
-        i += 1
+    _add_rows(grad_hidden, w_out, rows, n, coef, 0, 1)
     for i in range(n):
         r = rows[i]
         g = coef[i]
@@ -282,82 +298,16 @@ def logistic_update_window(w_in, ctx, m, w_out, rows, labels, n, lr, grad, coef)
     The three products (scores, grad, output rows) go four rows at a time: one pass over the
     row being accumulated serves four others, a quarter of the loads and stores of row-by-row.
     """
-    d = w_in.shape[1]
     loss = 0.0
     for i in range(m):
-        a = ctx[i]
-        t = 0
-        while t + 4 <= n:
-            r0 = rows[t]
-            r1 = rows[t + 1]
-            r2 = rows[t + 2]
-            r3 = rows[t + 3]
-            f0 = np.float32(0.0)
-            f1 = np.float32(0.0)
-            f2 = np.float32(0.0)
-            f3 = np.float32(0.0)
-            for j in range(d):
-                x = w_in[a, j]
-                f0 += x * w_out[r0, j]
-                f1 += x * w_out[r1, j]
-                f2 += x * w_out[r2, j]
-                f3 += x * w_out[r3, j]
-            coef[i * n + t] = f0
-            coef[i * n + t + 1] = f1
-            coef[i * n + t + 2] = f2
-            coef[i * n + t + 3] = f3
-            t += 4
-        while t < n:
-            r = rows[t]
-            f = np.float32(0.0)
-            for j in range(d):
-                f += w_in[a, j] * w_out[r, j]
-            coef[i * n + t] = f
-            t += 1
+        _scores(w_in[ctx[i]], w_out, rows, n, coef, i * n)
         for t in range(n):
             coef[i * n + t], pair_loss = _logistic_step(coef[i * n + t], labels[t], lr)
             loss += pair_loss
     for i in range(m):
-        t = 0
-        while t + 4 <= n:
-            r0 = rows[t]
-            r1 = rows[t + 1]
-            r2 = rows[t + 2]
-            r3 = rows[t + 3]
-            g0 = coef[i * n + t]
-            g1 = coef[i * n + t + 1]
-            g2 = coef[i * n + t + 2]
-            g3 = coef[i * n + t + 3]
-            for j in range(d):
-                grad[i, j] += g0 * w_out[r0, j] + g1 * w_out[r1, j] + g2 * w_out[r2, j] + g3 * w_out[r3, j]
-            t += 4
-        while t < n:
-            g = coef[i * n + t]
-            r = rows[t]
-            for j in range(d):
-                grad[i, j] += g * w_out[r, j]
-            t += 1
+        _add_rows(grad[i], w_out, rows, n, coef, i * n, 1)
     for t in range(n):
-        r = rows[t]
-        i = 0
-        while i + 4 <= m:
-            a0 = ctx[i]
-            a1 = ctx[i + 1]
-            a2 = ctx[i + 2]
-            a3 = ctx[i + 3]
-            g0 = coef[i * n + t]
-            g1 = coef[(i + 1) * n + t]
-            g2 = coef[(i + 2) * n + t]
-            g3 = coef[(i + 3) * n + t]
-            for j in range(d):
-                w_out[r, j] += g0 * w_in[a0, j] + g1 * w_in[a1, j] + g2 * w_in[a2, j] + g3 * w_in[a3, j]
-            i += 4
-        while i < m:
-            g = coef[i * n + t]
-            a = ctx[i]
-            for j in range(d):
-                w_out[r, j] += g * w_in[a, j]
-            i += 1
+        _add_rows(w_out[rows[t]], w_in, ctx, m, coef, t, n)
     return loss
 
 
