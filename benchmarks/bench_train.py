@@ -155,10 +155,10 @@ def corpus_words(corpus: str) -> int:
     return int(m.vocab.counts.sum())
 
 
-def run_child(script, args, what) -> dict:
+def run_child(script, args, what, mode="--one") -> dict:
     """Run `script --one args...` in a fresh process (this checkout's w2v first on the path);
     returns the JSON object its last line of output holds."""
-    cmd = [sys.executable, str(script), "--one", *map(str, args)]
+    cmd = [sys.executable, str(script), mode, *map(str, args)]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if res.returncode != 0:
@@ -183,6 +183,9 @@ def decompressed(corpus: Path, cache: Path) -> Path:
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--count-words":
+        print(json.dumps({"words": corpus_words(sys.argv[2])}))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
         system, config, corpus, threads, data_dir, extra = sys.argv[2:8]
         print(json.dumps(run_one(system, config, corpus, int(threads), Path(data_dir), json.loads(extra))))
@@ -222,7 +225,9 @@ def main():
     for name, source in (("word2vec.c", args.word2vec_c), ("pWord2Vec", args.pword2vec)):
         if source:
             peers[name] = build_peer(name, source, tmp)
-    words = corpus_words(corpus) if peers else 0
+    # counted in a child: Linux carries a process's peak RSS across exec into its children's
+    # ru_maxrss, so a large parent would set every run's peak
+    words = run_child(__file__, [corpus], "counting the corpus", mode="--count-words")["words"] if peers else 0
     systems = list(reversed(list(peers))) + (["w2v-classic"] if args.classic else []) + ["w2v"] + \
         [f"gensim-{m}" for m in args.gensim_modes.split(",") if m]
     rows = []
