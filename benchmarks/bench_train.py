@@ -122,25 +122,28 @@ def run_one(system: str, config: str, corpus: str, threads: int, data_dir: Path,
 
 def build_peer(name: str, source: str, tmp: Path) -> Path:
     """Build word2vec.c or pWord2Vec from its source file into tmp; returns the executable."""
+    if name == "word2vec.c":  # the build bench_scale.py times word2vec.c's vocabulary pass with
+        from bench_scale import build_word2vec_c
+        exe = build_word2vec_c(source, tmp)
+        if exe is None:
+            raise RuntimeError(f"building word2vec.c from {source} failed (gcc -O3, see bench_scale.py)")
+        return exe
     exe = tmp / name
-    if name == "word2vec.c":
-        cmd = ["gcc", "-O3", "-march=native", "-funroll-loops", "-Wno-unused-result", "-pthread", source,
-               "-o", exe, "-lm"]
-    else:  # MKL's cblas_sgemm and thread setting, mapped onto numpy's bundled OpenBLAS (64-bit ints)
-        import numpy
-        libs = sorted((Path(numpy.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas64_*.so"))
-        if not libs:
-            raise RuntimeError("pWord2Vec: numpy's bundled OpenBLAS (numpy.libs/libscipy_openblas64_*.so) not found")
-        (tmp / "mkl.h").write_text(
-            "#pragma once\n#include <immintrin.h>\n#include <cstdint>\n#include <cstdio>\n#include <cstdlib>\n"
-            "enum CBLAS_ORDER {CblasRowMajor=101, CblasColMajor=102};\n"
-            "enum CBLAS_TRANSPOSE {CblasNoTrans=111, CblasTrans=112, CblasConjTrans=113};\n"
-            'extern "C" void scipy_cblas_sgemm64_(int, int, int, int64_t, int64_t, int64_t, float, const float*, '
-            "int64_t, const float*, int64_t, float, float*, int64_t);\n#define cblas_sgemm scipy_cblas_sgemm64_\n"
-            'extern "C" void scipy_openblas_set_num_threads64_(int);\n'
-            "#define mkl_set_num_threads scipy_openblas_set_num_threads64_\n")
-        cmd = ["g++", "-std=c++11", "-fopenmp", "-O3", "-march=native", "-DUSE_MKL", f"-I{tmp}", source, "-o", exe,
-               libs[0], f"-Wl,-rpath,{libs[0].parent}"]
+    # pWord2Vec: MKL's cblas_sgemm and thread setting, mapped onto numpy's bundled OpenBLAS (64-bit ints)
+    import numpy
+    libs = sorted((Path(numpy.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas64_*.so"))
+    if not libs:
+        raise RuntimeError("pWord2Vec: numpy's bundled OpenBLAS (numpy.libs/libscipy_openblas64_*.so) not found")
+    (tmp / "mkl.h").write_text(
+        "#pragma once\n#include <immintrin.h>\n#include <cstdint>\n#include <cstdio>\n#include <cstdlib>\n"
+        "enum CBLAS_ORDER {CblasRowMajor=101, CblasColMajor=102};\n"
+        "enum CBLAS_TRANSPOSE {CblasNoTrans=111, CblasTrans=112, CblasConjTrans=113};\n"
+        'extern "C" void scipy_cblas_sgemm64_(int, int, int, int64_t, int64_t, int64_t, float, const float*, '
+        "int64_t, const float*, int64_t, float, float*, int64_t);\n#define cblas_sgemm scipy_cblas_sgemm64_\n"
+        'extern "C" void scipy_openblas_set_num_threads64_(int);\n'
+        "#define mkl_set_num_threads scipy_openblas_set_num_threads64_\n")
+    cmd = ["g++", "-std=c++11", "-fopenmp", "-O3", "-march=native", "-DUSE_MKL", f"-I{tmp}", source, "-o", exe,
+           libs[0], f"-Wl,-rpath,{libs[0].parent}"]
     r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"building {name} failed:\n{r.stderr[-2000:]}")
@@ -269,10 +272,7 @@ def main():
                     rs = runs.get(system)
                     if not rs:
                         continue
-                    m = {k: (statistics.mean(r[k] for r in rs) if isinstance(rs[0][k], float) else rs[0][k])
-                         for k in rs[0]}
-                    m["seconds"] = statistics.median(r["seconds"] for r in rs)
-                    m["words_per_s"] = statistics.median(r["words_per_s"] for r in rs)
+                    m = summary(rs)
                     ratios = [ref_runs[r["seed"]] / r["seconds"] for r in rs if r["seed"] in ref_runs]
                     m["ratio"] = statistics.median(ratios) if ratios else None
                     rows.append(dict(m, system=system + " median", seed=None))
@@ -282,6 +282,14 @@ def main():
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def summary(runs: list) -> dict:
+    """One row for several seeds' runs: quality (every float) averaged, time and speed medians."""
+    m = {k: (statistics.mean(r[k] for r in runs) if isinstance(runs[0][k], float) else runs[0][k]) for k in runs[0]}
+    m["seconds"] = statistics.median(r["seconds"] for r in runs)
+    m["words_per_s"] = statistics.median(r["words_per_s"] for r in runs)
+    return m
 
 
 def equal_time(config, threads, runs, seeds, corpus, data_dir, extra, rows, show):
@@ -299,9 +307,7 @@ def equal_time(config, threads, runs, seeds, corpus, data_dir, extra, rows, show
         rows.append(r)
         done.append(r)
         show(r, f"{label} s{seed}", f"{budget / r['seconds']:.2f}x")
-    m = {k: (statistics.mean(r[k] for r in done) if isinstance(done[0][k], float) else done[0][k]) for k in done[0]}
-    m["seconds"] = statistics.median(r["seconds"] for r in done)
-    m["words_per_s"] = statistics.median(r["words_per_s"] for r in done)
+    m = summary(done)
     rows.append(dict(m, system="w2v-equal-time median", seed=None, gensim_budget=budget))
     show(m, f"{label} median", f"{budget / m['seconds']:.2f}x")
 
