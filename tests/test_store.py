@@ -206,8 +206,8 @@ def _damage(path, offset, data):
         f.write(data)
 
 
-@pytest.mark.parametrize("damage", ["truncate ids", "flip an id", "change an id", "flip a bound", "garbage index",
-                                    "no header"])
+@pytest.mark.parametrize("damage", ["truncate ids", "flip an id", "change an id", "zeroed ids", "flip a bound",
+                                    "garbage index", "no header"])
 def test_a_damaged_store_is_detected_and_rebuilt_never_trained_on(tmp_path, demo_file, monkeypatch, damage):
     monkeypatch.setattr(store, "BLOCK_WORDS", 20_000)
     cache = tmp_path / "cache"
@@ -221,6 +221,8 @@ def test_a_damaged_store_is_detected_and_rebuilt_never_trained_on(tmp_path, demo
         _damage(p / "ids.i32", 4 * 123_456 + 3, b"\x7f")  # outside the vocabulary
     elif damage == "change an id":  # another word of the vocabulary: only a checksum tells
         _damage(p / "ids.i32", 4 * 123_456, np.int32((good.ids[123_456] + 1) % len(st.vocab)).tobytes())
+    elif damage == "zeroed ids":  # what a power cut can leave of pages never written back (no fsync)
+        _damage(p / "ids.i32", 4 * 100_000, bytes(8192))
     elif damage == "flip a bound":
         _damage(p / "bounds.i64", 8 * (st.n_sentences // 2), np.int64(5).tobytes())
     elif damage == "garbage index":
@@ -230,7 +232,7 @@ def test_a_damaged_store_is_detected_and_rebuilt_never_trained_on(tmp_path, demo
     if damage != "no header":
         with pytest.raises(DamagedFileError, match="corpus store"):
             store.CorpusStore(p).verify()
-    if damage.startswith(("flip", "change")):
+    if damage.startswith(("flip", "change", "zeroed")):
         # the reader checks each block before handing it to numba
         read = store.CorpusStore(p).reader()
         units = plan.Plan.for_corpus(st, epochs=1, start_alpha=.025, end_alpha=.0001, seed=1).units(0)
