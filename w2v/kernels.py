@@ -215,6 +215,101 @@ def _add_rows(acc, w, rows, n, coef, at, stride):
         t += 1
 
 
+@njit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
+def _scores_pair(x0, x1, w, rows, n, out, at0, at1):
+    """_scores of two inputs at once: out[at0 + t] = x0 . w[rows[t]], out[at1 + t] = x1 . w[rows[t]],
+    four rows a pass, each row loaded once for both inputs."""
+    d = x0.shape[0]
+    t = 0
+    while t + 4 <= n:
+        r0 = rows[t]
+        r1 = rows[t + 1]
+        r2 = rows[t + 2]
+        r3 = rows[t + 3]
+        f0 = np.float32(0.0)
+        f1 = np.float32(0.0)
+        f2 = np.float32(0.0)
+        f3 = np.float32(0.0)
+        h0 = np.float32(0.0)
+        h1 = np.float32(0.0)
+        h2 = np.float32(0.0)
+        h3 = np.float32(0.0)
+        for j in range(d):
+            a = x0[j]
+            b = x1[j]
+            u0 = w[r0, j]
+            u1 = w[r1, j]
+            u2 = w[r2, j]
+            u3 = w[r3, j]
+            f0 += a * u0
+            f1 += a * u1
+            f2 += a * u2
+            f3 += a * u3
+            h0 += b * u0
+            h1 += b * u1
+            h2 += b * u2
+            h3 += b * u3
+        out[at0 + t] = f0
+        out[at0 + t + 1] = f1
+        out[at0 + t + 2] = f2
+        out[at0 + t + 3] = f3
+        out[at1 + t] = h0
+        out[at1 + t + 1] = h1
+        out[at1 + t + 2] = h2
+        out[at1 + t + 3] = h3
+        t += 4
+    while t < n:
+        r = rows[t]
+        f = np.float32(0.0)
+        h = np.float32(0.0)
+        for j in range(d):
+            u = w[r, j]
+            f += x0[j] * u
+            h += x1[j] * u
+        out[at0 + t] = f
+        out[at1 + t] = h
+        t += 1
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
+def _add_rows_pair(acc0, acc1, w, rows, n, coef, at0, at1, stride):
+    """_add_rows into two accumulators at once, each row of w loaded once for both:
+    acc0 += sum_t coef[at0 + t * stride] * w[rows[t]], acc1 likewise from at1. acc0 and acc1
+    may be the same row (each gets its own read-modify-write)."""
+    d = acc0.shape[0]
+    t = 0
+    while t + 4 <= n:
+        r0 = rows[t]
+        r1 = rows[t + 1]
+        r2 = rows[t + 2]
+        r3 = rows[t + 3]
+        g0 = coef[at0 + t * stride]
+        g1 = coef[at0 + (t + 1) * stride]
+        g2 = coef[at0 + (t + 2) * stride]
+        g3 = coef[at0 + (t + 3) * stride]
+        e0 = coef[at1 + t * stride]
+        e1 = coef[at1 + (t + 1) * stride]
+        e2 = coef[at1 + (t + 2) * stride]
+        e3 = coef[at1 + (t + 3) * stride]
+        for j in range(d):
+            u0 = w[r0, j]
+            u1 = w[r1, j]
+            u2 = w[r2, j]
+            u3 = w[r3, j]
+            acc0[j] += g0 * u0 + g1 * u1 + g2 * u2 + g3 * u3
+            acc1[j] += e0 * u0 + e1 * u1 + e2 * u2 + e3 * u3
+        t += 4
+    while t < n:
+        r = rows[t]
+        g = coef[at0 + t * stride]
+        e = coef[at1 + t * stride]
+        for j in range(d):
+            u = w[r, j]
+            acc0[j] += g * u
+            acc1[j] += e * u
+        t += 1
+
+
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
 def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef, rows_distinct=False):
     """Binary logistic losses of `hidden` against rows[:n] of w_out; one SGD step on w_out.
@@ -301,14 +396,27 @@ def logistic_update_window(w_in, ctx, m, w_out, rows, labels, n, lr, grad, coef)
     row being accumulated serves four others, a quarter of the loads and stores of row-by-row.
     """
     loss = 0.0
-    for i in range(m):
+    i = 0
+    while i + 2 <= m:
+        _scores_pair(w_in[ctx[i]], w_in[ctx[i + 1]], w_out, rows, n, coef, i * n, (i + 1) * n)
+        i += 2
+    if i < m:
         _scores(w_in[ctx[i]], w_out, rows, n, coef, i * n)
+    for i in range(m):
         for t in range(n):
             coef[i * n + t], pair_loss = _logistic_step(coef[i * n + t], labels[t], lr)
             loss += pair_loss
-    for i in range(m):
+    i = 0
+    while i + 2 <= m:
+        _add_rows_pair(grad[i], grad[i + 1], w_out, rows, n, coef, i * n, (i + 1) * n, 1)
+        i += 2
+    if i < m:
         _add_rows(grad[i], w_out, rows, n, coef, i * n, 1)
-    for t in range(n):
+    t = 0
+    while t + 2 <= n:
+        _add_rows_pair(w_out[rows[t]], w_out[rows[t + 1]], w_in, ctx, m, coef, t, t + 1, n)
+        t += 2
+    if t < n:
         _add_rows(w_out[rows[t]], w_in, ctx, m, coef, t, n)
     return loss
 
