@@ -36,11 +36,12 @@ def test_logistic_update_is_the_negative_sampling_step(seed, negatives):
 
 
 @pytest.mark.parametrize("ctx", [[2], [0, 1, 2, 6, 8], [0, 1, 1, 2, 6, 8, 9, 3, 5]], ids=["m1", "m5", "m9-repeat"])
-@pytest.mark.parametrize("negatives", [[3], [3, 5, 7], [3, 5, 7, 9, 1, 2], [3, 3, 5, 9, 3]],
-                         ids=["n2", "n4", "n7", "n6-repeat"])
+@pytest.mark.parametrize("negatives", [[3], [3, 5, 7], [3, 5, 7, 9, 1, 2], [3, 3, 5, 9, 3], [3, 5, 5, 3, 3]],
+                         ids=["n2", "n4", "n7", "n6-repeat", "n6-repeat-in-pairs"])
 def test_logistic_update_window_is_the_summed_step(ctx, negatives):
     """One window step (batch_window) = the sum of the context rows' steps, all from the weights
-    before it; sizes cover the kernel's blocks of four rows, their remainders, and rows listed twice."""
+    before it; sizes cover the kernel's blocks of four rows, their remainders, and rows listed twice
+    (within one of the pairs of output rows the update takes together, and across pairs)."""
     rng = np.random.default_rng(len(ctx) * 10 + len(negatives))
     d, v, target, lr = 11, 10, 4, 0.1
     w_in, u = _rand(rng, v, d), _rand(rng, v, d, scale=1.0)
