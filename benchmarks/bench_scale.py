@@ -83,7 +83,12 @@ def run_child(argv, env=None) -> tuple[float, float, str]:
 
 
 def measured(argv, env=None):
-    """Run argv; returns (wall s, peak RSS MB, stdout), RSS from the child's rusage."""
+    """Run argv; returns (wall s, peak RSS MB, stdout), RSS from the child's rusage.
+
+    The dirty pages that the runs before left (the corpus just generated, a store just written)
+    are written back first, outside the timing: otherwise the kernel may write them back (and
+    throttle new writes) during whichever run comes next, which moved the first pass by 25%."""
+    os.sync()
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = p.stdout.read()
