@@ -172,12 +172,18 @@ class _BackgroundWrites:
 
 class StoreWriter:
     """Writes whole sentences (ids and lengths) into the files of a store being built, cutting
-    blocks of at least block_words words. The file writes run on a thread of their own."""
+    blocks of at least block_words words. The file writes run on a thread of their own.
 
-    def __init__(self, directory, block_words: int | None = None):
+    ids_over: a file of int32 ids that the caller reads front to back while it adds them, never
+    more ids than it has read (the first pass's spill, remapped and compacted): the ids are
+    written over it and it becomes the store's ids file at finish(). Its pages are already in the
+    page cache, where a new file needs as many new pages as the corpus has ids (4 bytes a token)."""
+
+    def __init__(self, directory, block_words: int | None = None, ids_over: str | None = None):
         self.dir = Path(directory)
         self.block_words = int(BLOCK_WORDS if block_words is None else block_words)
-        self.f_ids = open(self.dir / "ids.i32", "wb")
+        self.ids_over = ids_over
+        self.f_ids = open(self.dir / "ids.i32", "wb") if ids_over is None else open(ids_over, "r+b")
         self.f_bounds = open(self.dir / "bounds.i64", "wb")
         self.f_bounds.write(np.zeros(1, dtype=np.int64).data)
         self.n_words = 0
@@ -222,9 +228,12 @@ class StoreWriter:
             self.sums[self.n_blocks] = self.open[1:]
             self.n_blocks += 1
         self.writes.close()
+        self.f_ids.truncate(4 * self.n_words)
         for f in (self.f_ids, self.f_bounds):
             f.flush()
             f.close()
+        if self.ids_over is not None:
+            os.replace(self.ids_over, self.dir / "ids.i32")
         header = dict(header, version=STORE_VERSION, format="w2v.CorpusStore", n_words=self.n_words,
                       n_sentences=self.n_sentences, n_blocks=self.n_blocks, vocab_size=len(vocab),
                       vocab_digest=vocab_digest(vocab), block_words=self.block_words, created=time.time())
@@ -923,14 +932,14 @@ def _encoded_into(building: Path, scan, vocab: Vocab, max_sentence_length: int) 
     """Encode a spilled scan (in `building`) into a store there, in vocab's ids; the spill files
     are removed. Returns the writer, to finish."""
     remap = id_remap(scan.words, vocab)
-    writer = StoreWriter(building)
+    # the spill's ids are read ahead of their compacted remapping, which is written over them
+    writer = StoreWriter(building, ids_over=scan.spill.ids_path)
     try:
         encode_spill(scan.spill, remap, max_sentence_length, writer)
     except BaseException:
         writer.abort()
         raise
-    for p in (scan.spill.ids_path, scan.spill.lines_path):
-        os.remove(p)
+    os.remove(scan.spill.lines_path)
     if writer.n_words == 0:
         writer.abort()
         raise ValueError("the corpus has no words of the vocabulary")
