@@ -558,3 +558,17 @@ def test_a_failed_spill_write_stops_the_pass_with_its_error(tmp_path, demo_file,
         store_of(tmp_path / "c", demo_file, min_count=3, block_bytes=20_000, workers=2)
     assert not [t for t in threading.enumerate() if t.name.startswith("w2v-scan-spill")]
     assert not list((tmp_path / "c").glob("*/spill-*"))
+
+
+def test_block_checksums_are_fnv1a_of_each_block(tmp_path, demo_file):
+    """The writer and the verifier hash several blocks side by side (_fnv_segments); each block's
+    sums must be store.checksum (FNV-1a) of its ids and of its sentence ends, block by block."""
+    st = store_of(tmp_path / "cache", demo_file)
+    ids = np.fromfile(st.path / "ids.i32", dtype=np.int32)
+    bounds = np.fromfile(st.path / "bounds.i64", dtype=np.int64)
+    assert st.n_blocks > 8  # several groups of four blocks and a remainder
+    for b in range(st.n_blocks):
+        w0, w1 = st.block_bounds[b], st.block_bounds[b + 1]
+        s0, s1 = st.block_sents[b], st.block_sents[b + 1]
+        assert st.block_sums[b, 0] == store.checksum(ids[w0:w1])
+        assert st.block_sums[b, 1] == store.checksum(bounds[s0 + 1:s1 + 1])

@@ -341,7 +341,7 @@ def _first_bad_block(ids, bounds, block_bounds, block_sents, sums, v):
     w_base, s_base = block_bounds[0], block_sents[0]
     n_blocks = sums.shape[0]
     # every block's checksums first, four blocks side by side (one block's FNV waits on each
-    # multiply): the same values as checksum() of each, in a third of the time
+    # multiply): the same values as checksum() of each; verify of a 100M-token store 0.097 -> 0.084 s
     h_ids = np.full(n_blocks, _FNV_OFFSET, dtype=np.uint64)
     _fnv_segments(ids, block_bounds - w_base, h_ids)
     h_bounds = np.full(n_blocks, _FNV_OFFSET, dtype=np.uint64)
@@ -936,8 +936,9 @@ def _build(cache_dir, sources, files, unchanged, one_pass, max_sentence_length, 
 
 
 def _encoded_into(building: Path, scan, vocab: Vocab, max_sentence_length: int) -> StoreWriter:
-    """Encode a spilled scan (in `building`) into a store there, in vocab's ids; the spill files
-    are removed. Returns the writer, to finish."""
+    """Encode a spilled scan (in `building`) into a store there, in vocab's ids: its ids file
+    becomes the store's (written over, renamed by finish()), its lines file is removed. Returns
+    the writer, to finish."""
     remap = id_remap(scan.words, vocab)
     # the spill's ids are read ahead of their compacted remapping, which is written over them
     writer = StoreWriter(building, ids_over=scan.spill.ids_path)
