@@ -171,9 +171,11 @@ def main():
             print(f"# corpus {n:,} tokens: {corpus.stat().st_size / 1e9:.2f} GB "
                   f"(made in {time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
             row = {"size": n}
+            # word2vec.c's vocabulary pass alone: -save-vocab without -output, one thread
+            c_pass = [str(w2vc), "-train", str(corpus), "-save-vocab", str(tmp / "vocab.txt"),
+                      "-threads", "1", "-min-count", "5"]
             if w2vc is not None:
-                wall, rss, _ = measured([str(w2vc), "-train", str(corpus), "-save-vocab", str(tmp / "vocab.txt"),
-                                         "-threads", "1", "-min-count", "5"])
+                wall, rss, _ = measured(c_pass)
                 row["c"] = dict(wall=wall, rss=rss)
             cache = tmp / f"cache-{n}"
             shutil.rmtree(cache, ignore_errors=True)
@@ -185,8 +187,7 @@ def main():
             if w2vc is not None:
                 row["pass_pairs"] = [(row["c"]["wall"], row["w2v"]["first_pass"])]
                 for _ in range(args.pass_repeats - 1):
-                    c_wall = measured([str(w2vc), "-train", str(corpus), "-save-vocab", str(tmp / "vocab.txt"),
-                                       "-threads", "1", "-min-count", "5"])[0]
+                    c_wall = measured(c_pass)[0]
                     shutil.rmtree(cache, ignore_errors=True)
                     out = measured([py, "-c", CHILD, "w2v-first", str(corpus), str(cache), str(args.threads),
                                     settings])[2]
