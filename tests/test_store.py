@@ -253,6 +253,95 @@ def test_damage_during_training_stops_it_with_a_clear_error(tmp_path, demo_file)
         m.train()
 
 
+def test_a_store_read_whole_is_marked_and_the_next_run_trusts_it_without_a_whole_pass(
+        tmp_path, demo_file, monkeypatch):
+    """Once every block was read and checked (an epoch), the store's files are fsynced and then
+    marked: a later open skips verify (the cached pass reads no ids). Not before: a store built
+    and read in part, or one whose fsync failed, stays unmarked and is verified on each open."""
+    monkeypatch.setattr(store, "BLOCK_WORDS", 20_000)
+    cache = tmp_path / "cache"
+    st = store_of(cache, demo_file)
+    assert not st.verified and not st.mark_verified()  # built, nothing read yet
+    read = st.reader()
+    units = plan.Plan.for_corpus(st, epochs=1, start_alpha=.025, end_alpha=.0001, seed=1).units(0)
+    assert len(units) > 1
+    read(units[0])
+    assert not st.mark_verified() and not (st.path / store.VERIFIED).exists()
+    for u in units[1:]:
+        read(u)
+    synced, real_fsync = [], os.fsync
+
+    def failing_fsync(fd):
+        raise OSError(5, "Input/output error")
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    assert not st.mark_verified() and not (st.path / store.VERIFIED).exists()
+
+    def recording_fsync(fd):
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), (st.path / store.VERIFIED).exists()))
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    assert st.mark_verified() and (st.path / store.VERIFIED).exists()
+    # the ids and bounds were synced before the marker existed
+    assert [(os.path.basename(f), marked) for f, marked in synced[:2]] == [("ids.i32", False), ("bounds.i64", False)]
+    monkeypatch.setattr(store.CorpusStore, "verify", lambda self, *a, **k: pytest.fail("a marked store was read whole"))
+    again = store_of(cache, demo_file)
+    assert again.path == st.path and again.verified
+
+    # through the API: the first run's epoch marks its store, the second run trains without verify
+    kw = dict(vector_size=8, min_count=2, workers=2, epochs=1, progress=False, corpus_store="disk",
+              cache_dir=tmp_path / "api")
+    first = Word2Vec(corpus_file=demo_file, **kw)
+    assert first._corpus[1].verified
+    second = Word2Vec(corpus_file=demo_file, **kw)
+    assert second._corpus[1].path == first._corpus[1].path \
+        and second.epoch_stats[0]["raw_words"] == second._corpus[1].n_words
+
+
+def test_a_marker_of_another_store_is_not_trusted(tmp_path, demo_file, demo_sentences, monkeypatch):
+    kw = dict(vector_size=8, min_count=2, workers=1, epochs=1, progress=False, corpus_store="disk",
+              cache_dir=tmp_path)
+    marked = Word2Vec(corpus_file=demo_file, **kw)._corpus[1]
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(" ".join(s) for s in demo_sentences[:3000]))
+    m = Word2Vec(**kw)
+    m.build_vocab(corpus_file=other)
+    unmarked = m._corpus[1]
+    assert marked.verified and not unmarked.verified
+    (unmarked.path / store.VERIFIED).write_bytes((marked.path / store.VERIFIED).read_bytes())
+    assert not store.CorpusStore(unmarked.path).verified
+    (unmarked.path / store.VERIFIED).write_text("not json {")
+    assert not store.CorpusStore(unmarked.path).verified
+
+
+def test_damage_to_a_marked_store_stops_training_and_the_next_run_rebuilds_it(tmp_path, demo_file):
+    """A flipped bit after the store was marked: caught by the block's check as training reads it
+    (never trained on), the marker removed, and the next run verifies the store and rebuilds it."""
+    kw = dict(vector_size=8, min_count=2, workers=2, epochs=1, progress=False, corpus_store="disk",
+              cache_dir=tmp_path)
+    first = Word2Vec(corpus_file=demo_file, **kw)
+    st = first._corpus[1]
+    good = st.to_memory()
+    assert st.verified
+    at = 200_000  # another word of the vocabulary: only the checksum tells
+    _damage(st.path / "ids.i32", 4 * at, np.int32((good.ids[at] + 1) % len(st.vocab)).tobytes())
+    m = Word2Vec(**kw)
+    m.build_vocab(corpus_file=demo_file)  # trusted: the marker is there
+    assert m._corpus[1].path == st.path
+    with pytest.raises(DamagedFileError, match="checksum"):
+        m.train()
+    assert not (st.path / store.VERIFIED).exists()
+    again = Word2Vec(corpus_file=demo_file, **kw)  # verified whole, found damaged, rebuilt
+    got = again._corpus[1].to_memory()
+    assert np.array_equal(got.ids, good.ids) and again._corpus[1].verified
+
+
+def test_a_private_store_is_never_marked(tmp_path, demo_sentences):
+    m = Word2Vec(demo_sentences, vector_size=8, min_count=2, workers=1, epochs=1, progress=False,
+                 corpus_store="disk", cache_dir=tmp_path)
+    st = m._corpus[1]
+    assert st.private and st.checked.all() and not st.verified and not (st.path / store.VERIFIED).exists()
+
+
 def test_auto_chooses_the_store_by_size_and_the_cache_dir_by_setting(tmp_path, demo_file, monkeypatch):
     kw = dict(vector_size=8, min_count=2, workers=1, epochs=1, progress=False)
     assert isinstance(Word2Vec(corpus_file=demo_file, **kw)._corpus[1], EncodedCorpus)

@@ -201,6 +201,8 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
                 if not np.isfinite(w).all():
                     raise _diverged("the weights", e, lr[0])
             stats["seconds"] = seconds_before + time.perf_counter() - t0
+            if hasattr(corpus, "mark_verified"):  # a store every block of which this epoch read and checked
+                corpus.mark_verified()
             if hasattr(backend, "epoch_extras"):
                 stats.update(backend.epoch_extras())
             all_stats.append(stats)
