@@ -51,6 +51,15 @@ from numba.extending import intrinsic
 # Everything but nnan/ninf: lets LLVM vectorise the float32 dot-product reductions.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
+# numba counts references to arrays with atomic (lock-prefixed) increments and decrements: at each
+# view taken (w[r], tables.hs_points[t]), at each call that passes arrays, at each assignment. A
+# locked instruction waits for every earlier store to reach the cache, and the kernels store a
+# row update after each prediction: profiled (perf, CBOW-NS, one thread), 45% of the training
+# time sat on the two atomics. Functions that allocate nothing are compiled without reference
+# counting (numba's _nrt=False): their arrays are borrowed from the caller, which holds them for
+# the call. numba refuses to compile such a function if it ever allocates.
+NO_REFCOUNTS = {"_nrt": False}
+
 LCG_MUL = np.uint64(6364136223846793005)
 LCG_ADD = np.uint64(1442695040888963407)
 
@@ -147,7 +156,7 @@ def _sigmoid_terms(f):
     return sig, nls, nls + f
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, **NO_REFCOUNTS)
 def _logistic_step(score, label, lr):
     """For one score u . h and its label: (lr * (label - sigma(score)) as float32, the loss term)."""
     sig, loss_pos, loss_neg = _sigmoid_terms(np.float64(score))
@@ -368,7 +377,7 @@ def _add_rows_pair(acc0, acc1, w, rows, n, coef, at0, at1, stride):
         t += 1
 
 
-@njit(nogil=True, cache=True, fastmath=FASTMATH)
+@njit(nogil=True, cache=True, fastmath=FASTMATH, **NO_REFCOUNTS)
 def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef, rows_distinct=False):
     """Binary logistic losses of `hidden` against rows[:n] of w_out; one SGD step on w_out.
 
@@ -452,7 +461,7 @@ def logistic_update(hidden, w_out, rows, labels, n, lr, grad_hidden, coef, rows_
     return loss
 
 
-@njit(nogil=True, cache=True, fastmath=FASTMATH)
+@njit(nogil=True, cache=True, fastmath=FASTMATH, **NO_REFCOUNTS)
 def logistic_update_window(w_in, ctx, m, w_out, rows, labels, n, lr, grad, coef):
     """One minibatch step for a skip-gram window (HogBatch, Ji et al. 2016).
 
@@ -494,7 +503,7 @@ def logistic_update_window(w_in, ctx, m, w_out, rows, labels, n, lr, grad, coef)
     return loss
 
 
-@njit(nogil=True, cache=True, fastmath=FASTMATH)
+@njit(nogil=True, cache=True, fastmath=FASTMATH, **NO_REFCOUNTS)
 def softmax_update(hidden, w_out, target, lr, grad_hidden, scores):
     """Exact softmax over all V rows of w_out predicting `target`; one SGD step. O(V d).
 
@@ -535,7 +544,7 @@ def private_paths(points, v, n_hot, slot):
     return out
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, **NO_REFCOUNTS)
 def start_hot(w, lo, first, n_hot, base):
     """Copy the shared rows w[lo:lo+T] to this thread's private rows w[first:first+T] and to base."""
     for k in range(n_hot):
@@ -545,7 +554,7 @@ def start_hot(w, lo, first, n_hot, base):
             base[k, j] = x
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, **NO_REFCOUNTS)
 def merge_hot(w, lo, first, n_hot, base):
     """Add this thread's change of its private rows (w[first+k] - base[k]) to the shared rows
     w[lo+k], then take the shared rows, with the other threads' changes, as the new private
@@ -558,7 +567,7 @@ def merge_hot(w, lo, first, n_hot, base):
             base[k, j] = x
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, **NO_REFCOUNTS)
 def draw_negatives(noise, target, k, rows, rng):
     """rows[0] = target, then k draws from the alias table that differ from the target.
 
@@ -602,14 +611,14 @@ def sample_noise(noise, n, seed):
     return out
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, **NO_REFCOUNTS)
 def reduced_window(rng, window):
     """word2vec.c's dynamic window: a radius b uniform on 1..window. Returns (b, new rng state)."""
     rng = _lcg(rng)
     return window - np.int64((rng >> np.uint64(33)) % np.uint64(window)), rng
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, **NO_REFCOUNTS)
 def keep_word(rng, keep_prob):
     """Subsampling: keep a word with probability keep_prob. Returns (kept, new rng state); a word
     with keep_prob >= 1 draws nothing, so rare words leave the random stream as it was."""
@@ -619,7 +628,7 @@ def keep_word(rng, keep_prob):
     return np.float32(rng >> np.uint64(40)) * np.float32(1.0 / 16777216.0) < keep_prob, rng
 
 
-@njit(nogil=True, cache=True, fastmath=FASTMATH)
+@njit(nogil=True, cache=True, fastmath=FASTMATH, **NO_REFCOUNTS)
 def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, rows, n_rows, labels,
             scores, coef):
     """All configured losses of `hidden` predicting word `target`; grad_hidden accumulates.
@@ -638,6 +647,27 @@ def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, ro
     return loss
 
 
+class _Scratch(NamedTuple):
+    """train_chunk's buffers, allocated once per chunk and handed to _train_sentences."""
+    base_ns: np.ndarray
+    base_hs: np.ndarray
+    base_in: np.ndarray
+    sent_in: np.ndarray
+    sent: np.ndarray
+    hidden: np.ndarray
+    grad: np.ndarray
+    plan_rows: np.ndarray
+    plan_n: np.ndarray
+    plan_reduced: np.ndarray
+    pair_rows: np.ndarray
+    labels: np.ndarray
+    scores: np.ndarray
+    coef: np.ndarray
+    window_ctx: np.ndarray
+    window_grad: np.ndarray
+    window_coef: np.ndarray
+
+
 @njit(nogil=True, cache=True, fastmath=FASTMATH)
 def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed):
     """Train on the sentences sents[0], sents[1], ... of the encoded corpus, in that order;
@@ -648,7 +678,60 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
     The learning rate goes linearly from lr0 to lr1 over the chunk's words, one value per sentence.
     Returns (raw_words, effective_words, loss, n_predictions): words read, words kept by
     subsampling, the summed loss (float64) and the number of predictions made.
+    Allocates the chunk's buffers; the loops are _train_sentences'.
     """
+    d = w_in.shape[1]
+    v = tables.keep_prob.shape[0]
+    n_hot = cfg.hot_rows
+    lo_hs = v - 1 - n_hot
+    first_words = v + cfg.hot_slot * n_hot
+    first_hs = v - 1 + cfg.hot_slot * n_hot
+    total = 0
+    longest = 0  # sizes the sentence scratch: a sentence of any length fits
+    for q in range(sents.shape[0]):
+        length = bounds[sents[q] + 1] - bounds[sents[q]]
+        total += length
+        longest = max(longest, length)
+    total = max(total, 1)
+    labels = np.zeros(cfg.negative + 1, dtype=np.float32)
+    labels[0] = 1.0
+    coef = np.empty(max(cfg.negative + 1, tables.hs_points.shape[1]), dtype=np.float32)
+    # CBOW and batch_window draw a center's negatives one center ahead, so that their rows can be
+    # prefetched: plan_rows[b] holds [center, negatives...] of center pos (b = pos & 1). Classic
+    # skip-gram draws per pair, just before use (drawing ahead cost it 6-8%, docs/performance.md).
+    sc = _Scratch(
+        np.empty((n_hot if cfg.negative > 0 else 0, d), dtype=np.float32),  # base_ns
+        np.empty((n_hot if cfg.hs else 0, d), dtype=np.float32),  # base_hs
+        np.empty((n_hot, d), dtype=np.float32),  # base_in
+        np.empty(longest, dtype=np.int32),  # sent_in: the sentence's rows of w_in, private ones mapped
+        np.empty(longest, dtype=np.int32),  # sent
+        np.empty(d, dtype=np.float32),  # hidden
+        np.empty(d, dtype=np.float32),  # grad
+        np.empty((2, cfg.negative + 1), dtype=np.int32),  # plan_rows
+        np.zeros(2, dtype=np.int64),  # plan_n
+        np.zeros(2, dtype=np.int64),  # plan_reduced
+        np.empty(cfg.negative + 1, dtype=np.int32),  # pair_rows
+        labels,
+        np.empty(w_out_ns.shape[0] if cfg.softmax else 1, dtype=np.float64),  # scores
+        coef,
+        np.empty(2 * cfg.window, dtype=np.int32),  # window_ctx
+        np.empty((2 * cfg.window if cfg.batch_window else 1, d), dtype=np.float32),  # window_grad
+        np.empty(2 * cfg.window * coef.shape[0] if cfg.batch_window else 1, dtype=np.float32))  # window_coef
+    # the three matrices' private rows are started and merged by explicit calls: one helper doing
+    # the three (inlined by LLVM into the loop) measured 20% slower on one thread
+    start_hot(w_out_ns, 0, first_words, sc.base_ns.shape[0], sc.base_ns)
+    start_hot(w_out_hs, lo_hs, first_hs, sc.base_hs.shape[0], sc.base_hs)
+    start_hot(w_in, 0, first_words, n_hot, sc.base_in)
+    result = _train_sentences(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed, total, sc)
+    merge_hot(w_out_ns, 0, first_words, sc.base_ns.shape[0], sc.base_ns)
+    merge_hot(w_out_hs, lo_hs, first_hs, sc.base_hs.shape[0], sc.base_hs)
+    merge_hot(w_in, 0, first_words, n_hot, sc.base_in)
+    return result
+
+
+@njit(nogil=True, cache=True, fastmath=FASTMATH, **NO_REFCOUNTS)
+def _train_sentences(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed, total, sc):
+    """train_chunk's loops over its sentences (`total` words), in its buffers `sc`."""
     d = w_in.shape[1]
     v = tables.keep_prob.shape[0]
     # private rows (see the module docstring): the rows of words 0..T-1 of w_in and w_out_ns
@@ -657,40 +740,12 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
     lo_hs = v - 1 - n_hot
     first_words = v + cfg.hot_slot * n_hot
     first_hs = v - 1 + cfg.hot_slot * n_hot
-    base_ns = np.empty((n_hot if cfg.negative > 0 else 0, d), dtype=np.float32)
-    base_hs = np.empty((n_hot if cfg.hs else 0, d), dtype=np.float32)
-    base_in = np.empty((n_hot, d), dtype=np.float32)
-    # the three matrices' private rows are started and merged by explicit calls: one helper doing
-    # the three (inlined by LLVM into the loop below) measured 20% slower on one thread
-    start_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
-    start_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
-    start_hot(w_in, 0, first_words, n_hot, base_in)
-    total = 0
-    longest = 0  # sizes the sentence scratch: a sentence of any length fits
-    for q in range(sents.shape[0]):
-        length = bounds[sents[q] + 1] - bounds[sents[q]]
-        total += length
-        longest = max(longest, length)
-    total = max(total, 1)
-    sent_in = np.empty(longest, dtype=np.int32)  # sent's rows of w_in, private ones mapped
-    hidden = np.empty(d, dtype=np.float32)
-    grad = np.empty(d, dtype=np.float32)
-    sent = np.empty(longest, dtype=np.int32)
-    # CBOW and batch_window draw a center's negatives one center ahead, so that their rows can be
-    # prefetched: plan_rows[b] holds [center, negatives...] of center pos (b = pos & 1). Classic
-    # skip-gram draws per pair, just before use (drawing ahead cost it 6-8%, docs/performance.md).
+    base_ns, base_hs, base_in = sc.base_ns, sc.base_hs, sc.base_in
+    sent_in, sent, hidden, grad = sc.sent_in, sc.sent, sc.hidden, sc.grad
+    plan_rows, plan_n, plan_reduced, pair_rows = sc.plan_rows, sc.plan_n, sc.plan_reduced, sc.pair_rows
+    labels, scores, coef = sc.labels, sc.scores, sc.coef
+    window_ctx, window_grad, window_coef = sc.window_ctx, sc.window_grad, sc.window_coef
     per_pair = cfg.sg and not cfg.batch_window
-    plan_rows = np.empty((2, cfg.negative + 1), dtype=np.int32)
-    plan_n = np.zeros(2, dtype=np.int64)
-    plan_reduced = np.zeros(2, dtype=np.int64)
-    pair_rows = np.empty(cfg.negative + 1, dtype=np.int32)
-    labels = np.zeros(cfg.negative + 1, dtype=np.float32)
-    labels[0] = 1.0
-    scores = np.empty(w_out_ns.shape[0] if cfg.softmax else 1, dtype=np.float64)
-    coef = np.empty(max(cfg.negative + 1, tables.hs_points.shape[1]), dtype=np.float32)
-    window_ctx = np.empty(2 * cfg.window, dtype=np.int32)
-    window_grad = np.empty((2 * cfg.window if cfg.batch_window else 1, d), dtype=np.float32)
-    window_coef = np.empty(2 * cfg.window * coef.shape[0] if cfg.batch_window else 1, dtype=np.float32)
     keep_prob = tables.keep_prob
     rng = np.uint64(seed)
     raw = 0
@@ -840,9 +895,6 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
                     for j in range(d):
                         w_in[a0, j] += grad[j]
                     i += 1
-    merge_hot(w_out_ns, 0, first_words, base_ns.shape[0], base_ns)
-    merge_hot(w_out_hs, lo_hs, first_hs, base_hs.shape[0], base_hs)
-    merge_hot(w_in, 0, first_words, n_hot, base_in)
     return raw, effective, loss, n_pred
 
 
@@ -850,7 +902,7 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
 SCORE_MAX_EXP = 6.0
 
 
-@njit(nogil=True, cache=True, fastmath=FASTMATH)
+@njit(nogil=True, cache=True, fastmath=FASTMATH, **NO_REFCOUNTS)
 def hs_log_prob(hidden, w_out_hs, points, labels, n):
     """log P(word | hidden) along its Huffman path points[:n]: sum of log sigma(+-u . h), the sign
     from labels (1 - code). Nothing is updated. As gensim's score, a node whose score is beyond
