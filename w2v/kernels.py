@@ -36,6 +36,10 @@ given differ.
 
 Random numbers come from a 64-bit LCG kept in a local variable, seeded per chunk by the trainer,
 so a chunk's subsampling, windows and negatives depend only on (seed, epoch, chunk).
+
+No reference counts: train_chunk allocates a chunk's buffers and hands them to _train_sentences,
+which, with every function it calls, is compiled without numba's reference counting
+(NO_REFCOUNTS): the counts are locked atomics, which took 45% of CBOW's time (docs/performance.md).
 """
 from __future__ import annotations
 
