@@ -154,7 +154,7 @@ def test_cli_reports_divergence_without_a_traceback(tmp_path, demo_file):
 
 
 def test_a_cold_kernel_cache_is_announced_once_before_compiling(tmp_path):
-    """With numba's cache empty, the first training compiles for ~15 s while the progress bar would
+    """With numba's cache empty, the first training compiles for ~20 s while the progress bar would
     stand at 0%: one line says so first. With the cache warm (the next run), no such line."""
     import os
     import subprocess

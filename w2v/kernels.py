@@ -963,7 +963,7 @@ def score_hs(ids, bounds, w_in, w_out_hs, tables, cfg, out):
 
 
 def needs_compiling() -> bool:
-    """Whether the first train_chunk call will compile (~15 s) rather than load numba's cache:
+    """Whether the first train_chunk call will compile (~20 s) rather than load numba's cache:
     nothing compiled in this process, and numba's cache index for this source holds no entry for
     this CPU. Reads the small index file (< 1 ms). The index is numba's internals: on any
     surprise, say no (no message rather than a wrong one)."""

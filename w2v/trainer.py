@@ -136,7 +136,7 @@ def train(corpus, w_in, w_out_hs, w_out_ns, tables, cfg, *, epochs: int, workers
     order (`backends.rounds`): the same vectors run after run. One worker is deterministic anyway.
     """
     if kernels.needs_compiling():  # else the progress bar stands at 0% for that time
-        logger.info("compiling the training kernels (first run only, ~15 s)")
+        logger.info("compiling the training kernels (first run only, ~20 s)")
     plan = Plan.for_corpus(corpus, epochs=epochs, start_alpha=start_alpha, end_alpha=end_alpha, seed=seed,
                 shuffle=shuffle, first_epoch=first_epoch, unit_words=chunk_words, held_out=held_out)
     if backend is None and deterministic and workers > 1:  # private replicas: no hot rows to share
