@@ -122,7 +122,7 @@ class Word2Vec:
     is computed either way.
 
     Skip-gram trains each window as one minibatch by default (batch_window=None: True for sg=1),
-    HogBatch's order, 2.0-4.2x faster end to end at the same quality (README); batch_window=False keeps
+    HogBatch's order, 1.4-2.3x faster end to end at the same quality (README); batch_window=False keeps
     word2vec.c's and gensim's pair-by-pair order.
 
     Reproducibility: with workers=1 and a seed, a run is bit-for-bit reproducible. With several
