@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from w2v import Word2Vec, corpus, fastscan, kernels, plan, store, trainer, vocab
+from w2v import Word2Vec, corpus, fastscan, plan, store, trainer, vocab
 from w2v.errors import DamagedFileError
 from w2v.vocab import EncodedCorpus, Vocab
 
