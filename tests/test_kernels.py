@@ -548,7 +548,7 @@ def test_chunk_kernel_stays_in_bounds(tmp_path):
 
 def test_the_training_loop_and_its_callees_count_no_references():
     """numba counts array references with lock-prefixed atomics, each waiting for the stores before
-    it: 45% of CBOW-NS's time (perf). The loop and every function it calls are compiled without
+    it: 47% of a CBOW-NS run's samples (perf). The loop and every function it calls are compiled without
     reference counts (kernels.NO_REFCOUNTS), and in this numba the flag removes them."""
     from numba import njit
     loop = [kernels._train_sentences, kernels.predict, kernels.logistic_update, kernels.logistic_update_window,

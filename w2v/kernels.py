@@ -39,7 +39,8 @@ so a chunk's subsampling, windows and negatives depend only on (seed, epoch, chu
 
 No reference counts: train_chunk allocates a chunk's buffers and hands them to _train_sentences,
 which, with every function it calls, is compiled without numba's reference counting
-(NO_REFCOUNTS): the counts are locked atomics, which took 45% of CBOW's time (docs/performance.md).
+(NO_REFCOUNTS): the counts are locked atomics, on which 47% of a profiled CBOW run's samples
+sat (docs/performance.md).
 """
 from __future__ import annotations
 
@@ -58,8 +59,8 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 # numba counts references to arrays with atomic (lock-prefixed) increments and decrements: at each
 # view taken (w[r], tables.hs_points[t]), at each call that passes arrays, at each assignment. A
 # locked instruction waits for every earlier store to reach the cache, and the kernels store a
-# row update after each prediction: profiled (perf, CBOW-NS, one thread), 45% of the training
-# time sat on the two atomics. Functions that allocate nothing are compiled without reference
+# row update after each prediction: profiled (perf, CBOW-NS, one thread), 47% of the run's
+# samples sat on the two atomics. Functions that allocate nothing are compiled without reference
 # counting (numba's _nrt=False): their arrays are borrowed from the caller, which holds them for
 # the call. numba refuses to compile such a function if it ever allocates.
 NO_REFCOUNTS = {"_nrt": False}
