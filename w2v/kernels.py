@@ -652,6 +652,15 @@ def predict(hidden, target, w_out_hs, w_out_ns, tables, cfg, lr, grad_hidden, ro
     return loss
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _hot_layout(v, cfg):
+    """Where this thread's private rows are (module docstring): (T, the first shared inner node
+    copied, v-1-T; the first private row of words 0..T-1 in w_in and w_out_ns, after their v real
+    rows; the first private row of the last T inner nodes in w_out_hs)."""
+    n_hot = cfg.hot_rows
+    return n_hot, v - 1 - n_hot, v + cfg.hot_slot * n_hot, v - 1 + cfg.hot_slot * n_hot
+
+
 class _Scratch(NamedTuple):
     """train_chunk's buffers, allocated once per chunk and handed to _train_sentences."""
     base_ns: np.ndarray
@@ -686,11 +695,7 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
     Allocates the chunk's buffers; the loops are _train_sentences'.
     """
     d = w_in.shape[1]
-    v = tables.keep_prob.shape[0]
-    n_hot = cfg.hot_rows
-    lo_hs = v - 1 - n_hot
-    first_words = v + cfg.hot_slot * n_hot
-    first_hs = v - 1 + cfg.hot_slot * n_hot
+    n_hot, lo_hs, first_words, first_hs = _hot_layout(tables.keep_prob.shape[0], cfg)
     total = 0
     longest = 0  # sizes the sentence scratch: a sentence of any length fits
     for q in range(sents.shape[0]):
@@ -738,13 +743,7 @@ def train_chunk(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, 
 def _train_sentences(ids, bounds, sents, w_in, w_out_hs, w_out_ns, tables, cfg, lr0, lr1, seed, total, sc):
     """train_chunk's loops over its sentences (`total` words), in its buffers `sc`."""
     d = w_in.shape[1]
-    v = tables.keep_prob.shape[0]
-    # private rows (see the module docstring): the rows of words 0..T-1 of w_in and w_out_ns
-    # (v real rows each) live at first_words.., the last T inner nodes (v-1-T..v-2) at first_hs..
-    n_hot = cfg.hot_rows
-    lo_hs = v - 1 - n_hot
-    first_words = v + cfg.hot_slot * n_hot
-    first_hs = v - 1 + cfg.hot_slot * n_hot
+    n_hot, lo_hs, first_words, first_hs = _hot_layout(tables.keep_prob.shape[0], cfg)
     base_ns, base_hs, base_in = sc.base_ns, sc.base_hs, sc.base_in
     sent_in, sent, hidden, grad = sc.sent_in, sc.sent, sc.hidden, sc.grad
     plan_rows, plan_n, plan_reduced, pair_rows = sc.plan_rows, sc.plan_n, sc.plan_reduced, sc.pair_rows
