@@ -244,6 +244,18 @@ def test_a_damaged_store_is_detected_and_rebuilt_never_trained_on(tmp_path, demo
     assert np.array_equal(got.ids, good.ids) and np.array_equal(got.bounds, good.bounds)
 
 
+def test_a_damaged_cached_store_is_reported_as_rebuilt_not_as_something_to_delete(tmp_path, demo_file, caplog):
+    import logging
+    st = store_of(tmp_path, demo_file)
+    _damage(st.path / "ids.i32", 4 * 1_000 + 3, b"\x7f")
+    log = logging.getLogger("w2v.test_rebuild")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        assert store.open_cached(tmp_path, st.path.name, log) is None
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].endswith(": rebuilding it") and "checksum mismatch" in said[0]
+    assert "delete it" not in said[0] and not st.path.exists()
+
+
 def test_damage_during_training_stops_it_with_a_clear_error(tmp_path, demo_file):
     m = Word2Vec(vector_size=8, min_count=2, workers=2, epochs=1, progress=False, corpus_store="disk",
                  cache_dir=tmp_path)

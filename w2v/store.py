@@ -344,6 +344,7 @@ def _fnv_segments(values, cuts, hashes):
 # what a marker names of its store's header: a marker copied into another store does not match it
 _MARKED = ("key", "n_words", "n_sentences", "n_blocks", "vocab_digest", "created")
 
+_ADVICE = ": delete it (w2v cache --clear) and run again"  # ends the DamagedFileError of a store
 _PROBLEMS = {1: "checksum mismatch", 2: "sentence bounds out of order", 3: "a word id outside the vocabulary"}
 
 
@@ -561,8 +562,7 @@ class CorpusStore:
                 NotImplementedError, RuntimeError) as e:
             # NotImplementedError: zipfile's "zip file version 17.3"; RuntimeError: its "File ... is
             # encrypted" (one flipped flag bit)
-            raise DamagedFileError(f"damaged corpus store {self.path} ({e}): delete it (w2v cache --clear) "
-                                   f"and run again") from None
+            raise DamagedFileError(f"damaged corpus store {self.path} ({e})" + _ADVICE) from None
         problems = []
         if not (self.block_sents.shape == self.block_bounds.shape == (b + 1,) and self.block_sums.shape == (b, 2)
                 and self.block_sums.dtype == np.uint64):
@@ -581,12 +581,11 @@ class CorpusStore:
             if actual != size:
                 problems.append(f"{name} has {actual} bytes where {size} are expected")
         if problems:
-            raise DamagedFileError(f"damaged corpus store {self.path}: " + "; ".join(problems) +
-                                   ": delete it (w2v cache --clear) and run again")
+            raise DamagedFileError(f"damaged corpus store {self.path}: " + "; ".join(problems) + _ADVICE)
         self.vocab = Vocab(list(words), counts.astype(np.int64))
         if vocab_digest(self.vocab) != h.get("vocab_digest"):
             raise DamagedFileError(f"damaged corpus store {self.path}: its vocabulary does not match its "
-                                   f"header: delete it (w2v cache --clear) and run again")
+                                   "header" + _ADVICE)
         self.block_words = np.diff(self.block_bounds)
         self.blocks_per_unit = max(1, round(UNIT_WORDS / block_words))
         # blocks read and found intact by this object's readers (set from several threads: only to True)
@@ -751,8 +750,7 @@ class BlockReader:
             where, problem = (f"block {g0 + bad}", _PROBLEMS[why]) if bad >= 0 else (None, None)
         if problem is not None:
             s.unmark()
-            raise DamagedFileError(f"damaged corpus store {s.path}: {where}: {problem}: delete it "
-                                   f"(w2v cache --clear) and run again")
+            raise DamagedFileError(f"damaged corpus store {s.path}: {where}: {problem}" + _ADVICE)
         s.checked[g0:g1] = True
         bounds += at_word - w0
         return ids, bounds
@@ -932,8 +930,8 @@ def open_cached(cache_dir, key: str, logger=None, vocab: str | None = None) -> C
             found.verify()
         return found
     except DamagedFileError as e:
-        if logger is not None:
-            logger.warning("%s: rebuilding it", e)
+        if logger is not None:  # the error's advice (delete it, run again) is what happens here
+            logger.warning("%s: rebuilding it", str(e).split(_ADVICE)[0])
         shutil.rmtree(final, ignore_errors=True)
         return None
 
