@@ -213,6 +213,7 @@ def test_corpus_store_flags_and_the_cache_command(tmp_path, demo_file, capsys, m
     assert main(["cache", "--cache-dir", str(cache)]) == 0
     out = capsys.readouterr().out
     assert "1 cached corpora" in out and str(demo_file) in out
+    assert "verified" in out  # the run's epoch read the whole store: marked
     monkeypatch.setenv("W2V_CACHE_DIR", str(cache))
     assert main(["cache", "--clear"]) == 0
     assert "removed 1 cached corpora" in capsys.readouterr().out

@@ -704,7 +704,9 @@ def cmd_cache(args):
     print(f"{cache}: {len(entries)} cached corpora, {sum(e['bytes'] for e in entries) / 1e6:.1f} MB")
     for e in entries:
         files = ", ".join(f[0] for f in e.get("files", [])) or "?"
-        state = "being built" if e["building"] else f"{e.get('n_words', '?')} words, {e.get('vocab_size', '?')} in vocabulary"
+        state = "being built" if e["building"] else \
+            f"{e.get('n_words', '?')} words, {e.get('vocab_size', '?')} in vocabulary, " + \
+            ("verified" if e["verified"] else "checked whole on its next use")
         print(f"  {os.path.basename(e['path'])}  {e['bytes'] / 1e6:9.1f} MB  {state}  {files}")
     return 0
 

@@ -1098,7 +1098,8 @@ def list_stores(cache_dir) -> list[dict]:
                 header = json.load(f)
         except (OSError, ValueError):
             header = {}
-        out.append(dict(header, path=str(p), bytes=size, building=_BUILDING in p.name))
+        out.append(dict(header, path=str(p), bytes=size, building=_BUILDING in p.name,
+                        verified=(p / VERIFIED).is_file()))
     return out
 
 
