@@ -321,6 +321,8 @@ def test_a_marker_of_another_store_is_not_trusted(tmp_path, demo_file, demo_sent
     assert marked.verified and not unmarked.verified
     (unmarked.path / store.VERIFIED).write_bytes((marked.path / store.VERIFIED).read_bytes())
     assert not store.CorpusStore(unmarked.path).verified
+    listed = {e["path"]: e["verified"] for e in store.list_stores(tmp_path)}  # `w2v cache --list` agrees
+    assert listed == {str(marked.path): True, str(unmarked.path): False}
     (unmarked.path / store.VERIFIED).write_text("not json {")
     assert not store.CorpusStore(unmarked.path).verified
 

@@ -344,6 +344,16 @@ def _fnv_segments(values, cuts, hashes):
 # what a marker names of its store's header: a marker copied into another store does not match it
 _MARKED = ("key", "n_words", "n_sentences", "n_blocks", "vocab_digest", "created")
 
+def _marker_matches(path: Path, header: dict) -> bool:
+    """Whether the store at path has a marker (mark_verified) naming this header."""
+    try:
+        with open(path / VERIFIED, encoding="utf-8") as f:
+            marker = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and all(marker.get(k) == header.get(k) for k in _MARKED)
+
+
 _ADVICE = ": delete it (w2v cache --clear) and run again"  # ends the DamagedFileError of a store
 _PROBLEMS = {1: "checksum mismatch", 2: "sentence bounds out of order", 3: "a word id outside the vocabulary"}
 
@@ -590,16 +600,7 @@ class CorpusStore:
         self.blocks_per_unit = max(1, round(UNIT_WORDS / block_words))
         # blocks read and found intact by this object's readers (set from several threads: only to True)
         self.checked = np.zeros(b, dtype=bool)
-        self.verified = self._marker_matches()
-
-    def _marker_matches(self) -> bool:
-        try:
-            with open(self.path / VERIFIED, encoding="utf-8") as f:
-                marker = json.load(f)
-        except (OSError, ValueError):
-            return False
-        h = self.header
-        return isinstance(marker, dict) and all(marker.get(k) == h.get(k) for k in _MARKED)
+        self.verified = _marker_matches(self.path, self.header)
 
     @property
     def private(self) -> bool:
@@ -1099,7 +1100,7 @@ def list_stores(cache_dir) -> list[dict]:
         except (OSError, ValueError):
             header = {}
         out.append(dict(header, path=str(p), bytes=size, building=_BUILDING in p.name,
-                        verified=(p / VERIFIED).is_file()))
+                        verified=_marker_matches(p, header)))
     return out
 
 
